@@ -1,0 +1,174 @@
+/**
+ * The one configuration object of lambda-ecr-autofix, validated once wherever it enters: the `cdk.json` context key
+ * `lambda-ecr-autofix` at synth time, the CLI's `--config` file, and the Lambda's `CONFIG` environment variable.
+ * Every problem is reported with the key, the value received and the fix.
+ */
+import { z } from 'zod';
+
+import { OUTCOMES } from './decision';
+
+const ACCOUNT_ID = /^\d{12}$/;
+const ACCOUNT_OR_ANY = z
+  .string()
+  .refine((v) => v === '*' || ACCOUNT_ID.test(v), {
+    message: 'must be a 12-digit AWS account id or "*" (any account of the organization)',
+  });
+const accountList = z
+  .array(ACCOUNT_OR_ANY)
+  .min(1, { message: 'must not be empty; use ["*"] for any account of the organization' });
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const OU_ID = /^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$/;
+const ORG_ID = /^o-[a-z0-9]{10,32}$/;
+/** IAM role names: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html */
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+/** Tag keys and values: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_Tag.html */
+const OPT_OUT_TAG = /^[\p{L}\p{Z}\p{N}_.:/+\-@]{1,128}(=[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256})?$/u;
+
+export const NOTIFY_ON = [...OUTCOMES, 'error'] as const;
+export type NotifyOn = (typeof NOTIFY_ON)[number];
+
+export const configSchema = z
+  .object({
+    notificationEmails: z
+      .array(z.string().regex(EMAIL, { message: 'must be an e-mail address like ops@example.com' }))
+      .default([]),
+    mode: z
+      .enum(['enforce', 'dry-run'], { message: 'must be "enforce" or "dry-run"' })
+      .default('enforce'),
+    grantScope: z
+      .enum(['account', 'function'], {
+        message:
+          'must be "account" (Lambda in the consumer account may pull) or "function" (only the failing function)',
+      })
+      .default('account'),
+    registryAccounts: accountList.default(['*']),
+    consumerAccounts: accountList.default(['*']),
+    excludeRepositories: z
+      .array(z.string().min(1, { message: 'must be a non-empty glob such as "prod/*"' }))
+      .default([]),
+    optOutTag: z
+      .string()
+      .regex(OPT_OUT_TAG, {
+        message: 'must be a tag "key=value" (or just "key" for any value), e.g. "lambda-ecr-autofix=off"',
+      })
+      .default('lambda-ecr-autofix=off'),
+    registryRoleName: z
+      .string()
+      .regex(ROLE_NAME, { message: 'must be an IAM role name (1-64 of letters, digits and +=,.@_-)' })
+      .default('LambdaEcrAutofixRegistryAccess'),
+    organizationId: z
+      .string()
+      .regex(ORG_ID, { message: 'must be an AWS Organizations id like "o-a1b2c3d4e5"' })
+      .optional(),
+    memberDeployment: z
+      .object({
+        organizationalUnitIds: z
+          .array(
+            z.string().regex(OU_ID, {
+              message: 'must be an organizational unit id like "ou-ab12-cdef3456" or a root id "r-ab12"',
+            })
+          )
+          .min(1, { message: 'must name at least one organizational unit' }),
+        regions: z
+          .array(z.string().regex(REGION, { message: 'must be an AWS region like "eu-west-1"' }))
+          .min(1, { message: 'must name at least one region' }),
+      })
+      .strict()
+      .optional(),
+    notifyOn: z
+      .array(
+        z.enum(NOTIFY_ON, {
+          message: `must list some of ${NOTIFY_ON.map((o) => `"${o}"`).join(', ')}`,
+        })
+      )
+      .default(['fix', 'needs-human', 'error']),
+    auditRetentionDays: z
+      .number({ message: 'must be a whole number of days' })
+      .int({ message: 'must be a whole number of days' })
+      .min(1, { message: 'must be at least 1 day' })
+      .max(3650, { message: 'must be at most 3650 days (10 years)' })
+      .default(365),
+  })
+  .strict();
+
+/** The validated configuration, with every default filled in. */
+export type Config = z.output<typeof configSchema>;
+/** What a user may write (every key optional). */
+export type ConfigInput = z.input<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: readonly string[]
+  ) {
+    super(`Invalid configuration in ${source}: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const KNOWN_KEYS = Object.keys(configSchema.shape);
+
+/**
+ * Validates a configuration object. Throws `ConfigError` naming each bad key, the value received and the fix.
+ * @param source where the object came from, for the message (e.g. `cdk.json context "lambda-ecr-autofix"`).
+ */
+export function parseConfig(input: unknown, source: string): Config {
+  const value = input ?? {};
+  const result = configSchema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => describeIssue(issue, value));
+  throw new ConfigError(source, problems);
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  if (issue.code === 'unrecognized_keys') {
+    const prefix = issue.path.length > 0 ? `${issue.path.join('.')}.` : '';
+    return issue.keys
+      .map(
+        (key) =>
+          `unknown key "${prefix}${key}": remove it or use one of ${KNOWN_KEYS.join(', ')}` +
+          suggestion(key)
+      )
+      .join('; ');
+  }
+  const path = issue.path.map(String).join('.');
+  if (path === '') return `expected a JSON object, got ${render(input)}`;
+  const received = valueAt(input, issue.path);
+  return `"${path}" ${issue.message} (got ${render(received)})`;
+}
+
+function suggestion(key: string): string {
+  const lower = key.toLowerCase();
+  const close = KNOWN_KEYS.find((known) => known.toLowerCase() === lower);
+  return close === undefined ? '' : ` (did you mean "${close}"?)`;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let current: unknown = input;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+function render(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** The opt-out tag split into key and optional value (`null`: any value opts out). */
+export function optOutTagParts(config: Pick<Config, 'optOutTag'>): {
+  key: string;
+  value: string | null;
+} {
+  const index = config.optOutTag.indexOf('=');
+  if (index < 0) return { key: config.optOutTag, value: null };
+  return { key: config.optOutTag.slice(0, index), value: config.optOutTag.slice(index + 1) };
+}
+
+/** The configuration with every default, as the Lambda and the CLI use it when none is given. */
+export const DEFAULT_CONFIG: Config = parseConfig({}, 'defaults');
