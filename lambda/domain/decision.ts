@@ -29,6 +29,7 @@ export const REASONS = {
     'cross-region-image',
     'legacy-cross-account-unsupported',
     'image-uri-unknown',
+    'function-name-unknown',
     // the repository policy
     'policy-too-large',
     'policy-invalid',

@@ -1,0 +1,419 @@
+/**
+ * Plans the new repository policy from the current one: pure, deterministic and idempotent.
+ *
+ * The rules (DESIGN.md, "Policy rules"): the fixer owns only `LambdaEcrAutofixService` and `LambdaEcrAutofixAccounts`,
+ * merges new consumers into their lists, keeps every other statement and top-level key exactly as it was, never
+ * touches a Deny, never writes `Principal: "*"`, and gives up (`needs-human`) rather than exceed ECR's policy size.
+ */
+import type { NeedsHumanReason, StatementChange, Target } from './decision';
+import type { AccessRequest, Evaluation, RequestContext, Tri } from './policy-evaluator';
+import { anyOf, evaluatePolicy } from './policy-evaluator';
+import type { JsonObject, PolicyDocument } from './policy-document';
+import { isJsonObject, parsePolicy, serializePolicy } from './policy-document';
+
+/** ECR's limit on `policyText`: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_SetRepositoryPolicy.html */
+export const MAX_POLICY_LENGTH = 10_240;
+export const SERVICE_SID = 'LambdaEcrAutofixService';
+export const ACCOUNTS_SID = 'LambdaEcrAutofixAccounts';
+export const LAMBDA_SERVICE = 'lambda.amazonaws.com';
+/** The two actions Lambda needs to pull an image: https://docs.aws.amazon.com/lambda/latest/dg/images-create.html */
+export const PULL_ACTIONS = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] as const;
+
+export type GrantScope = 'account' | 'function';
+
+export interface PlanInput {
+  /** The current policy text; null when the repository has none. */
+  readonly policyText: string | null;
+  readonly target: Target;
+  readonly grantScope: GrantScope;
+  /** The organization id, when known: lets the evaluator resolve `aws:PrincipalOrgID` for the consumer account. */
+  readonly organizationId?: string | undefined;
+  /** ARNs of the principal that made the failed call (role, session), for statements that name it. */
+  readonly callerArns?: readonly string[] | undefined;
+}
+
+export type Plan =
+  | {
+      readonly outcome: 'fix';
+      readonly explanation: string;
+      readonly policyAfter: string;
+      readonly grants: readonly StatementChange[];
+    }
+  | { readonly outcome: 'already-allowed'; readonly explanation: string }
+  | {
+      readonly outcome: 'needs-human';
+      readonly reason: Extract<
+        NeedsHumanReason,
+        | 'explicit-deny'
+        | 'policy-too-large'
+        | 'policy-invalid'
+        | 'policy-not-understood'
+        | 'function-name-unknown'
+      >;
+      readonly explanation: string;
+      readonly nextSteps: readonly string[];
+      /** For `policy-too-large`: the statements to add by hand. */
+      readonly grants: readonly StatementChange[];
+    };
+
+/** One pull the policy must allow: who asks, and with which context. */
+interface RequiredAccess {
+  readonly label: string;
+  readonly requests: readonly AccessRequest[];
+}
+
+/** Plans the repository policy change for one target. */
+export function planPolicy(input: PlanInput): Plan {
+  const { target } = input;
+  const where = describeRepository(target);
+  const parsed = parsePolicy(input.policyText);
+  if (!parsed.ok) {
+    return needsHuman(
+      'policy-invalid',
+      `The policy of ${where} cannot be read: ${parsed.problem}.`,
+      [
+        `Repair the repository policy of ${target.repositoryArn} (aws ecr get-repository-policy), then re-run the deploy.`,
+      ]
+    );
+  }
+  const policy = parsed.policy;
+  const required = requiredAccess(input);
+  const evaluations = required.map((access) => evaluateAll(policy, access.requests));
+
+  const denying = evaluations.flatMap((evaluation) => evaluation.deniedBy);
+  const denied = anyOf(evaluations.map((evaluation) => evaluation.denied));
+  if (denied === 'yes') {
+    const blocked = required.filter((_, index) => evaluations[index]?.denied === 'yes');
+    return needsHuman(
+      'explicit-deny',
+      `A Deny statement (${unique(denying).join(', ')}) in the policy of ${where} blocks ${blocked.map((a) => a.label).join(' and ')}; lambda-ecr-autofix never loosens a Deny.`,
+      [
+        `Review the Deny statement ${unique(denying).join(', ')} of ${target.repositoryArn} with the repository owner; exempt the Lambda service (aws:PrincipalIsAWSService) or account ${target.consumerAccount} if that is intended.`,
+      ]
+    );
+  }
+  if (denied === 'unknown') {
+    return needsHuman(
+      'policy-not-understood',
+      `The policy of ${where} has a Deny statement (${unique(denying).join(', ')}) whose effect on ${required.map((a) => a.label).join(' and ')} cannot be determined safely.`,
+      [
+        `Check whether statement ${unique(denying).join(', ')} of ${target.repositoryArn} blocks the pull; if not, add the grant shown below by hand.`,
+      ]
+    );
+  }
+  if (evaluations.every((evaluation) => evaluation.allowed === 'yes')) {
+    const by = unique(evaluations.flatMap((evaluation) => evaluation.allowedBy));
+    return {
+      outcome: 'already-allowed',
+      explanation: `The policy of ${where} already lets ${required.map((a) => a.label).join(' and ')} pull (statement ${by.join(', ')}); nothing to change.`,
+    };
+  }
+
+  if (input.grantScope === 'function' && target.functionName === null) {
+    return needsHuman(
+      'function-name-unknown',
+      `The event does not name the function, so a grant scoped to one function (grantScope "function") cannot be written for ${where}.`,
+      [
+        'Re-run the deploy; if it fails again, add the grant by hand or set grantScope to "account".',
+      ]
+    );
+  }
+
+  const change = applyGrants(policy, input, {
+    service: evaluations[0]?.allowed !== 'yes',
+    account: evaluations[1] !== undefined && evaluations[1].allowed !== 'yes',
+  });
+  if (!change.ok) return change.plan;
+
+  const verification = required.map((access) => evaluateAll(change.policy, access.requests));
+  if (
+    verification.some((evaluation) => evaluation.allowed !== 'yes' || evaluation.denied !== 'no')
+  ) {
+    return needsHuman(
+      'policy-not-understood',
+      `The planned policy for ${where} would still not let ${required.map((a) => a.label).join(' and ')} pull, so nothing was changed.`,
+      [`Review the policy of ${target.repositoryArn} by hand and add the grant shown below.`],
+      change.grants
+    );
+  }
+
+  const policyAfter = serializePolicy(change.policy, MAX_POLICY_LENGTH);
+  if (policyAfter.length > MAX_POLICY_LENGTH) {
+    return needsHuman(
+      'policy-too-large',
+      `Adding the grant would make the policy of ${where} ${policyAfter.length} characters long, over ECR's limit of ${MAX_POLICY_LENGTH}.`,
+      [
+        `Shorten the policy of ${target.repositoryArn} (merge statements, or grant a whole account with aws:SourceArn arn:${target.partition}:lambda:${target.region}:ACCOUNT:function:*), then add the statements below by hand.`,
+      ],
+      change.grants
+    );
+  }
+  return {
+    outcome: 'fix',
+    explanation: `The policy of ${where} did not let ${required
+      .filter((_, index) => evaluations[index]?.allowed !== 'yes')
+      .map((a) => a.label)
+      .join(' and ')} pull; the fix ${describeChanges(change.grants)}.`,
+    policyAfter,
+    grants: change.grants,
+  };
+}
+
+/** The requests a working pull needs: Lambda's service principal, and for another account that account too. */
+function requiredAccess(input: PlanInput): RequiredAccess[] {
+  const { target } = input;
+  const resource = target.repositoryArn;
+  const sourceArn =
+    target.functionArn ??
+    `arn:${target.partition}:lambda:${target.region}:${target.consumerAccount}:function:*`;
+  const serviceContext: RequestContext = {
+    'aws:SourceArn': sourceArn,
+    'aws:PrincipalIsAWSService': 'true',
+    'aws:PrincipalServiceName': LAMBDA_SERVICE,
+    // Service principals carry no principal account, ARN or organization:
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalisawsservice
+    'aws:PrincipalOrgID': null,
+    'aws:PrincipalAccount': null,
+    'aws:PrincipalArn': null,
+  };
+  const service: RequiredAccess = {
+    label: `Lambda (for functions of account ${target.consumerAccount})`,
+    requests: PULL_ACTIONS.map((action) => ({
+      principal: { kind: 'service', service: LAMBDA_SERVICE },
+      action,
+      resource,
+      context: serviceContext,
+    })),
+  };
+  if (!target.crossAccount) return [service];
+  const accountContext: Record<string, string | null> = {
+    'aws:PrincipalAccount': target.consumerAccount,
+    'aws:PrincipalIsAWSService': 'false',
+    'aws:PrincipalServiceName': null,
+    'aws:SourceArn': null,
+    'aws:SourceAccount': null,
+  };
+  if (input.organizationId !== undefined)
+    accountContext['aws:PrincipalOrgID'] = input.organizationId;
+  const account: RequiredAccess = {
+    label: `account ${target.consumerAccount}`,
+    requests: PULL_ACTIONS.map((action) => ({
+      principal: {
+        kind: 'account',
+        accountId: target.consumerAccount,
+        partition: target.partition,
+        callerArns: input.callerArns ?? [],
+      },
+      action,
+      resource,
+      context: accountContext,
+    })),
+  };
+  return [service, account];
+}
+
+/** Combines the evaluations of several requests that must all succeed. */
+function evaluateAll(policy: PolicyDocument, requests: readonly AccessRequest[]): Evaluation {
+  const results = requests.map((request) => evaluatePolicy(policy, request));
+  const allowed: Tri = results.every((r) => r.allowed === 'yes')
+    ? 'yes'
+    : results.some((r) => r.allowed === 'no')
+      ? 'no'
+      : 'unknown';
+  return {
+    allowed,
+    denied: anyOf(results.map((r) => r.denied)),
+    allowedBy: unique(results.flatMap((r) => r.allowedBy)),
+    deniedBy: unique(results.flatMap((r) => r.deniedBy)),
+  };
+}
+
+type GrantChange =
+  | {
+      readonly ok: true;
+      readonly policy: PolicyDocument;
+      readonly grants: readonly StatementChange[];
+    }
+  | { readonly ok: false; readonly plan: Plan };
+
+/** Creates or extends the owned statements; every other statement keeps its place and content. */
+function applyGrants(
+  policy: PolicyDocument,
+  input: PlanInput,
+  needs: { readonly service: boolean; readonly account: boolean }
+): GrantChange {
+  const { target } = input;
+  const statements = [...policy.statements];
+  const grants: StatementChange[] = [];
+  const wanted: { sid: string; values: readonly string[]; build: OwnedShape }[] = [];
+  if (needs.service) {
+    wanted.push({ sid: SERVICE_SID, values: sourceArnPatterns(input), build: SERVICE_SHAPE });
+  }
+  if (needs.account) {
+    wanted.push({
+      sid: ACCOUNTS_SID,
+      values: [`arn:${target.partition}:iam::${target.consumerAccount}:root`],
+      build: ACCOUNTS_SHAPE,
+    });
+  }
+  for (const { sid, values, build } of wanted) {
+    const positions = statements
+      .map((statement, index) => (statement['Sid'] === sid ? index : -1))
+      .filter((index) => index >= 0);
+    const [position] = positions;
+    if (position === undefined) {
+      const statement = build.create([...values].sort());
+      statements.push(statement);
+      grants.push({ sid, change: 'created', added: [...values].sort(), statement });
+      continue;
+    }
+    const existing = build.read(statements[position] as JsonObject);
+    if (positions.length > 1 || existing === null) {
+      return {
+        ok: false,
+        plan: needsHuman(
+          'policy-not-understood',
+          `Statement ${sid} in the policy of ${describeRepository(target)} belongs to lambda-ecr-autofix but was changed by hand${positions.length > 1 ? ' (it appears more than once)' : ''}, so it is left alone.`,
+          [
+            `Restore statement ${sid} of ${target.repositoryArn} to the form lambda-ecr-autofix writes, or rename it to take ownership, then re-run the deploy.`,
+          ]
+        ),
+      };
+    }
+    const added = values.filter((value) => !existing.values.includes(value));
+    const merged = unique([...existing.values, ...added]).sort();
+    const statement = build.update(existing, merged);
+    statements[position] = statement;
+    grants.push({ sid, change: 'extended', added: [...added].sort(), statement });
+  }
+  return { ok: true, policy: { ...policy, statements }, grants };
+}
+
+function sourceArnPatterns(input: PlanInput): string[] {
+  const { target } = input;
+  const prefix = `arn:${target.partition}:lambda:${target.region}:${target.consumerAccount}:function:`;
+  if (input.grantScope === 'account' || target.functionName === null) return [`${prefix}*`];
+  return [`${prefix}${target.functionName}`, `${prefix}${target.functionName}:*`];
+}
+
+/** How to recognise, create and update one kind of owned statement. */
+interface OwnedShape {
+  create(values: readonly string[]): JsonObject;
+  read(statement: JsonObject): OwnedStatement | null;
+  update(existing: OwnedStatement, values: readonly string[]): JsonObject;
+}
+
+interface OwnedStatement {
+  readonly statement: JsonObject;
+  readonly values: readonly string[];
+  /** The exact spelling of the condition key found (`aws:SourceArn`, `aws:sourceARN`, …), kept on update. */
+  readonly conditionKey: string;
+}
+
+const SERVICE_SHAPE: OwnedShape = {
+  create: (values) => ({
+    Sid: SERVICE_SID,
+    Effect: 'Allow',
+    Principal: { Service: LAMBDA_SERVICE },
+    Action: [...PULL_ACTIONS],
+    Condition: { StringLike: { 'aws:SourceArn': [...values] } },
+  }),
+  read: (statement) => {
+    if (!hasOwnedFrame(statement, ['Condition'])) return null;
+    const principal = statement['Principal'];
+    if (!isJsonObject(principal) || !sameStrings(principal, 'Service', [LAMBDA_SERVICE])) {
+      return null;
+    }
+    const condition = statement['Condition'];
+    if (!isJsonObject(condition) || Object.keys(condition).length !== 1) return null;
+    const stringLike = condition['StringLike'];
+    if (!isJsonObject(stringLike)) return null;
+    const keys = Object.keys(stringLike);
+    const [key] = keys;
+    if (keys.length !== 1 || key === undefined || key.toLowerCase() !== 'aws:sourcearn')
+      return null;
+    const values = asStrings(stringLike[key]);
+    return values === null ? null : { statement, values, conditionKey: key };
+  },
+  update: (existing, values) => ({
+    ...existing.statement,
+    Condition: { StringLike: { [existing.conditionKey]: [...values] } },
+  }),
+};
+
+const ACCOUNTS_SHAPE: OwnedShape = {
+  create: (values) => ({
+    Sid: ACCOUNTS_SID,
+    Effect: 'Allow',
+    Principal: { AWS: [...values] },
+    Action: [...PULL_ACTIONS],
+  }),
+  read: (statement) => {
+    if (!hasOwnedFrame(statement, [])) return null;
+    const principal = statement['Principal'];
+    if (!isJsonObject(principal) || Object.keys(principal).length !== 1) return null;
+    const values = asStrings(principal['AWS']);
+    if (values === null || !values.every((value) => ROOT_ARN.test(value))) return null;
+    return { statement, values, conditionKey: '' };
+  },
+  update: (existing, values) => ({ ...existing.statement, Principal: { AWS: [...values] } }),
+};
+
+const ROOT_ARN = /^arn:aws(-cn|-us-gov)?:iam::\d{12}:root$/;
+
+/** Sid, Effect Allow, Principal, exactly the two pull actions, and nothing else but the listed extra keys. */
+function hasOwnedFrame(statement: JsonObject, extraKeys: readonly string[]): boolean {
+  const allowedKeys = new Set(['Sid', 'Effect', 'Principal', 'Action', ...extraKeys]);
+  const keys = Object.keys(statement);
+  if (keys.length !== allowedKeys.size || !keys.every((key) => allowedKeys.has(key))) return false;
+  const actions = asStrings(statement['Action']);
+  return (
+    statement['Effect'] === 'Allow' &&
+    actions !== null &&
+    actions.length === PULL_ACTIONS.length &&
+    PULL_ACTIONS.every((action) => actions.includes(action))
+  );
+}
+
+function sameStrings(object: JsonObject, key: string, expected: readonly string[]): boolean {
+  if (Object.keys(object).length !== 1) return false;
+  const values = asStrings(object[key]);
+  return (
+    values !== null &&
+    values.length === expected.length &&
+    expected.every((v) => values.includes(v))
+  );
+}
+
+function asStrings(value: unknown): string[] | null {
+  if (typeof value === 'string') return [value];
+  if (!Array.isArray(value) || value.length === 0) return null;
+  return value.every((item): item is string => typeof item === 'string') ? [...value] : null;
+}
+
+function needsHuman(
+  reason: Extract<Plan, { outcome: 'needs-human' }>['reason'],
+  explanation: string,
+  nextSteps: readonly string[],
+  grants: readonly StatementChange[] = []
+): Plan {
+  return { outcome: 'needs-human', reason, explanation, nextSteps, grants };
+}
+
+function describeChanges(grants: readonly StatementChange[]): string {
+  return grants
+    .map((grant) =>
+      grant.change === 'created'
+        ? `adds statement ${grant.sid} for ${grant.added.join(', ')}`
+        : `adds ${grant.added.join(', ')} to statement ${grant.sid}`
+    )
+    .join(' and ');
+}
+
+export function describeRepository(target: Target): string {
+  return `repository ${target.repositoryName} (account ${target.registryAccount}, ${target.region})`;
+}
+
+function unique<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}
