@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+/** CDK app: reads the `lambda-ecr-autofix` context, declares the stacks and checks them with cdk-nag. Wiring only. */
+import { App, Aspects, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, WriteNagSuppressionsToCloudFormationAspect } from 'cdk-nag';
+
+import { ConfigError } from '../lambda/domain/config';
+import { defineLambdaEcrAutofix, readConfig } from '../lib/lambda-ecr-autofix-app';
+
+const app = new App();
+try {
+  const { member } = defineLambdaEcrAutofix(app, readConfig(app));
+  // Synth fails on any unacknowledged finding; acknowledgements are written into the templates as an audit trail.
+  Validations.of(app).addPlugins(
+    new AwsSolutionsChecks(app, { writeSuppressionsToCloudFormation: true })
+  );
+  // Aspects stop at stage boundaries: the member stage (and so the StackSet template) needs its own.
+  if (member) Aspects.of(member).add(new WriteNagSuppressionsToCloudFormationAspect());
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
