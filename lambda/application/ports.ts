@@ -41,8 +41,9 @@ export interface NotificationMessage {
   readonly subject: string;
   readonly message: string;
   readonly attributes: {
-    readonly outcome: Outcome;
-    readonly reason: Reason;
+    /** The decision's outcome, or `error` when an event could not be processed at all. */
+    readonly outcome: Outcome | 'error';
+    readonly reason: Reason | 'processing-failed';
     readonly consumerAccount: string;
     readonly repository: string;
   };
