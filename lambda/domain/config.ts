@@ -8,11 +8,9 @@ import { z } from 'zod';
 import { OUTCOMES } from './decision';
 
 const ACCOUNT_ID = /^\d{12}$/;
-const ACCOUNT_OR_ANY = z
-  .string()
-  .refine((v) => v === '*' || ACCOUNT_ID.test(v), {
-    message: 'must be a 12-digit AWS account id or "*" (any account of the organization)',
-  });
+const ACCOUNT_OR_ANY = z.string().refine((v) => v === '*' || ACCOUNT_ID.test(v), {
+  message: 'must be a 12-digit AWS account id or "*" (any account of the organization)',
+});
 const accountList = z
   .array(ACCOUNT_OR_ANY)
   .min(1, { message: 'must not be empty; use ["*"] for any account of the organization' });
@@ -51,12 +49,15 @@ export const configSchema = z
     optOutTag: z
       .string()
       .regex(OPT_OUT_TAG, {
-        message: 'must be a tag "key=value" (or just "key" for any value), e.g. "lambda-ecr-autofix=off"',
+        message:
+          'must be a tag "key=value" (or just "key" for any value), e.g. "lambda-ecr-autofix=off"',
       })
       .default('lambda-ecr-autofix=off'),
     registryRoleName: z
       .string()
-      .regex(ROLE_NAME, { message: 'must be an IAM role name (1-64 of letters, digits and +=,.@_-)' })
+      .regex(ROLE_NAME, {
+        message: 'must be an IAM role name (1-64 of letters, digits and +=,.@_-)',
+      })
       .default('LambdaEcrAutofixRegistryAccess'),
     organizationId: z
       .string()
@@ -67,7 +68,8 @@ export const configSchema = z
         organizationalUnitIds: z
           .array(
             z.string().regex(OU_ID, {
-              message: 'must be an organizational unit id like "ou-ab12-cdef3456" or a root id "r-ab12"',
+              message:
+                'must be an organizational unit id like "ou-ab12-cdef3456" or a root id "r-ab12"',
             })
           )
           .min(1, { message: 'must name at least one organizational unit' }),
