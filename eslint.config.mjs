@@ -34,5 +34,10 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
     },
   },
+  {
+    // A property asserts an implication ("if the plan is a fix, then ..."): its expectations are conditional by nature.
+    files: ['test/**/*.property.test.ts', 'test/**/*.differential.test.ts'],
+    rules: { 'jest/no-conditional-expect': 'off' },
+  },
   prettier
 );

@@ -201,18 +201,18 @@ export class FixPipeline {
 
     let tags: Readonly<Record<string, string>> | undefined;
     for (let attempt = 1; ; attempt++) {
-      const planned = planGroup(fresh, policyText, tags ?? {}, this.deps.config);
-      if (planned.policyAfter === null) {
-        return [...retried, ...settle(fresh, planned.decisions, tags, false)];
-      }
-      if (tags === undefined) {
+      let planned = planGroup(fresh, policyText, tags ?? {}, this.deps.config);
+      if (planned.policyAfter !== null && tags === undefined) {
         // Tags matter only once a change is planned: the opt-out tag, and IaC ownership for the e-mail.
         try {
           tags = await store.getTags(ref);
         } catch (error) {
           return [...retried, ...this.settleOnHumanError(fresh, error, policyText)];
         }
-        continue; // re-plan with the tags
+        planned = planGroup(fresh, policyText, tags, this.deps.config);
+      }
+      if (planned.policyAfter === null) {
+        return [...retried, ...settle(fresh, planned.decisions, tags, false)];
       }
       if (this.deps.config.mode === 'dry-run') {
         return [...retried, ...settle(fresh, planned.decisions, tags, false)];

@@ -13,7 +13,11 @@ export interface RepositoryRef {
   readonly repositoryName: string;
 }
 
-/** Reads and writes ECR repository policies and tags, in the repository's own account. */
+/**
+ * Reads and writes ECR repository policies and tags, in the repository's own account. Every method may throw
+ * `RepositoryNotFoundError` or `RegistryAccessDeniedError` (see `lambda/adapters/errors.ts`); `setPolicy` also
+ * `InvalidPolicyError`. Any other error is transient or unexpected and should propagate (the queue retries).
+ */
 export interface RepositoryPolicyStore {
   /** The policy text, or null when the repository has no policy (`RepositoryPolicyNotFoundException`). */
   getPolicy(repository: RepositoryRef): Promise<string | null>;
@@ -25,12 +29,19 @@ export interface RepositoryPolicyStore {
 
 /** Opens a policy store for a registry account: the fixer's own account directly, others through STS. */
 export interface RegistryAccess {
+  /**
+   * Throws `RegistryRoleUnavailableError` when the member role of another account cannot be assumed.
+   * `sessionName` (e.g. `lambda-ecr-autofix-<eventId>`) names the assumed-role session in that account's CloudTrail.
+   */
   storeFor(repository: RepositoryRef, sessionName: string): Promise<RepositoryPolicyStore>;
 }
 
 /** Finds a function's ARN and current image URI (for UpdateFunctionCode events that lack them). */
 export interface FunctionLookup {
-  /** Null when the function does not exist (yet). */
+  /**
+   * Null when the function does not exist (yet). For another account it goes through the same member role as
+   * `RegistryAccess`, so it may throw `RegistryRoleUnavailableError` too.
+   */
   getFunction(
     input: { readonly functionName: string; readonly region: string; readonly account: string },
     sessionName: string
