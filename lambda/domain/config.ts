@@ -118,13 +118,13 @@ const KNOWN_KEYS = Object.keys(configSchema.shape);
  */
 export function parseConfig(input: unknown, source: string): Config {
   const value = input ?? {};
-  const result = configSchema.safeParse(value);
+  const result = configSchema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => describeIssue(issue, value));
+  const problems = result.error.issues.map((issue) => describeIssue(issue));
   throw new ConfigError(source, problems);
 }
 
-function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
     const prefix = issue.path.length > 0 ? `${issue.path.join('.')}.` : '';
     return issue.keys
@@ -136,24 +136,14 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
       .join('; ');
   }
   const path = issue.path.map(String).join('.');
-  if (path === '') return `expected a JSON object, got ${render(input)}`;
-  const received = valueAt(input, issue.path);
-  return `"${path}" ${issue.message} (got ${render(received)})`;
+  if (path === '') return `expected a JSON object, got ${render(issue.input)}`;
+  return `"${path}" ${issue.message} (got ${render(issue.input)})`;
 }
 
 function suggestion(key: string): string {
   const lower = key.toLowerCase();
   const close = KNOWN_KEYS.find((known) => known.toLowerCase() === lower);
   return close === undefined ? '' : ` (did you mean "${close}"?)`;
-}
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let current: unknown = input;
-  for (const key of path) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current;
 }
 
 function render(value: unknown): string {

@@ -411,8 +411,8 @@ function fact(text: string): string {
 
 function shorten(text: string, room: number): string {
   if (text.length <= room) return text;
-  if (room <= 3) return text.slice(0, Math.max(0, room));
-  const keep = room - 3;
+  // Subjects always leave room for a name: the other parts are short (an account id, an API, a region).
+  const keep = Math.max(0, room - 3);
   const head = Math.ceil(keep / 2);
   return `${text.slice(0, head)}...${text.slice(text.length - (keep - head))}`;
 }

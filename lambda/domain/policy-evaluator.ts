@@ -145,7 +145,6 @@ type AccountPrincipal = Extract<RequestPrincipal, { kind: 'account' }>;
 
 /** The `[kind, entry]` pairs of a Principal/NotPrincipal block; null when the block has an unexpected shape. */
 function principalEntries(block: unknown): PrincipalEntry[] | null {
-  if (block === '*') return [['AWS', '*']];
   if (!isJsonObject(block)) return null;
   const entries: PrincipalEntry[] = [];
   for (const [kind, value] of Object.entries(block)) {
@@ -157,6 +156,8 @@ function principalEntries(block: unknown): PrincipalEntry[] | null {
 }
 
 function principalBlockMatches(block: unknown, principal: RequestPrincipal): Tri {
+  // The bare "*" is everyone, services and anonymous callers included.
+  if (block === '*') return 'yes';
   const entries = principalEntries(block);
   if (entries === null) return 'unknown';
   return lists(
@@ -175,6 +176,7 @@ function principalBlockMatches(block: unknown, principal: RequestPrincipal): Tri
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
  */
 function notPrincipalDenies(block: unknown, principal: RequestPrincipal): Tri {
+  if (block === '*') return 'no';
   const entries = principalEntries(block);
   if (entries === null) return 'unknown';
   if (principal.kind === 'service') return not(lists(entries, principal, () => false));
@@ -194,7 +196,12 @@ function lists(
 ): Tri {
   return anyOf(
     entries.map(([kind, entry]): Tri => {
-      if (kind === 'AWS') return entry === '*' || namesAws(entry) ? 'yes' : 'no';
+      if (kind === 'AWS' && entry === '*') {
+        // {"AWS": "*"} covers every root user, IAM user, role session and federated user: the IAM documentation does
+        // not list service principals.
+        return principal.kind === 'service' ? 'unknown' : 'yes';
+      }
+      if (kind === 'AWS') return namesAws(entry) ? 'yes' : 'no';
       if (kind === 'Service') {
         return principal.kind === 'service' && entry === principal.service ? 'yes' : 'no';
       }

@@ -60,15 +60,16 @@ function diffOps(a: readonly string[], b: readonly string[]): Op[] {
       i++;
       j++;
     } else if (
-      j < b.length &&
-      (i === a.length ||
-        (lengths[i * cols + j + 1] as number) >= (lengths[(i + 1) * cols + j] as number))
+      i < a.length &&
+      (j === b.length ||
+        (lengths[(i + 1) * cols + j] as number) >= (lengths[i * cols + j + 1] as number))
     ) {
-      ops.push({ kind: '+', line: b[j] as string });
-      j++;
-    } else {
+      // Removals before additions, as unified diffs show them.
       ops.push({ kind: '-', line: a[i] as string });
       i++;
+    } else {
+      ops.push({ kind: '+', line: b[j] as string });
+      j++;
     }
   }
   return ops;

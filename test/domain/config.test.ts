@@ -1,0 +1,156 @@
+import {
+  ConfigError,
+  DEFAULT_CONFIG,
+  optOutTagParts,
+  parseConfig,
+} from '../../lambda/domain/config';
+
+function problemsOf(input: unknown): readonly string[] {
+  try {
+    parseConfig(input, 'test.json');
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseConfig', () => {
+  it('fills in every default', () => {
+    expect(DEFAULT_CONFIG).toEqual({
+      notificationEmails: [],
+      mode: 'enforce',
+      grantScope: 'account',
+      registryAccounts: ['*'],
+      consumerAccounts: ['*'],
+      excludeRepositories: [],
+      optOutTag: 'lambda-ecr-autofix=off',
+      registryRoleName: 'LambdaEcrAutofixRegistryAccess',
+      notifyOn: ['fix', 'needs-human', 'error'],
+      auditRetentionDays: 365,
+    });
+    expect(parseConfig(undefined, 'x')).toEqual(DEFAULT_CONFIG);
+    expect(parseConfig(null, 'x')).toEqual(DEFAULT_CONFIG);
+  });
+
+  it('accepts a complete configuration', () => {
+    const config = parseConfig(
+      {
+        notificationEmails: ['platform@example.com'],
+        mode: 'dry-run',
+        grantScope: 'function',
+        registryAccounts: ['111111111111'],
+        consumerAccounts: ['222222222222', '333333333333'],
+        excludeRepositories: ['prod/*'],
+        optOutTag: 'autofix',
+        registryRoleName: 'EcrFixer',
+        organizationId: 'o-a1b2c3d4e5',
+        memberDeployment: {
+          organizationalUnitIds: ['ou-ab12-cdef3456', 'r-ab12'],
+          regions: ['eu-west-1'],
+        },
+        notifyOn: ['fix'],
+        auditRetentionDays: 30,
+      },
+      'x'
+    );
+
+    expect(config.mode).toBe('dry-run');
+    expect(config.memberDeployment?.regions).toEqual(['eu-west-1']);
+  });
+
+  it.each([
+    [{ mode: 'auto' }, '"mode" must be "enforce" or "dry-run" (got "auto")'],
+    [{ grantScope: 'org' }, '"grantScope" must be "account"'],
+    [
+      { notificationEmails: ['not-an-email'] },
+      '"notificationEmails.0" must be an e-mail address like ops@example.com (got "not-an-email")',
+    ],
+    [{ notificationEmails: 'ops@example.com' }, '"notificationEmails"'],
+    [
+      { registryAccounts: ['12345'] },
+      '"registryAccounts.0" must be a 12-digit AWS account id or "*"',
+    ],
+    [{ consumerAccounts: [] }, '"consumerAccounts" must not be empty; use ["*"]'],
+    [{ excludeRepositories: [''] }, '"excludeRepositories.0" must be a non-empty glob'],
+    [{ optOutTag: 'bad tag!' }, '"optOutTag" must be a tag "key=value"'],
+    [{ registryRoleName: 'has space' }, '"registryRoleName" must be an IAM role name'],
+    [
+      { organizationId: 'org-1' },
+      '"organizationId" must be an AWS Organizations id like "o-a1b2c3d4e5" (got "org-1")',
+    ],
+    [
+      { memberDeployment: { organizationalUnitIds: [], regions: ['eu-west-1'] } },
+      '"memberDeployment.organizationalUnitIds" must name at least one organizational unit',
+    ],
+    [
+      { memberDeployment: { organizationalUnitIds: ['ou-1'], regions: ['eu-west-1'] } },
+      '"memberDeployment.organizationalUnitIds.0" must be an organizational unit id',
+    ],
+    [
+      { memberDeployment: { organizationalUnitIds: ['r-ab12'], regions: ['Europe'] } },
+      '"memberDeployment.regions.0" must be an AWS region like "eu-west-1" (got "Europe")',
+    ],
+    [
+      { notifyOn: ['everything'] },
+      '"notifyOn.0" must list some of "fix", "already-allowed", "needs-human", "ignored", "error"',
+    ],
+    [{ auditRetentionDays: 1.5 }, '"auditRetentionDays" must be a whole number of days (got 1.5)'],
+    [{ auditRetentionDays: 0 }, '"auditRetentionDays" must be at least 1 day (got 0)'],
+    [{ auditRetentionDays: 99999 }, '"auditRetentionDays" must be at most 3650 days'],
+    [
+      { auditRetentionDays: '30' },
+      '"auditRetentionDays" must be a whole number of days (got "30")',
+    ],
+  ])('rejects %j naming the key, the value and the fix', (input, message) => {
+    const problems = problemsOf(input);
+
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(message);
+  });
+
+  it('names an unknown key and suggests the right spelling', () => {
+    expect(problemsOf({ GrantScope: 'account' })).toEqual([
+      expect.stringMatching(
+        /^unknown key "GrantScope": remove it or use one of notificationEmails, .* \(did you mean "grantScope"\?\)$/
+      ),
+    ]);
+    expect(problemsOf({ colour: 'blue' })[0]).not.toContain('did you mean');
+    expect(
+      problemsOf({
+        memberDeployment: { organizationalUnitIds: ['r-ab12'], regions: ['eu-west-1'], extra: 1 },
+      })[0]
+    ).toContain('unknown key "memberDeployment.extra"');
+  });
+
+  it('reports every problem at once, in a message that names the source', () => {
+    expect(() => parseConfig({ mode: 'x', grantScope: 'y' }, 'cdk.json')).toThrow(
+      /^Invalid configuration in cdk\.json: "mode" .*; "grantScope" /
+    );
+  });
+
+  it('says when a required value is missing', () => {
+    expect(problemsOf({ memberDeployment: { regions: ['eu-west-1'] } })[0]).toContain(
+      '(got nothing)'
+    );
+  });
+
+  it.each([[[]], ['text'], [42]])('rejects %j as not an object', (input) => {
+    expect(problemsOf(input)[0]).toMatch(/^expected a JSON object, got /);
+  });
+
+  it('shortens a long value in the message', () => {
+    expect(problemsOf({ mode: 'x'.repeat(200) })[0]).toMatch(/x{70,}\.\.\.\)$/);
+  });
+});
+
+describe('optOutTagParts', () => {
+  it.each([
+    ['lambda-ecr-autofix=off', { key: 'lambda-ecr-autofix', value: 'off' }],
+    ['autofix', { key: 'autofix', value: null }],
+    ['a=b=c', { key: 'a', value: 'b=c' }],
+    ['empty=', { key: 'empty', value: '' }],
+  ])('splits %s', (optOutTag, parts) => {
+    expect(optOutTagParts({ optOutTag })).toEqual(parts);
+  });
+});

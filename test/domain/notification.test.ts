@@ -1,0 +1,440 @@
+import fc from 'fast-check';
+
+import { parseConfig } from '../../lambda/domain/config';
+import { decide } from '../../lambda/domain/decide';
+import type { Decision } from '../../lambda/domain/decision';
+import {
+  MAX_MESSAGE_BYTES,
+  MAX_SUBJECT_LENGTH,
+  iacOwnerOf,
+  renderErrorNotification,
+  renderNotification,
+  renderSubject,
+} from '../../lambda/domain/notification';
+import { callFrom, eventFixtureNames, loadEvent, makeCall } from '../support/events';
+
+const DEFAULTS = parseConfig({}, 'test');
+const ENFORCE = { mode: 'enforce' as const, applied: true };
+
+function decisionFor(fixture: string, policyText: string | null = null): Decision {
+  return decide(loadEvent(fixture), { policyText }, DEFAULTS);
+}
+
+const FIXTURES = eventFixtureNames().filter((name) => name !== 'malformed-truncated-event.json');
+
+describe('renderNotification', () => {
+  describe('subject', () => {
+    it.each(FIXTURES)('is printable ASCII of at most 99 characters for %s', (fixture) => {
+      for (const context of [ENFORCE, { mode: 'dry-run' as const, applied: false }]) {
+        const { subject } = renderNotification(decisionFor(fixture), context);
+
+        expect(subject.length).toBeLessThanOrEqual(MAX_SUBJECT_LENGTH);
+        expect(subject).toMatch(/^\[lambda-ecr-autofix\] [\x20-\x7e]+$/);
+      }
+    });
+
+    it.each([
+      [
+        'create-function-cross-account-ecr-denied.json',
+        ENFORCE,
+        '[lambda-ecr-autofix] FIXED: 222222222222 can now pull platform/payments-worker (eu-west-1)',
+      ],
+      [
+        'create-function-cross-account-ecr-denied.json',
+        { mode: 'dry-run' as const, applied: false },
+        '[lambda-ecr-autofix] PROPOSED FIX: 222222222222 cannot pull platform/payments-worker (eu-west-1)',
+      ],
+      [
+        'create-function-cross-account-ecr-denied.json',
+        { mode: 'enforce' as const, applied: false },
+        '[lambda-ecr-autofix] FIX NOT APPLIED: 222222222222 cannot pull platform/payments-worker (eu-west-1)',
+      ],
+      [
+        'create-function-scp-explicit-deny.json',
+        ENFORCE,
+        '[lambda-ecr-autofix] ACTION NEEDED: 222222222222 cannot pull ml/inference (eu-central-1)',
+      ],
+      [
+        'create-function-image-uri-invalid-cross-region.json',
+        ENFORCE,
+        '[lambda-ecr-autofix] ACTION NEEDED: 222222222222 cannot pull tools/ses-provider (eu-west-1)',
+      ],
+      [
+        'malformed-missing-request-parameters.json',
+        ENFORCE,
+        '[lambda-ecr-autofix] ACTION NEEDED: 222222222222 cannot pull an ECR image (us-east-1)',
+      ],
+      [
+        'create-function-zip-failure.json',
+        ENFORCE,
+        '[lambda-ecr-autofix] IGNORED: 222222222222 CreateFunction of JobMonitorSt...kerFunction (us-east-1)',
+      ],
+    ])('names outcome, account, repository and region for %s', (fixture, context, expected) => {
+      expect(renderNotification(decisionFor(fixture), context).subject).toBe(expected);
+    });
+
+    it('shortens a long repository name in the middle and keeps the region', () => {
+      const decision = decisionFor('create-function-same-account-ecr-denied.json');
+      const target = decision.target;
+      if (target === null) throw new Error('no target');
+      const long = {
+        ...decision,
+        target: { ...target, repositoryName: `team/${'x'.repeat(150)}/svc` },
+      };
+
+      const subject = renderSubject(long, ENFORCE);
+
+      expect(subject.length).toBe(MAX_SUBJECT_LENGTH);
+      expect(subject).toContain('...');
+      expect(subject.endsWith('/svc (us-east-1)')).toBe(true);
+    });
+
+    it('names no repository when the image URI in the event is not an ECR URI', () => {
+      const decision: Decision = {
+        ...decisionFor('create-function-scp-explicit-deny.json'),
+        target: null,
+        call: makeCall({ requestImageUri: 'docker.io/library/node:20' }),
+      };
+
+      expect(renderSubject(decision, ENFORCE)).toContain('cannot pull an ECR image (us-east-1)');
+    });
+
+    it('replaces non-ASCII characters and survives when nothing is known', () => {
+      const decision: Decision = {
+        ...decisionFor('create-function-same-account-ecr-denied.json'),
+        call: null,
+        target: null,
+        outcome: 'ignored',
+        reason: 'invalid-event',
+      };
+
+      expect(renderSubject(decision, ENFORCE)).toBe(
+        '[lambda-ecr-autofix] IGNORED: unknown account event of an unknown function'
+      );
+      const withUnicode = { ...decisionFor('create-function-same-account-ecr-denied.json') };
+      const target = withUnicode.target;
+      if (target === null) throw new Error('no target');
+      expect(
+        renderSubject({ ...withUnicode, target: { ...target, repositoryName: 'café' } }, ENFORCE)
+      ).toContain('caf?');
+    });
+
+    it('says so for an already-allowed decision', () => {
+      const decision = decide(
+        loadEvent('create-function-same-account-ecr-denied'),
+        {
+          policyText: JSON.stringify({
+            Statement: [
+              { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'ecr:*' },
+            ],
+          }),
+        },
+        DEFAULTS
+      );
+
+      const { subject, message } = renderNotification(decision, {
+        mode: 'enforce',
+        applied: false,
+      });
+
+      expect(subject).toContain('ALREADY ALLOWED: 222222222222 may already pull orders-api');
+      expect(message).toContain('the cause is elsewhere');
+    });
+  });
+
+  describe('body of a fix', () => {
+    const decision = decisionFor('create-function-cross-account-ecr-denied.json');
+    const { message } = renderNotification(decision, ENFORCE);
+
+    it('says what failed: function, image, caller, tool, time and event id', () => {
+      expect(message).toContain('Function:  payments-worker');
+      expect(message).toContain(
+        'Image:     111111111111.dkr.ecr.eu-west-1.amazonaws.com/platform/payments-worker:2026.03.1'
+      );
+      expect(message).toContain(
+        'Caller:    arn:aws:sts::222222222222:assumed-role/platform-deployer/jenkins-build-4812'
+      );
+      expect(message).toContain('Tool:      Terraform 1.9.5');
+      expect(message).toContain('Time:      2026-03-03T14:02:51Z');
+      expect(message).toContain('Event id:  7a1739ad-24f1-497f-8724-4571e9b99590');
+    });
+
+    it('says what changed, what to do now, how to make it permanent and how to undo', () => {
+      expect(message).toContain('WHAT CHANGED');
+      expect(message).toContain('Added statement LambdaEcrAutofixService');
+      expect(message).toContain('Re-run `terraform apply`.');
+      expect(message).toContain('repository.addToResourcePolicy(new iam.PolicyStatement({');
+      expect(message).toContain('resource "aws_ecr_repository_policy" "this"');
+      expect(message).toContain(
+        'aws ecr delete-repository-policy --region eu-west-1 --registry-id 111111111111 --repository-name platform/payments-worker'
+      );
+      expect(message).toMatch(
+        /THE POLICY CHANGE\n(.*\n)*\s+\+ .*"Sid": "LambdaEcrAutofixAccounts"/
+      );
+    });
+
+    it('shows the previous policy to restore when there was one', () => {
+      const before = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'Keep',
+            Effect: 'Allow',
+            Principal: { AWS: '999999999999' },
+            Action: 'ecr:ListImages',
+          },
+        ],
+      });
+      const withPolicy = decisionFor('create-function-cross-account-ecr-denied.json', before);
+
+      const text = renderNotification(withPolicy, ENFORCE).message;
+
+      expect(text).toContain('set-repository-policy --region eu-west-1 --registry-id 111111111111');
+      expect(text).toContain('"Sid":"Keep"');
+    });
+
+    it('warns prominently when the repository is managed by IaC', () => {
+      const text = renderNotification(decision, {
+        ...ENFORCE,
+        repositoryTags: { 'aws:cloudformation:stack-name': 'SharedRegistry' },
+      }).message;
+
+      expect(text.split('\n\n')[3]).toMatch(
+        /^!!! THIS REPOSITORY IS MANAGED BY CLOUDFORMATION STACK SHAREDREGISTRY !!!/
+      );
+      expect(text).toContain(
+        'The next deploy of CloudFormation stack SharedRegistry will overwrite'
+      );
+    });
+
+    it('describes a proposal in dry-run without undo instructions', () => {
+      const text = renderNotification(decision, { mode: 'dry-run', applied: false }).message;
+
+      expect(text).toContain('PROPOSED CHANGE (dry-run: nothing was written)');
+      expect(text).toContain('THE PROPOSED POLICY CHANGE');
+      expect(text).not.toContain('HOW TO UNDO');
+    });
+
+    it('shows a policy it cannot parse as it is', () => {
+      const text = renderNotification({ ...decision, policyBefore: 'not json' }, ENFORCE).message;
+
+      expect(text).toContain('- not json');
+    });
+
+    it('copes with decisions the planner would not produce', () => {
+      const target = decision.target;
+      if (target === null) throw new Error('no target');
+      const odd: Decision = {
+        ...decision,
+        call: null,
+        policyAfter: null,
+        target: { ...target, functionArn: null, crossAccount: false },
+      };
+
+      const text = renderNotification(odd, {
+        mode: 'dry-run',
+        applied: false,
+        repositoryTags: { 'managed-by': 'terraform' },
+      }).message;
+
+      expect(text).toContain('remove this change');
+      expect(text).toContain('Function:   (unknown)');
+      expect(text).toContain('(same account as the function)');
+    });
+
+    it('names the caller as unknown when CloudTrail does not', () => {
+      const call = makeCall({
+        caller: { arn: null, principalArn: null, type: null, invokedBy: null },
+      });
+
+      const text = renderNotification({ ...decision, call }, ENFORCE).message;
+
+      expect(text).toContain('Caller:    (unknown)');
+    });
+
+    it('says which owned statement it extended', () => {
+      const first = decisionFor('create-function-cross-account-ecr-denied.json');
+      const event = loadEvent('create-function-cross-account-ecr-denied');
+      event.detail['recipientAccountId'] = '444444444444';
+
+      const second = decide(event, { policyText: first.policyAfter }, DEFAULTS);
+
+      expect(renderNotification(second, ENFORCE).message).toContain(
+        '- Extended statement LambdaEcrAutofixAccounts: lets arn:aws:iam::444444444444:root pull'
+      );
+    });
+
+    it('gives generic advice when the call is unknown', () => {
+      const text = renderNotification({ ...decision, call: null }, ENFORCE).message;
+
+      expect(text).toContain('Re-run the deploy that failed.');
+    });
+
+    it('says when enforce mode did not apply the change', () => {
+      const text = renderNotification(decision, { mode: 'enforce', applied: false }).message;
+
+      expect(text).toContain('CHANGE NOT APPLIED');
+    });
+
+    it.each([
+      ['create-function-cdk-cloudformation-ecr-denied.json', 'Re-run `cdk deploy`'],
+      ['create-function-same-account-ecr-denied.json', 'Re-run the same `aws lambda` command.'],
+      ['create-function-github-actions-digest-ecr-denied.json', 'Re-run the deploy that failed.'],
+    ])('gives tool-specific advice for %s', (fixture, advice) => {
+      expect(renderNotification(decisionFor(fixture), ENFORCE).message).toContain(advice);
+    });
+
+    it('stays under 256 KB by shortening only the diff', () => {
+      const huge = 'x'.repeat(400_000);
+      const big: Decision = {
+        ...decision,
+        policyAfter: JSON.stringify({ Statement: [{ Sid: huge }] }),
+      };
+
+      const text = renderNotification(big, ENFORCE).message;
+
+      expect(Buffer.byteLength(text, 'utf8')).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+      expect(text).toContain('Event id:  7a1739ad-24f1-497f-8724-4571e9b99590');
+      expect(text).toContain('shortened to fit the 256 KB SNS limit');
+    });
+
+    it('cuts a hostile fact and multi-byte diffs on a character boundary', () => {
+      const call = makeCall({ errorMessage: 'é'.repeat(5_000) });
+      const big: Decision = {
+        ...decision,
+        call,
+        policyAfter: JSON.stringify({ Statement: [{ Sid: '€'.repeat(200_000) }] }),
+      };
+
+      const text = renderNotification(big, ENFORCE).message;
+
+      expect(Buffer.byteLength(text, 'utf8')).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+      expect(text).toContain('... (cut)');
+      expect(text).not.toContain('\uFFFD');
+    });
+  });
+
+  describe('body of needs-human', () => {
+    it('gives the cause and numbered next steps', () => {
+      const { message } = renderNotification(
+        decisionFor('create-function-scp-explicit-deny.json'),
+        ENFORCE
+      );
+
+      expect(message).toContain('service control policy');
+      expect(message).toMatch(/WHAT TO DO\n1\. /);
+      expect(message).not.toContain('HOW TO UNDO');
+    });
+
+    it('lists the statements to add by hand when the policy would be too large', () => {
+      const filler = Array.from({ length: 80 }, (_, index) => ({
+        Sid: `Reader${index}`,
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${String(100000000000 + index)}:root` },
+        Action: ['ecr:BatchGetImage', 'ecr:DescribeImages'],
+      }));
+      const decision = decisionFor(
+        'create-function-cross-account-ecr-denied.json',
+        JSON.stringify({ Statement: filler })
+      );
+
+      const { message } = renderNotification(decision, ENFORCE);
+
+      expect(decision.reason).toBe('policy-too-large');
+      expect(message).toContain('STATEMENTS TO ADD BY HAND');
+      expect(message).toContain('"Sid": "LambdaEcrAutofixAccounts"');
+    });
+
+    it('falls back to a generic step when a decision has none', () => {
+      const decision = { ...decisionFor('create-function-scp-explicit-deny.json'), nextSteps: [] };
+
+      expect(renderNotification(decision, ENFORCE).message).toContain('Review the failure above.');
+    });
+  });
+
+  it('renders an ignored decision without call details when there is no call', () => {
+    const decision = decide('not an event', { policyText: null }, DEFAULTS);
+
+    const { message } = renderNotification(decision, ENFORCE);
+
+    expect(message).not.toContain('THE FAILED CALL');
+    expect(message).toContain('Outcome: ignored; reason: invalid-event; mode: enforce.');
+  });
+
+  it('never throws and always fits, for arbitrary call fields', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 3000 }),
+        fc.string({ maxLength: 300 }),
+        (errorMessage, functionName) => {
+          const base = decisionFor('create-function-cross-account-ecr-denied.json');
+          const call = {
+            ...callFrom('create-function-cross-account-ecr-denied.json'),
+            errorMessage,
+            functionName,
+          };
+          const rendered = renderNotification({ ...base, call }, ENFORCE);
+          expect(rendered.subject.length).toBeLessThanOrEqual(MAX_SUBJECT_LENGTH);
+          expect(Buffer.byteLength(rendered.message)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+        }
+      ),
+      { numRuns: 1000 }
+    );
+  });
+});
+
+describe('renderErrorNotification', () => {
+  it('says the event goes to the DLQ, with the error and the call', () => {
+    const { subject, message } = renderErrorNotification({
+      messageId: 'msg-1',
+      attempts: 5,
+      error: 'Rate exceeded',
+      call: callFrom('create-function-cross-account-ecr-denied.json'),
+      deadLetterQueue: 'LambdaEcrAutofixDlq',
+    });
+
+    expect(subject).toBe(
+      '[lambda-ecr-autofix] ERROR: could not process an event from 222222222222 (eu-west-1)'
+    );
+    expect(message).toContain(
+      'failed to process this event 5 times; it now goes to the dead-letter queue LambdaEcrAutofixDlq.'
+    );
+    expect(message).toContain('Last error: Rate exceeded');
+    expect(message).toContain('aws sqs start-message-move-task');
+    expect(message).toContain('Event id:  7a1739ad-24f1-497f-8724-4571e9b99590');
+  });
+
+  it('works without a parsed call or a queue name', () => {
+    const { subject, message } = renderErrorNotification({
+      messageId: 'msg-2',
+      attempts: 5,
+      error: 'boom',
+      call: null,
+      deadLetterQueue: null,
+    });
+
+    expect(subject).toBe('[lambda-ecr-autofix] ERROR: could not process an event');
+    expect(message).not.toContain('THE FAILED CALL');
+  });
+});
+
+describe('iacOwnerOf', () => {
+  it.each([
+    [undefined, null],
+    [{}, null],
+    [{ team: 'payments' }, null],
+    [{ 'aws:cloudformation:stack-name': 'Registry' }, 'CloudFormation stack Registry'],
+    [{ 'managed-by': 'terraform' }, 'Terraform'],
+    [{ ManagedBy: 'Pulumi' }, 'Pulumi'],
+    [{ managed_by: 'cdk' }, 'AWS CDK'],
+    [{ 'managed-by': 'CloudFormation' }, 'CloudFormation'],
+    [{ 'managed-by': 'ansible' }, 'ansible'],
+    [{ 'managed-by': '' }, null],
+    [{ terraform: 'true' }, 'Terraform'],
+    [{ 'terraform:workspace': 'prod' }, 'Terraform'],
+    [{ tf_workspace: 'prod' }, 'Terraform'],
+    [{ 'pulumi:project': 'registry' }, 'Pulumi'],
+  ])('reads %j as %s', (tags, owner) => {
+    expect(iacOwnerOf(tags)).toBe(owner);
+  });
+});
