@@ -127,7 +127,8 @@ async function notifyFinalFailures(
   );
 }
 
-function defaultDependencies(): HandlerDependencies {
+/** The real dependencies, from the environment variables the central stack sets. */
+export function defaultDependencies(): HandlerDependencies {
   const environment = readEnvironment(process.env);
   const logger = new Logger({ serviceName: SERVICE_NAME });
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
