@@ -3,6 +3,7 @@
  */
 import { parseArgs } from 'node:util';
 
+import { APPLY_HELP, ApplyError, runApply } from './commands/apply';
 import { PLAN_HELP, runPlan } from './commands/plan';
 import { UsageError } from './commands/usage-error';
 
@@ -12,6 +13,7 @@ Fixes Amazon ECR repository policies when Lambda cannot pull a container image.
 
 Commands:
   plan    decide offline what would be done for one event and policy (no AWS call)
+  apply   run the fixer for one event against AWS (or a local moto_server)
 
 Run "lambda-ecr-autofix <command> --help" for a command's options.`;
 
@@ -35,6 +37,28 @@ const COMMANDS: Record<string, Command> = {
         event: required(values, 'event'),
         policy: optionalString(values, 'policy'),
         config: optionalString(values, 'config'),
+        json: values['json'] === true,
+      }),
+  },
+  apply: {
+    help: APPLY_HELP,
+    options: {
+      event: { type: 'string' },
+      config: { type: 'string' },
+      'topic-arn': { type: 'string' },
+      region: { type: 'string' },
+      'endpoint-url': { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    run: (values) =>
+      runApply({
+        event: required(values, 'event'),
+        config: optionalString(values, 'config'),
+        topicArn: optionalString(values, 'topic-arn'),
+        region: optionalString(values, 'region'),
+        endpointUrl: optionalString(values, 'endpoint-url'),
+        dryRun: values['dry-run'] === true,
         json: values['json'] === true,
       }),
   },
@@ -79,6 +103,10 @@ export async function main(
       err(`lambda-ecr-autofix ${name}: ${oneLine((error as Error).message)} (see --help)`);
       return 2;
     }
+    if (error instanceof ApplyError) {
+      err(`lambda-ecr-autofix ${name}: ${oneLine(error.message)}`);
+      return 1;
+    }
     throw error;
   }
 }
@@ -107,6 +135,8 @@ function oneLine(text: string): string {
 }
 
 if (require.main === module) {
+  // The SDK warns on every run under Node.js 20 (still supported by this tool); the Lambda runs on Node.js 22.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   main(
     process.argv.slice(2),
     (text) => process.stdout.write(`${text}\n`),

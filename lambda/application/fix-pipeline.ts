@@ -18,7 +18,7 @@ import {
   RegistryAccessDeniedError,
   RegistryRoleUnavailableError,
   RepositoryNotFoundError,
-} from '../adapters/errors';
+} from './errors';
 import type {
   AuditLog,
   Clock,
@@ -226,7 +226,7 @@ export class FixPipeline {
           await store.setPolicy(ref, planned.policyAfter);
           const verified = await store.getPolicy(ref);
           const fixes = fresh.filter((_, index) => planned.decisions[index]?.outcome === 'fix');
-          const check = planGroup(fixes, verified, tags, this.deps.config);
+          const check = planGroup(fixes, verified, tags ?? {}, this.deps.config);
           if (check.decisions.every((d) => d.outcome === 'already-allowed')) {
             return [...retried, ...settle(fresh, planned.decisions, tags, true)];
           }

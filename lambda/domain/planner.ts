@@ -77,7 +77,17 @@ export function planPolicy(input: PlanInput): Plan {
     );
   }
   const policy = parsed.policy;
-  const required = requiredAccess(input);
+  if (target.functionArn === null) {
+    // Without the function there is no aws:SourceArn to check existing statements against, nor to scope a grant to.
+    return needsHuman(
+      'function-name-unknown',
+      `The event does not name the function, so lambda-ecr-autofix cannot tell whether the policy of ${where} lets Lambda pull it.`,
+      [
+        `Check the deploy's function name, then grant lambda.amazonaws.com ecr:BatchGetImage and ecr:GetDownloadUrlForLayer in the policy of ${target.repositoryArn} by hand if needed.`,
+      ]
+    );
+  }
+  const required = requiredAccess(input, target.functionArn);
   const evaluations = required.map((access) => evaluateAll(policy, access.requests));
 
   const denying = evaluations.flatMap((evaluation) => evaluation.deniedBy);
@@ -107,16 +117,6 @@ export function planPolicy(input: PlanInput): Plan {
       outcome: 'already-allowed',
       explanation: `The policy of ${where} already lets ${required.map((a) => a.label).join(' and ')} pull (statement ${by.join(', ')}); nothing to change.`,
     };
-  }
-
-  if (input.grantScope === 'function' && target.functionName === null) {
-    return needsHuman(
-      'function-name-unknown',
-      `The event does not name the function, so a grant scoped to one function (grantScope "function") cannot be written for ${where}.`,
-      [
-        'Re-run the deploy; if it fails again, add the grant by hand or set grantScope to "account".',
-      ]
-    );
   }
 
   const change = applyGrants(policy, input, {
@@ -160,12 +160,9 @@ export function planPolicy(input: PlanInput): Plan {
 }
 
 /** The requests a working pull needs: Lambda's service principal, and for another account that account too. */
-function requiredAccess(input: PlanInput): RequiredAccess[] {
+function requiredAccess(input: PlanInput, sourceArn: string): RequiredAccess[] {
   const { target } = input;
   const resource = target.repositoryArn;
-  const sourceArn =
-    target.functionArn ??
-    `arn:${target.partition}:lambda:${target.region}:${target.consumerAccount}:function:*`;
   const serviceContext: RequestContext = {
     'aws:SourceArn': sourceArn,
     'aws:PrincipalIsAWSService': 'true',
@@ -292,8 +289,9 @@ function applyGrants(
 function sourceArnPatterns(input: PlanInput): string[] {
   const { target } = input;
   const prefix = `arn:${target.partition}:lambda:${target.region}:${target.consumerAccount}:function:`;
-  if (input.grantScope === 'account' || target.functionName === null) return [`${prefix}*`];
-  return [`${prefix}${target.functionName}`, `${prefix}${target.functionName}:*`];
+  if (input.grantScope === 'account') return [`${prefix}*`];
+  const name = target.functionName as string;
+  return [`${prefix}${name}`, `${prefix}${name}:*`];
 }
 
 /** How to recognise, create and update one kind of owned statement. */

@@ -134,7 +134,7 @@ function principalMatches(
   const hasPrincipal = Object.hasOwn(statement, 'Principal');
   const hasNotPrincipal = Object.hasOwn(statement, 'NotPrincipal');
   if (hasPrincipal === hasNotPrincipal) return 'unknown';
-  if (hasPrincipal) return principalBlockMatches(statement['Principal'], principal);
+  if (hasPrincipal) return principalBlockMatches(statement['Principal'], principal, isDeny);
   // NotPrincipal with Allow grants everyone but the listed principals: too broad to reason about, never a basis for
   // "already allowed". With Deny it denies everyone not listed, which we can evaluate.
   return isDeny ? notPrincipalDenies(statement['NotPrincipal'], principal) : 'unknown';
@@ -155,18 +155,24 @@ function principalEntries(block: unknown): PrincipalEntry[] | null {
   return entries;
 }
 
-function principalBlockMatches(block: unknown, principal: RequestPrincipal): Tri {
+function principalBlockMatches(block: unknown, principal: RequestPrincipal, isDeny: boolean): Tri {
   // The bare "*" is everyone, services and anonymous callers included.
   if (block === '*') return 'yes';
   const entries = principalEntries(block);
   if (entries === null) return 'unknown';
-  return lists(
-    entries,
-    principal,
-    (entry) =>
-      principal.kind === 'account' &&
-      (isAccountEntry(entry, principal) || principal.callerArns.includes(entry))
-  );
+  return lists(entries, principal, (entry): Tri => {
+    if (principal.kind !== 'account') return 'no';
+    if (isAccountEntry(entry, principal) || principal.callerArns.includes(entry)) return 'yes';
+    // When the caller is not known, a Deny naming another identity of the account may be naming the caller.
+    const unknownCaller = isDeny && principal.callerArns.length === 0;
+    return unknownCaller && accountOfArn(entry) === principal.accountId ? 'unknown' : 'no';
+  });
+}
+
+/** The account field of an IAM or STS ARN (`arn:PARTITION:iam::ACCOUNT:…`), or null. */
+function accountOfArn(arn: string): string | null {
+  const parts = arn.split(':');
+  return parts.length >= 6 && parts[0] === 'arn' ? (parts[4] as string) : null;
 }
 
 /**
@@ -179,10 +185,12 @@ function notPrincipalDenies(block: unknown, principal: RequestPrincipal): Tri {
   if (block === '*') return 'no';
   const entries = principalEntries(block);
   if (entries === null) return 'unknown';
-  if (principal.kind === 'service') return not(lists(entries, principal, () => false));
+  if (principal.kind === 'service') return not(lists(entries, principal, () => 'no'));
   const levels = [
-    lists(entries, principal, (entry) => isAccountEntry(entry, principal)),
-    ...principal.callerArns.map((arn) => lists(entries, principal, (entry) => entry === arn)),
+    lists(entries, principal, (entry) => (isAccountEntry(entry, principal) ? 'yes' : 'no')),
+    ...principal.callerArns.map((arn) =>
+      lists(entries, principal, (entry) => (entry === arn ? 'yes' : 'no'))
+    ),
   ];
   if (allOf(levels) === 'yes') return 'no';
   return anyOf(levels) === 'no' ? 'yes' : 'unknown';
@@ -192,7 +200,7 @@ function notPrincipalDenies(block: unknown, principal: RequestPrincipal): Tri {
 function lists(
   entries: readonly PrincipalEntry[],
   principal: RequestPrincipal,
-  namesAws: (entry: string) => boolean
+  namesAws: (entry: string) => Tri
 ): Tri {
   return anyOf(
     entries.map(([kind, entry]): Tri => {
@@ -201,7 +209,7 @@ function lists(
         // not list service principals.
         return principal.kind === 'service' ? 'unknown' : 'yes';
       }
-      if (kind === 'AWS') return namesAws(entry) ? 'yes' : 'no';
+      if (kind === 'AWS') return namesAws(entry);
       if (kind === 'Service') {
         return principal.kind === 'service' && entry === principal.service ? 'yes' : 'no';
       }

@@ -5,7 +5,7 @@ import type {
   PipelineDependencies,
 } from '../../lambda/application/fix-pipeline';
 import { FixPipeline, MAX_WRITE_ATTEMPTS } from '../../lambda/application/fix-pipeline';
-import { RepositoryNotFoundError } from '../../lambda/adapters/errors';
+import { RepositoryNotFoundError } from '../../lambda/application/errors';
 import {
   FixedClock,
   InMemoryAuditLog,

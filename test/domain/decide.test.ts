@@ -140,9 +140,8 @@ describe('decide', () => {
     expect(decision.target?.repositoryArn ?? null).toBe(repositoryArn);
     expect(decision.target?.functionArn ?? null).toBe(functionArn);
     expect(decision.explanation).toMatch(/\.$/);
-    if (outcome === 'needs-human') expect(decision.nextSteps.length).toBeGreaterThan(0);
-    if (outcome === 'fix') expect(decision.policyAfter).not.toBeNull();
-    else expect(decision.policyAfter).toBeNull();
+    expect(decision.nextSteps.length > 0).toBe(outcome === 'needs-human');
+    expect(decision.policyAfter !== null).toBe(outcome === 'fix');
   });
 
   it('says already-allowed for a fixture whose repository policy already grants the pull', () => {

@@ -446,21 +446,16 @@ describe('planPolicy', () => {
       expect(result.explanation).toMatch(/\d+ characters long, over ECR's limit of 10240/);
     });
 
-    it('cannot scope a grant to a function the event does not name', () => {
-      const target = makeTarget({ functionName: null });
+    it.each(['account', 'function'] as const)(
+      'cannot judge or scope a grant (%s scope) for a function the event does not name',
+      (grantScope) => {
+        const target = makeTarget({ functionName: null });
 
-      const result = expectNeedsHuman(plan({ target, grantScope: 'function' }));
+        const result = expectNeedsHuman(plan({ target, grantScope }));
 
-      expect(result.reason).toBe('function-name-unknown');
-    });
-
-    it('still plans an account-wide grant when the event does not name the function', () => {
-      const target = makeTarget({ functionName: null });
-
-      const result = expectFix(plan({ target }));
-
-      expect(result.policyAfter).toContain('arn:aws:lambda:eu-west-1:222222222222:function:*');
-    });
+        expect(result.reason).toBe('function-name-unknown');
+      }
+    );
 
     it('does not claim success for an Allow with an Effect ECR would not accept', () => {
       const policy = {

@@ -1,0 +1,98 @@
+/**
+ * The AWS SDK v3 clients of one container (Lambda) or one CLI run, configured once: the SDK's `standard` retry mode
+ * (exponential backoff with jitter on throttling, transient and 5xx errors, bounded by a retry quota) and an optional
+ * endpoint that every client uses, so the CLI and the integration tests can talk to a local `moto_server`.
+ * https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
+ *
+ * Clients are built on first use: a Lambda invocation that only needs ECR and SNS never pays for the others.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECRClient, type ECRClientConfig } from '@aws-sdk/client-ecr';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { STSClient } from '@aws-sdk/client-sts';
+
+/** Static credentials or a credentials provider, exactly as the SDK clients accept them. */
+export type AwsCredentialsInput = NonNullable<ECRClientConfig['credentials']>;
+
+/** How many times a request is sent at most (the first attempt included). The SDK's default is 3. */
+export const MAX_ATTEMPTS = 4;
+
+export interface AwsClientsOptions {
+  /** The region of the fixer (the clients without an explicit region). */
+  readonly region: string;
+  /** Send every request here instead of the AWS endpoints, e.g. `http://127.0.0.1:5000` for `moto_server`. */
+  readonly endpoint?: string;
+  /**
+   * The fixer's own credentials.
+   * @default the SDK's default credential provider chain
+   */
+  readonly credentials?: AwsCredentialsInput;
+}
+
+/** The shared client configuration for a region, with the fixer's or the given credentials. */
+export interface ClientConfig {
+  readonly region: string;
+  readonly retryMode: 'standard';
+  readonly maxAttempts: number;
+  readonly endpoint?: string;
+  readonly credentials?: AwsCredentialsInput;
+}
+
+export class AwsClients {
+  private ecrClient: ECRClient | undefined;
+  private stsClient: STSClient | undefined;
+  private snsClient: SNSClient | undefined;
+  private dynamoDbClient: DynamoDBClient | undefined;
+  private lambdaClient: LambdaClient | undefined;
+
+  constructor(private readonly options: AwsClientsOptions) {}
+
+  /** ECR in the fixer's region with the fixer's credentials. */
+  get ecr(): ECRClient {
+    return (this.ecrClient ??= this.createEcrClient(this.options.region));
+  }
+
+  get sts(): STSClient {
+    return (this.stsClient ??= new STSClient(this.configFor(this.options.region)));
+  }
+
+  get sns(): SNSClient {
+    return (this.snsClient ??= new SNSClient(this.configFor(this.options.region)));
+  }
+
+  get dynamodb(): DynamoDBClient {
+    return (this.dynamoDbClient ??= new DynamoDBClient(this.configFor(this.options.region)));
+  }
+
+  /** Lambda in the fixer's region with the fixer's credentials. */
+  get lambda(): LambdaClient {
+    return (this.lambdaClient ??= this.createLambdaClient(this.options.region));
+  }
+
+  /** A new ECR client for a repository's region, with other credentials (an assumed role) when given. */
+  createEcrClient(region: string, credentials?: AwsCredentialsInput): ECRClient {
+    return new ECRClient(this.configFor(region, credentials));
+  }
+
+  /** A new Lambda client for a function's region, with other credentials (an assumed role) when given. */
+  createLambdaClient(region: string, credentials?: AwsCredentialsInput): LambdaClient {
+    return new LambdaClient(this.configFor(region, credentials));
+  }
+
+  /** The configuration every client gets; `credentials` replaces the fixer's own. */
+  configFor(region: string, credentials?: AwsCredentialsInput): ClientConfig {
+    const chosen = credentials ?? this.options.credentials;
+    return {
+      region,
+      retryMode: 'standard',
+      maxAttempts: MAX_ATTEMPTS,
+      ...(this.options.endpoint === undefined ? {} : { endpoint: this.options.endpoint }),
+      ...(chosen === undefined ? {} : { credentials: chosen }),
+    };
+  }
+}
+
+export function createAwsClients(options: AwsClientsOptions): AwsClients {
+  return new AwsClients(options);
+}

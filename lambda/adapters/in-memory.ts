@@ -1,0 +1,382 @@
+/**
+ * In-memory stand-ins for every port, for the demo (no AWS account needed) and for pipeline tests. They behave like
+ * the real adapters where the pipeline can tell the difference: a missing repository is a `RepositoryNotFoundError`,
+ * a repository without a policy reads as null, an account without the member role is a
+ * `RegistryRoleUnavailableError`, text ECR would reject is an `InvalidPolicyError`. Test hooks simulate what AWS does
+ * at the worst moment: a concurrent writer, a failed write, a failed publish.
+ */
+import type {
+  AuditLog,
+  AuditRecord,
+  Clock,
+  FunctionLookup,
+  NotificationMessage,
+  Notifier,
+  RegistryAccess,
+  RepositoryPolicyStore,
+  RepositoryRef,
+} from '../application/ports';
+import { partitionOfRegion } from '../domain/partition';
+import { roleArnOf } from './arns';
+import {
+  InvalidPolicyError,
+  RegistryRoleUnavailableError,
+  RepositoryNotFoundError,
+} from '../application/errors';
+
+/** ECR's limit on `policyText`. https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_SetRepositoryPolicy.html */
+const MAX_POLICY_LENGTH = 10_240;
+const DEFAULT_ROLE_NAME = 'LambdaEcrAutofixRegistryAccess';
+
+/** What identifies a repository in the stand-in (the partition follows from the region). */
+export type RepositoryKey = Pick<RepositoryRef, 'registryAccount' | 'region' | 'repositoryName'>;
+
+export interface InMemoryRepository {
+  policyText: string | null;
+  tags: Record<string, string>;
+}
+
+export type RegistryOperation = 'storeFor' | 'getPolicy' | 'setPolicy' | 'getTags';
+
+export interface InMemoryRegistryOptions {
+  /** The fixer's own account: reachable without the member role. */
+  readonly fixerAccountId?: string;
+  /** Other accounts where the member stack (and so the member role) is deployed. */
+  readonly accountsWithRole?: Iterable<string>;
+  /** @default 'LambdaEcrAutofixRegistryAccess' */
+  readonly registryRoleName?: string;
+  /**
+   * How the registry stores a policy text it accepted; return it changed to test that the pipeline compares
+   * policies by meaning, not by bytes.
+   * @default the text unchanged (what moto_server does)
+   */
+  readonly storedForm?: (policyText: string) => string;
+}
+
+function keyOf(repository: RepositoryKey): string {
+  return `${repository.registryAccount}/${repository.region}/${repository.repositoryName}`;
+}
+
+/** ECR repositories of several accounts and regions, behind a `RegistryAccess`. */
+export class InMemoryRegistry implements RegistryAccess {
+  /** Accounts other than the fixer's that have the member role; change it to simulate a missing role. */
+  readonly accountsWithRole: Set<string>;
+  /** How often each operation was called (failed calls included). */
+  readonly calls: Record<RegistryOperation, number> = {
+    storeFor: 0,
+    getPolicy: 0,
+    setPolicy: 0,
+    getTags: 0,
+  };
+  /** The session names `storeFor` received, in order. */
+  readonly sessionNames: string[] = [];
+  /** Every accepted `setPolicy`, in order, with the text as sent. */
+  readonly writes: { repository: RepositoryRef; policyText: string }[] = [];
+
+  /**
+   * Runs inside `getPolicy` after the policy was read, before it is returned: a test can replace the policy here
+   * (with `putPolicy`) to play a concurrent writer between our read and our write.
+   */
+  afterGet?: (repository: RepositoryRef, policyText: string | null) => void | Promise<void>;
+  /**
+   * Runs inside `setPolicy`, after the call is counted and before the write: a test can replace the policy here
+   * (with `putPolicy`) to play a concurrent writer between our read and our write.
+   */
+  beforeSet?: (repository: RepositoryRef, policyText: string) => void | Promise<void>;
+  /**
+   * Runs inside `setPolicy` right after the write: a test can replace the policy here to play a concurrent writer
+   * that clobbers ours before the pipeline re-reads it (ECR is last-writer-wins).
+   */
+  afterSet?: (repository: RepositoryRef, storedText: string) => void | Promise<void>;
+  /** Thrown by the next `getPolicy`, then cleared. */
+  failNextGet?: Error;
+  /** Thrown by the next `setPolicy` (nothing is written), then cleared. */
+  failNextSet?: Error;
+  /** Thrown by the next `getTags`, then cleared. */
+  failNextTags?: Error;
+
+  private readonly repositories = new Map<string, InMemoryRepository>();
+  private readonly fixerAccountId: string | undefined;
+  private readonly registryRoleName: string;
+  private readonly storedForm: (policyText: string) => string;
+
+  constructor(options: InMemoryRegistryOptions = {}) {
+    this.fixerAccountId = options.fixerAccountId;
+    this.accountsWithRole = new Set(options.accountsWithRole ?? []);
+    this.registryRoleName = options.registryRoleName ?? DEFAULT_ROLE_NAME;
+    this.storedForm = options.storedForm ?? ((policyText) => policyText);
+  }
+
+  /** Creates (or replaces) a repository. */
+  addRepository(
+    repository: RepositoryKey,
+    contents: { policyText?: string | null; tags?: Record<string, string> } = {}
+  ): void {
+    this.repositories.set(keyOf(repository), {
+      policyText: contents.policyText ?? null,
+      tags: { ...contents.tags },
+    });
+  }
+
+  /** The repository's current state, or undefined when it does not exist. */
+  repository(repository: RepositoryKey): InMemoryRepository | undefined {
+    return this.repositories.get(keyOf(repository));
+  }
+
+  /** Writes a policy (null deletes it) as another writer would: no hooks, no counting, no validation. */
+  putPolicy(repository: RepositoryKey, policyText: string | null): void {
+    this.existing(repository).policyText = policyText;
+  }
+
+  /** Throws `RegistryRoleUnavailableError` unless the fixer may act in the account. */
+  assertAccess(account: string, region: string): void {
+    if (account === this.fixerAccountId || this.accountsWithRole.has(account)) return;
+    const roleArn = roleArnOf(partitionOfRegion(region), account, this.registryRoleName);
+    throw new RegistryRoleUnavailableError(account, roleArn, {
+      awsMessage: 'AccessDenied (simulated by the in-memory registry).',
+    });
+  }
+
+  storeFor(repository: RepositoryRef, sessionName: string): Promise<RepositoryPolicyStore> {
+    this.calls.storeFor += 1;
+    this.sessionNames.push(sessionName);
+    return attempt(() => {
+      this.assertAccess(repository.registryAccount, repository.region);
+      // A real store holds a client for one account and region: using it for another is a bug worth failing on.
+      const opened = (ref: RepositoryRef): RepositoryRef => {
+        if (
+          ref.registryAccount !== repository.registryAccount ||
+          ref.region !== repository.region
+        ) {
+          throw new Error(
+            `Store opened for ${repository.registryAccount}/${repository.region} used for ` +
+              `${ref.registryAccount}/${ref.region}.`
+          );
+        }
+        return ref;
+      };
+      return {
+        getPolicy: (ref) => attempt(() => opened(ref)).then((r) => this.getPolicy(r)),
+        setPolicy: (ref, policyText) =>
+          attempt(() => opened(ref)).then((r) => this.setPolicy(r, policyText)),
+        getTags: (ref) => attempt(() => opened(ref)).then((r) => this.getTags(r)),
+      };
+    });
+  }
+
+  private async getPolicy(repository: RepositoryRef): Promise<string | null> {
+    this.calls.getPolicy += 1;
+    this.throwPending('failNextGet');
+    const policyText = this.existing(repository).policyText;
+    await this.afterGet?.(repository, policyText);
+    return policyText;
+  }
+
+  private async setPolicy(repository: RepositoryRef, policyText: string): Promise<string> {
+    this.calls.setPolicy += 1;
+    this.throwPending('failNextSet');
+    await this.beforeSet?.(repository, policyText);
+    const target = this.existing(repository);
+    const problem = policyProblem(policyText);
+    if (problem !== null) throw new InvalidPolicyError(repository, problem);
+    const stored = this.storedForm(policyText);
+    target.policyText = stored;
+    this.writes.push({ repository, policyText });
+    await this.afterSet?.(repository, stored);
+    return stored;
+  }
+
+  private getTags(repository: RepositoryRef): Promise<Readonly<Record<string, string>>> {
+    this.calls.getTags += 1;
+    return attempt(() => {
+      this.throwPending('failNextTags');
+      return { ...this.existing(repository).tags };
+    });
+  }
+
+  private throwPending(hook: 'failNextGet' | 'failNextSet' | 'failNextTags'): void {
+    const error = this[hook];
+    if (error === undefined) return;
+    this[hook] = undefined;
+    throw error;
+  }
+
+  private existing(repository: RepositoryKey): InMemoryRepository {
+    const found = this.repositories.get(keyOf(repository));
+    if (found === undefined) {
+      throw new RepositoryNotFoundError({
+        partition: partitionOfRegion(repository.region),
+        ...repository,
+      });
+    }
+    return found;
+  }
+}
+
+/** Runs `fn` as an async operation: a throw becomes a rejection, as it would over the network. */
+function attempt<T>(fn: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(fn()));
+}
+
+/** What ECR would reject about a policy text (roughly: moto validates the IAM grammar further), or null. */
+function policyProblem(policyText: string): string | null {
+  const invalid = "Invalid parameter at 'PolicyText' failed to satisfy constraint:";
+  if (policyText.length > MAX_POLICY_LENGTH) {
+    return `${invalid} 'Member must have length less than or equal to ${MAX_POLICY_LENGTH}'`;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(policyText);
+  } catch {
+    return `${invalid} 'Invalid repository policy provided'`;
+  }
+  if (typeof parsed !== 'object' || parsed === null || !('Statement' in parsed)) {
+    return `${invalid} 'Invalid repository policy provided'`;
+  }
+  return null;
+}
+
+/** Records every published message; `failNext` makes the next publishes fail like an SNS outage. */
+export class InMemoryNotifier implements Notifier {
+  readonly messages: NotificationMessage[] = [];
+  /** Publish calls, failed ones included. */
+  calls = 0;
+  private failuresLeft = 0;
+  private failure: Error | undefined;
+
+  /** The next `times` publishes throw `error` (default: a plain Error naming SNS). */
+  failNext(times = 1, error?: Error): void {
+    this.failuresLeft = times;
+    this.failure = error;
+  }
+
+  publish(message: NotificationMessage): Promise<string> {
+    this.calls += 1;
+    if (this.failuresLeft > 0) {
+      this.failuresLeft -= 1;
+      return Promise.reject(this.failure ?? new Error('SNS Publish failed (simulated).'));
+    }
+    this.messages.push(message);
+    return Promise.resolve(`in-memory-message-${this.messages.length}`);
+  }
+}
+
+/** The audit table as a map, keyed like the DynamoDB table (repository ARN, event time and id). */
+export class InMemoryAuditLog implements AuditLog {
+  private readonly entries = new Map<string, AuditRecord>();
+
+  /** Every record, in the order first written. */
+  get records(): readonly AuditRecord[] {
+    return [...this.entries.values()];
+  }
+
+  record(entry: AuditRecord): Promise<void> {
+    this.entries.set(auditKey(entry.repositoryArn, entry.eventTime, entry.eventId), { ...entry });
+    return Promise.resolve();
+  }
+
+  find(repositoryArn: string, eventTime: string, eventId: string): Promise<AuditRecord | null> {
+    const found = this.entries.get(auditKey(repositoryArn, eventTime, eventId));
+    return Promise.resolve(found === undefined ? null : { ...found });
+  }
+}
+
+function auditKey(repositoryArn: string, eventTime: string, eventId: string): string {
+  return `${repositoryArn}\n${eventTime}#${eventId}`;
+}
+
+export interface InMemoryFunction {
+  readonly account: string;
+  readonly region: string;
+  readonly functionName: string;
+  readonly imageUri: string | null;
+}
+
+/** Functions of several accounts; reaching another account needs access like the real lookup's member role. */
+export class InMemoryFunctionLookup implements FunctionLookup {
+  /** The session names `getFunction` received, in order. */
+  readonly sessionNames: string[] = [];
+  private readonly functions = new Map<string, InMemoryFunction>();
+
+  constructor(private readonly access?: { assertAccess(account: string, region: string): void }) {}
+
+  addFunction(fn: InMemoryFunction): void {
+    this.functions.set(`${fn.account}/${fn.region}/${fn.functionName}`, fn);
+  }
+
+  getFunction(
+    input: { readonly functionName: string; readonly region: string; readonly account: string },
+    sessionName: string
+  ): Promise<{ functionArn: string; imageUri: string | null } | null> {
+    this.sessionNames.push(sessionName);
+    return attempt(() => {
+      this.access?.assertAccess(input.account, input.region);
+      const name = bareFunctionName(input.functionName);
+      const fn = this.functions.get(`${input.account}/${input.region}/${name}`);
+      if (fn === undefined) return null;
+      const partition = partitionOfRegion(fn.region);
+      return {
+        functionArn: `arn:${partition}:lambda:${fn.region}:${fn.account}:function:${fn.functionName}`,
+        imageUri: fn.imageUri,
+      };
+    });
+  }
+}
+
+/**
+ * The function name in any form GetFunction accepts: `name`, `name:qualifier`, `ACCOUNT:function:name`,
+ * `arn:…:function:name[:qualifier]`.
+ */
+export function bareFunctionName(functionName: string): string {
+  const parts = functionName.split(':');
+  const at = parts.indexOf('function');
+  return (at >= 0 ? parts[at + 1] : parts[0]) ?? functionName;
+}
+
+/** A clock for tests and the demo: time moves only when told (or by `sleep`, which returns at once). */
+export class FixedClock implements Clock {
+  /** Every `sleep` duration, in order. */
+  readonly sleeps: number[] = [];
+  private current: number;
+  private randomIndex = 0;
+  private readonly randomValues: readonly number[];
+
+  /** `randomValues` are returned by `random()` in turn, cycling; each must be in [0, 1). */
+  constructor(
+    start: Date | string = '2026-01-01T00:00:00.000Z',
+    randomValues: readonly number[] = [0.5]
+  ) {
+    this.current = new Date(start).getTime();
+    if (Number.isNaN(this.current))
+      throw new Error(`FixedClock: invalid start time ${String(start)}.`);
+    if (randomValues.length === 0 || randomValues.some((value) => !(value >= 0 && value < 1))) {
+      throw new Error('FixedClock: randomValues must be a non-empty list of numbers in [0, 1).');
+    }
+    this.randomValues = randomValues;
+  }
+
+  now(): Date {
+    return new Date(this.current);
+  }
+
+  /** Moves time forward. */
+  advance(ms: number): void {
+    this.current += ms;
+  }
+
+  set(time: Date | string): void {
+    this.current = new Date(time).getTime();
+  }
+
+  sleep(ms: number): Promise<void> {
+    this.sleeps.push(ms);
+    this.current += ms;
+    return Promise.resolve();
+  }
+
+  random(): number {
+    const value = this.randomValues[this.randomIndex % this.randomValues.length] ?? 0;
+    this.randomIndex += 1;
+    return value;
+  }
+}

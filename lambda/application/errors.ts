@@ -1,0 +1,112 @@
+/**
+ * The named errors the adapters raise instead of SDK exceptions. Each one is a situation a person has to act on, so
+ * each carries the `needs-human` reason the pipeline reports and a message that says what to do. Every other SDK error
+ * (throttling, 5xx, expired tokens, …) propagates unchanged so the queue retries the message and the DLQ keeps it.
+ */
+import type { NeedsHumanReason } from '../domain/decision';
+import { repositoryArnOf as arnOf } from '../domain/repository-arn';
+import type { RepositoryRef } from './ports';
+
+function repositoryArnOf(repository: RepositoryRef): string {
+  return arnOf(
+    repository.partition,
+    repository.region,
+    repository.registryAccount,
+    repository.repositoryName
+  );
+}
+
+/** The repository named by the image URI does not exist (`RepositoryNotFoundException`). */
+export class RepositoryNotFoundError extends Error {
+  override readonly name = 'RepositoryNotFoundError';
+  readonly reason: NeedsHumanReason = 'repository-not-found';
+
+  constructor(
+    readonly repository: RepositoryRef,
+    options?: ErrorOptions
+  ) {
+    super(
+      `Repository ${repository.repositoryName} does not exist in registry ${repository.registryAccount} ` +
+        `(${repository.region}). Check the image URI, or create the repository and push the image first.`,
+      options
+    );
+  }
+}
+
+/**
+ * The role the fixer uses in the registry account (its own role in its own account, else the member role) may not
+ * call an ECR action on the repository (`AccessDeniedException`).
+ */
+export class RegistryAccessDeniedError extends Error {
+  override readonly name = 'RegistryAccessDeniedError';
+  readonly reason: NeedsHumanReason = 'access-denied-to-fixer';
+
+  constructor(
+    /** The IAM action, e.g. `ecr:SetRepositoryPolicy`. */
+    readonly action: string,
+    /** Who was denied: the registry role ARN, or a description of the fixer's own role. */
+    readonly principal: string,
+    readonly repository: RepositoryRef,
+    options?: ErrorOptions & { awsMessage?: string }
+  ) {
+    const aws = options?.awsMessage ? ` AWS said: ${options.awsMessage}` : '';
+    super(
+      `Access denied: ${principal} may not call ${action} on ${repositoryArnOf(repository)}. ` +
+        `Allow ${action} on the repository for that role (the lambda-ecr-autofix member stack grants ` +
+        'ecr:GetRepositoryPolicy, ecr:SetRepositoryPolicy, ecr:DescribeRepositories and ecr:ListTagsForResource; ' +
+        'update it if it is older) and check service control policies and permissions boundaries.' +
+        aws,
+      options
+    );
+  }
+}
+
+/** ECR rejected the policy text we tried to set (`InvalidParameterException` on SetRepositoryPolicy). */
+export class InvalidPolicyError extends Error {
+  override readonly name = 'InvalidPolicyError';
+  readonly reason: NeedsHumanReason = 'policy-invalid';
+
+  constructor(
+    readonly repository: RepositoryRef,
+    /** What ECR (or the stand-in) said about the text. */
+    readonly detail: string,
+    options?: ErrorOptions
+  ) {
+    super(
+      `ECR rejected the new policy for ${repositoryArnOf(repository)}: ${detail} ` +
+        'The policy was not changed; review the current policy and add the statement by hand.',
+      options
+    );
+  }
+}
+
+/** The fixer cannot assume the member role in a registry (or consumer) account. */
+export class RegistryRoleUnavailableError extends Error {
+  override readonly name = 'RegistryRoleUnavailableError';
+  readonly reason: NeedsHumanReason = 'registry-role-unavailable';
+
+  constructor(
+    readonly account: string,
+    /** The role the fixer tried to assume. */
+    readonly roleArn: string,
+    options?: ErrorOptions & { awsMessage?: string }
+  ) {
+    const aws = options?.awsMessage ? ` AWS said: ${options.awsMessage}` : '';
+    super(
+      `Cannot assume ${roleArn} in account ${account}. To fix: deploy the lambda-ecr-autofix member stack in ` +
+        `account ${account} (it creates role ARN ${roleArn} trusted by the fixer role).` +
+        aws,
+      options
+    );
+  }
+}
+
+/** The SDK error's name (`RepositoryNotFoundException`, `AccessDenied`, …), or undefined for anything else. */
+export function sdkErrorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}
+
+/** The SDK error's message, for quoting AWS in our own messages. */
+export function sdkErrorMessage(error: unknown): string | undefined {
+  return error instanceof Error && error.message !== '' ? error.message : undefined;
+}

@@ -1,0 +1,169 @@
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  ProvisionedThroughputExceededException,
+  PutItemCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+
+import type { AuditRecord } from '../../lambda/application/ports';
+import {
+  DynamoDbAuditLog,
+  auditEventKey,
+  fromItem,
+  toItem,
+} from '../../lambda/adapters/dynamodb-audit-log';
+
+const TABLE = 'lambda-ecr-autofix-audit';
+const ddbMock = mockClient(DynamoDBClient);
+
+const fixed: AuditRecord = {
+  repositoryArn: 'arn:aws:ecr:eu-west-1:111111111111:repository/platform/payments-worker',
+  eventId: '4b1c2d3e-aaaa-bbbb-cccc-0123456789ab',
+  eventTime: '2026-03-01T11:59:58Z',
+  decidedAt: '2026-03-01T12:00:01.123Z',
+  consumerAccount: '222222222222',
+  callerArn: 'arn:aws:sts::222222222222:assumed-role/deployer/ci',
+  functionArn: 'arn:aws:lambda:eu-west-1:222222222222:function:payments-worker',
+  outcome: 'fix',
+  reason: 'repository-policy-missing-grant',
+  explanation: 'Lambda in 222222222222 may now pull platform/payments-worker.',
+  mode: 'enforce',
+  applied: true,
+  policyBefore: '{"Version":"2012-10-17","Statement":[]}',
+  policyAfter: '{"Version":"2012-10-17","Statement":[{"Sid":"LambdaEcrAutofixService"}]}',
+  expiresAt: 1804075201,
+};
+
+const ignored: AuditRecord = {
+  ...fixed,
+  repositoryArn: 'none',
+  consumerAccount: null,
+  callerArn: null,
+  functionArn: null,
+  outcome: 'ignored',
+  reason: 'invalid-event',
+  explanation: '',
+  mode: 'dry-run',
+  applied: false,
+  policyBefore: null,
+  policyAfter: null,
+};
+
+let log: DynamoDbAuditLog;
+beforeEach(() => {
+  ddbMock.reset();
+  log = new DynamoDbAuditLog(new DynamoDBClient({ region: 'eu-west-1' }), TABLE);
+});
+
+/** What PutItem stored, served back by GetItem like the table would. */
+function storeLikeDynamoDb(): void {
+  let stored: Record<string, AttributeValue> | undefined;
+  ddbMock.on(PutItemCommand).callsFake((input: { Item: Record<string, AttributeValue> }) => {
+    stored = input.Item;
+    return {};
+  });
+  ddbMock.on(GetItemCommand).callsFake(() => (stored === undefined ? {} : { Item: stored }));
+}
+
+describe('DynamoDbAuditLog', () => {
+  it.each([
+    ['a full record', fixed],
+    ['a record with every nullable field null', ignored],
+  ])('round-trips %s exactly', async (_, record) => {
+    storeLikeDynamoDb();
+
+    await log.record(record);
+    const found = await log.find(record.repositoryArn, record.eventTime, record.eventId);
+
+    expect(found).toStrictEqual(record);
+  });
+
+  it('writes the key, the TTL attribute and typed attributes', async () => {
+    ddbMock.on(PutItemCommand).resolves({});
+
+    await log.record(fixed);
+
+    expect(ddbMock).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: TABLE,
+      Item: expect.objectContaining({
+        repositoryArn: { S: fixed.repositoryArn },
+        eventKey: { S: '2026-03-01T11:59:58Z#4b1c2d3e-aaaa-bbbb-cccc-0123456789ab' },
+        expiresAt: { N: '1804075201' },
+        applied: { BOOL: true },
+      }) as unknown,
+    });
+  });
+
+  it('leaves null fields out of the item rather than storing NULL', () => {
+    const item = toItem(ignored);
+
+    expect(Object.keys(item).sort()).toStrictEqual(
+      [
+        'applied',
+        'decidedAt',
+        'eventId',
+        'eventKey',
+        'eventTime',
+        'expiresAt',
+        'explanation',
+        'mode',
+        'outcome',
+        'reason',
+        'repositoryArn',
+      ].sort()
+    );
+    expect(Object.values(item).some((value) => 'NULL' in value)).toBe(false);
+  });
+
+  it('finds with a consistent read on the full key', async () => {
+    ddbMock.on(GetItemCommand).resolves({});
+
+    await expect(log.find(fixed.repositoryArn, fixed.eventTime, fixed.eventId)).resolves.toBeNull();
+
+    expect(ddbMock).toHaveReceivedCommandWith(GetItemCommand, {
+      TableName: TABLE,
+      Key: {
+        repositoryArn: { S: fixed.repositoryArn },
+        eventKey: { S: auditEventKey(fixed.eventTime, fixed.eventId) },
+      },
+      ConsistentRead: true,
+    });
+  });
+
+  it('lets throttling through unchanged so the queue retries', async () => {
+    const throttled = new ProvisionedThroughputExceededException({
+      $metadata: {},
+      message: 'slow',
+    });
+    ddbMock.on(PutItemCommand).rejects(throttled);
+
+    await expect(log.record(fixed)).rejects.toBe(throttled);
+  });
+});
+
+describe('fromItem', () => {
+  it('reads NULL attributes as null (items written by hand or by other tools)', () => {
+    const item = { ...toItem(ignored), callerArn: { NULL: true } };
+
+    expect(fromItem(item).callerArn).toBeNull();
+  });
+
+  it.each([
+    ['a missing string', 'explanation', undefined],
+    ['a string of the wrong type', 'eventId', { N: '1' }],
+    ['an optional attribute of the wrong type', 'policyBefore', { BOOL: true }],
+    ['an unknown outcome', 'outcome', { S: 'maybe' }],
+    ['an unknown reason', 'reason', { S: 'because' }],
+    ['an unknown mode', 'mode', { S: 'yolo' }],
+    ['a non-boolean applied', 'applied', { S: 'true' }],
+    ['a non-numeric expiresAt', 'expiresAt', { S: 'soon' }],
+  ])('rejects %s, naming the attribute', (_, name, value) => {
+    const item: Record<string, AttributeValue> = { ...toItem(fixed) };
+    if (value === undefined) delete item[name];
+    else item[name] = value;
+
+    expect(() => fromItem(item)).toThrow(`Audit item attribute "${name}" is missing or malformed`);
+  });
+});
