@@ -1,14 +1,16 @@
 import type { ImageReference, Partition, Target } from '../../lambda/domain/decision';
 
 /** A located target for tests, cross-account unless the accounts are the same. */
-export function makeTarget(overrides: {
-  registryAccount?: string;
-  consumerAccount?: string;
-  region?: string;
-  partition?: Partition;
-  repositoryName?: string;
-  functionName?: string | null;
-} = {}): Target {
+export function makeTarget(
+  overrides: {
+    registryAccount?: string;
+    consumerAccount?: string;
+    region?: string;
+    partition?: Partition;
+    repositoryName?: string;
+    functionName?: string | null;
+  } = {}
+): Target {
   const registryAccount = overrides.registryAccount ?? '111111111111';
   const consumerAccount = overrides.consumerAccount ?? '222222222222';
   const region = overrides.region ?? 'eu-west-1';
