@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 
 import { APPLY_HELP, ApplyError, runApply } from './commands/apply';
+import { DEMO_HELP, runDemo } from './commands/demo';
 import { PLAN_HELP, runPlan } from './commands/plan';
 import { UsageError } from './commands/usage-error';
 
@@ -14,13 +15,17 @@ Fixes Amazon ECR repository policies when Lambda cannot pull a container image.
 Commands:
   plan    decide offline what would be done for one event and policy (no AWS call)
   apply   run the fixer for one event against AWS (or a local moto_server)
+  demo    replay the bundled example events end to end, with no AWS account
 
 Run "lambda-ecr-autofix <command> --help" for a command's options.`;
 
 interface Command {
   readonly help: string;
   readonly options: NonNullable<Parameters<typeof parseArgs>[0]>['options'];
-  run(values: Record<string, string | boolean | undefined>): Promise<string> | string;
+  run(
+    values: Record<string, string | boolean | undefined>,
+    out: (text: string) => void
+  ): Promise<string> | string;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -62,6 +67,11 @@ const COMMANDS: Record<string, Command> = {
         json: values['json'] === true,
       }),
   },
+  demo: {
+    help: DEMO_HELP,
+    options: { brief: { type: 'boolean', default: false } },
+    run: (values, out) => runDemo({ brief: values['brief'] === true }, out),
+  },
 };
 
 /** Runs the CLI; returns the exit code. */
@@ -96,7 +106,7 @@ export async function main(
     if (positionals.length > 0) {
       throw new UsageError(`unexpected argument "${positionals[0]}"`);
     }
-    out(await command.run(values));
+    out(await command.run(values, out));
     return 0;
   } catch (error) {
     if (error instanceof UsageError || isParseArgsError(error)) {

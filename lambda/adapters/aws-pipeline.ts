@@ -6,7 +6,7 @@ import type { Clock, Notifier, AuditLog } from '../application/ports';
 import type { Telemetry } from '../application/fix-pipeline';
 import { FixPipeline } from '../application/fix-pipeline';
 import type { Config } from '../domain/config';
-import type { AwsCredentialsInput } from './aws-clients';
+import type { AwsClients, AwsCredentialsInput } from './aws-clients';
 import { createAwsClients } from './aws-clients';
 import { DynamoDbAuditLog } from './dynamodb-audit-log';
 import { LambdaFunctionLookup, lambdaClientFactory } from './function-lookup';
@@ -31,6 +31,8 @@ export interface AwsPipelineOptions {
   readonly auditTableName: string | null;
   readonly telemetry: Telemetry;
   readonly clock?: Clock;
+  /** Clients to share (the demo observes what goes through them). @default new clients from the options above */
+  readonly clients?: AwsClients;
 }
 
 export interface AwsPipeline {
@@ -40,11 +42,13 @@ export interface AwsPipeline {
 }
 
 export function createAwsPipeline(options: AwsPipelineOptions): AwsPipeline {
-  const clients = createAwsClients({
-    region: options.region,
-    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-  });
+  const clients =
+    options.clients ??
+    createAwsClients({
+      region: options.region,
+      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+    });
   const clock = options.clock ?? systemClock;
   const registry = new StsRegistryAccess({
     fixerAccountId: options.fixerAccountId,

@@ -31,6 +31,8 @@ export interface RenderedNotification {
 }
 
 const PRODUCT = '[lambda-ecr-autofix]';
+/** The container asset repository the CDK bootstrap stack creates: cdk-QUALIFIER-container-assets-ACCOUNT-REGION. */
+const CDK_ASSETS_REPOSITORY = /^cdk-[a-z0-9]+-container-assets-\d{12}-[a-z0-9-]+$/;
 
 /** What is known about an event that could not be processed, for the `error` notification. */
 export interface FailedEvent {
@@ -166,12 +168,18 @@ function renderBody(decision: Decision, context: NotificationContext): string {
     'Sent by lambda-ecr-autofix. Filter these e-mails with the SNS message attributes outcome, reason, consumerAccount and repository.',
   ]);
 
-  const diff = decision.outcome === 'fix' ? policyDiff(decision) : null;
-  const facts = sections.map(renderSection).join('\n\n');
-  if (diff === null) return facts;
-  const budget = MESSAGE_BUDGET - utf8Length(facts);
+  if (decision.outcome !== 'fix') return sections.map(renderSection).join('\n\n');
+  // The diff goes right after what changed; it is the only part ever shortened to fit SNS's limit.
+  const diffAt = sections.findIndex(([title]) => title === 'MAKE IT PERMANENT');
   const heading = context.applied ? 'THE POLICY CHANGE' : 'THE PROPOSED POLICY CHANGE';
-  return `${facts}\n\n${renderSection([heading, indent(truncateToBytes(diff, budget))])}`;
+  const facts = sections.map(renderSection);
+  const budget = MESSAGE_BUDGET - utf8Length(facts.join('\n\n')) - heading.length - 4;
+  facts.splice(
+    diffAt,
+    0,
+    renderSection([heading, indent(truncateToBytes(policyDiff(decision), budget))])
+  );
+  return facts.join('\n\n');
 }
 
 function fixSections(
@@ -203,6 +211,12 @@ function fixSections(
     ]);
   }
   sections.push(['MAKE IT PERMANENT', ...permanentSnippets(decision.grants, target)]);
+  if (CDK_ASSETS_REPOSITORY.test(target.repositoryName)) {
+    sections.push([
+      'CDK BOOTSTRAP REPOSITORY',
+      `${target.repositoryName} is the asset repository of the CDK bootstrap stack: the next "cdk bootstrap" resets its policy. Keep the statements in a customized bootstrap template (cdk bootstrap --show-template > bootstrap.yaml, add them to ContainerAssetsRepository's RepositoryPolicyText, then cdk bootstrap --template bootstrap.yaml).`,
+    ]);
+  }
   if (context.applied) sections.push(['HOW TO UNDO', ...undoInstructions(decision, target)]);
   return sections;
 }

@@ -215,6 +215,17 @@ describe('renderNotification', () => {
       expect(text).not.toContain('HOW TO UNDO');
     });
 
+    it('tells how to keep a fix to the CDK bootstrap asset repository', () => {
+      const text = renderNotification(
+        decisionFor('create-function-cdk-cloudformation-ecr-denied.json'),
+        ENFORCE
+      ).message;
+
+      expect(text).toContain('CDK BOOTSTRAP REPOSITORY');
+      expect(text).toContain('cdk bootstrap --show-template');
+      expect(text.indexOf('THE POLICY CHANGE')).toBeLessThan(text.indexOf('MAKE IT PERMANENT'));
+    });
+
     it('shows a policy it cannot parse as it is', () => {
       const text = renderNotification({ ...decision, policyBefore: 'not json' }, ENFORCE).message;
 

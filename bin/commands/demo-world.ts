@@ -1,0 +1,251 @@
+/**
+ * The demo's small AWS Organization: a workload account (222222222222), a shared-services registry account
+ * (111111111111), a second consumer (444444444444) and the fixer's account. Two implementations behind one
+ * interface: a local moto_server reached through the real SDK clients, or the in-memory stand-ins.
+ */
+import { CreateTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateRepositoryCommand,
+  ECRClient,
+  GetRepositoryPolicyCommand,
+  SetRepositoryPolicyCommand,
+  TagResourceCommand,
+} from '@aws-sdk/client-ecr';
+import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+
+import type { Telemetry } from '../../lambda/application/fix-pipeline';
+import { FixPipeline } from '../../lambda/application/fix-pipeline';
+import { createAwsClients } from '../../lambda/adapters/aws-clients';
+import { createAwsPipeline } from '../../lambda/adapters/aws-pipeline';
+import { AUDIT_TABLE_SCHEMA } from '../../lambda/adapters/dynamodb-audit-log';
+import {
+  FixedClock,
+  InMemoryAuditLog,
+  InMemoryNotifier,
+  InMemoryRegistry,
+} from '../../lambda/adapters/in-memory';
+import type { Config } from '../../lambda/domain/config';
+import type { MotoServer } from './moto-server';
+import { MOTO_SERVER, startMotoServer } from './moto-server';
+
+export const FIXER_ACCOUNT = '123456789012';
+export const FIXER_REGION = 'us-east-1';
+
+export interface DemoRepository {
+  readonly account: string;
+  readonly region: string;
+  readonly name: string;
+  readonly policyText?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** A published notification, as the demo shows it. */
+export interface SentMessage {
+  readonly subject: string;
+  readonly message: string;
+}
+
+export interface DemoWorld {
+  /** One line saying where the AWS calls go. */
+  readonly description: string;
+  readonly pipeline: FixPipeline;
+  createRepository(repository: DemoRepository): Promise<void>;
+  policyOf(repository: Pick<DemoRepository, 'account' | 'region' | 'name'>): Promise<string | null>;
+  /** Messages published since the last call. */
+  takeMessages(): SentMessage[];
+  /** How many audit records the table holds. */
+  auditCount(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Starts a local moto_server when one is on the PATH (or `motoServer` names one), else builds the in-memory world. */
+export async function openWorld(
+  config: Config,
+  telemetry: Telemetry,
+  motoServer: string | null = MOTO_SERVER
+): Promise<DemoWorld> {
+  if (motoServer !== null) {
+    const server = await startMotoServer({ executable: motoServer });
+    try {
+      return await motoWorld(server, config, telemetry);
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
+  }
+  return inMemoryWorld(config, telemetry);
+}
+
+const CREDENTIALS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'demo-secret' };
+
+async function motoWorld(
+  server: MotoServer,
+  config: Config,
+  telemetry: Telemetry
+): Promise<DemoWorld> {
+  const endpoint = server.endpoint;
+  const clients = createAwsClients({ region: FIXER_REGION, endpoint, credentials: CREDENTIALS });
+  const topic = await clients.sns.send(new CreateTopicCommand({ Name: 'lambda-ecr-autofix' }));
+  const tableName = 'lambda-ecr-autofix-audit';
+  await clients.dynamodb.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: AUDIT_TABLE_SCHEMA.partitionKey, AttributeType: 'S' },
+        { AttributeName: AUDIT_TABLE_SCHEMA.sortKey, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: AUDIT_TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
+        { AttributeName: AUDIT_TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
+      ],
+    })
+  );
+  const published: SentMessage[] = [];
+  const { pipeline } = createAwsPipeline({
+    config,
+    region: FIXER_REGION,
+    endpoint,
+    credentials: CREDENTIALS,
+    fixerAccountId: FIXER_ACCOUNT,
+    fixerRoleArns: [`arn:aws:iam::${FIXER_ACCOUNT}:role/LambdaEcrAutofixFixer`],
+    topicArn: topic.TopicArn ?? null,
+    auditTableName: tableName,
+    telemetry,
+    clients,
+  });
+  // Show what went through SNS: observe the Publish calls the pipeline's notifier makes.
+  clients.sns.middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as { Subject?: string; Message?: string };
+      if (input.Message !== undefined) {
+        published.push({ subject: input.Subject ?? '', message: input.Message });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'demoCapturePublish' }
+  );
+
+  // Each account's resources are created with credentials of that account, as an administrator there would.
+  const ecrIn = async (account: string, region: string): Promise<ECRClient> => {
+    if (account === FIXER_ACCOUNT) return clients.createEcrClient(region);
+    const assumed = await clients.sts.send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${account}:role/OrganizationAccountAccessRole`,
+        RoleSessionName: 'lambda-ecr-autofix-demo-setup',
+      })
+    );
+    const c = assumed.Credentials;
+    return clients.createEcrClient(region, {
+      accessKeyId: c?.AccessKeyId ?? '',
+      secretAccessKey: c?.SecretAccessKey ?? '',
+      sessionToken: c?.SessionToken ?? '',
+    });
+  };
+
+  return {
+    description: `a local moto_server at ${endpoint} (real AWS SDK clients, STS AssumeRole into each account, SNS topic ${topic.TopicArn ?? ''}, DynamoDB table ${tableName})`,
+    pipeline,
+    async createRepository(repository) {
+      const ecr = await ecrIn(repository.account, repository.region);
+      const created = await ecr.send(
+        new CreateRepositoryCommand({
+          repositoryName: repository.name,
+          tags: Object.entries(repository.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+        })
+      );
+      if (repository.policyText !== undefined) {
+        await ecr.send(
+          new SetRepositoryPolicyCommand({
+            repositoryName: repository.name,
+            policyText: repository.policyText,
+          })
+        );
+      }
+      if (created.repository?.repositoryArn !== undefined && repository.tags !== undefined) {
+        await ecr.send(
+          new TagResourceCommand({
+            resourceArn: created.repository.repositoryArn,
+            tags: Object.entries(repository.tags).map(([Key, Value]) => ({ Key, Value })),
+          })
+        );
+      }
+    },
+    async policyOf(repository) {
+      const ecr = await ecrIn(repository.account, repository.region);
+      try {
+        const found = await ecr.send(
+          new GetRepositoryPolicyCommand({ repositoryName: repository.name })
+        );
+        return found.policyText ?? null;
+      } catch (error) {
+        if ((error as Error).name === 'RepositoryPolicyNotFoundException') return null;
+        throw error;
+      }
+    },
+    takeMessages: () => published.splice(0),
+    async auditCount() {
+      const scanned = await clients.dynamodb.send(
+        new ScanCommand({ TableName: tableName, Select: 'COUNT' })
+      );
+      return scanned.Count ?? 0;
+    },
+    close: () => server.stop(),
+  };
+}
+
+function inMemoryWorld(config: Config, telemetry: Telemetry): DemoWorld {
+  const registry = new InMemoryRegistry({
+    fixerAccountId: FIXER_ACCOUNT,
+    accountsWithRole: ['111111111111', '222222222222', '444444444444'],
+    registryRoleName: config.registryRoleName,
+  });
+  const notifier = new InMemoryNotifier();
+  const audit = new InMemoryAuditLog();
+  let taken = 0;
+  const pipeline = new FixPipeline({
+    config,
+    fixer: { roleArns: [`arn:aws:iam::${FIXER_ACCOUNT}:role/LambdaEcrAutofixFixer`] },
+    registry,
+    functions: null,
+    notifier,
+    audit,
+    clock: new FixedClock(new Date()),
+    telemetry,
+  });
+  return {
+    description:
+      'in-memory stand-ins of the same adapter interfaces (moto_server is not on the PATH; install it with pip install "moto[server]" to run the demo against the real SDK clients)',
+    pipeline,
+    createRepository(repository) {
+      registry.addRepository(
+        {
+          registryAccount: repository.account,
+          region: repository.region,
+          repositoryName: repository.name,
+        },
+        {
+          policyText: repository.policyText ?? null,
+          tags: { ...repository.tags },
+        }
+      );
+      return Promise.resolve();
+    },
+    policyOf(repository) {
+      const found = registry.repository({
+        registryAccount: repository.account,
+        region: repository.region,
+        repositoryName: repository.name,
+      });
+      return Promise.resolve(found?.policyText ?? null);
+    },
+    takeMessages() {
+      const fresh = notifier.messages.slice(taken);
+      taken = notifier.messages.length;
+      return fresh.map(({ subject, message }) => ({ subject, message }));
+    },
+    auditCount: () => Promise.resolve(audit.records.length),
+    close: () => Promise.resolve(),
+  };
+}

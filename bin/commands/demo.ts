@@ -1,0 +1,198 @@
+/**
+ * `demo`: replays the bundled example events end to end — the same pipeline the Lambda runs — against a local
+ * moto_server when one is on the PATH, else against in-memory stand-ins, and prints each decision and the e-mail.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { EventResult, Telemetry } from '../../lambda/application/fix-pipeline';
+import { parseConfig } from '../../lambda/domain/config';
+import type { DemoRepository, DemoWorld, SentMessage } from './demo-world';
+import { openWorld } from './demo-world';
+
+export const DEMO_HELP = `Usage: lambda-ecr-autofix demo [--brief]
+
+Replays the bundled example events (examples/events) end to end through the fixer pipeline and prints
+each decision and the e-mail it sends. Needs no AWS account: it starts a local moto_server on
+127.0.0.1 when one is on the PATH (real AWS SDK clients), else uses in-memory stand-ins, and says which.
+
+Options:
+  --brief      print only the subject of each e-mail
+  -h, --help   show this help`;
+
+const EXAMPLES = join(__dirname, '..', '..', 'examples');
+
+/** The repositories of the demo organization, as their owners left them. */
+const REPOSITORIES: readonly DemoRepository[] = [
+  { account: '222222222222', region: 'us-east-1', name: 'orders-api' },
+  {
+    account: '111111111111',
+    region: 'eu-west-1',
+    name: 'platform/payments-worker',
+    policyText: example('policies/payments-worker.json'),
+    tags: { team: 'platform' },
+  },
+  {
+    account: '111111111111',
+    region: 'eu-west-1',
+    name: 'platform/base-python',
+    policyText: example('policies/base-python.json'),
+  },
+  {
+    account: '222222222222',
+    region: 'ap-southeast-2',
+    name: 'cdk-hnb659fds-container-assets-222222222222-ap-southeast-2',
+    tags: { 'aws:cloudformation:stack-name': 'CDKToolkit' },
+  },
+  {
+    account: '111111111111',
+    region: 'us-west-2',
+    name: 'platform/thumbnailer',
+    tags: { 'lambda-ecr-autofix': 'off' },
+  },
+  { account: '222222222222', region: 'us-east-1', name: 'bedrock-proxy-api' },
+];
+
+interface Step {
+  readonly title: string;
+  readonly event: string;
+}
+
+const STEPS: readonly Step[] = [
+  {
+    title: 'Same account, repository without a policy',
+    event: 'create-function-same-account-ecr-denied.json',
+  },
+  {
+    title: 'Central registry in another account (Terraform deploy)',
+    event: 'create-function-cross-account-ecr-denied.json',
+  },
+  {
+    title: 'The same failure delivered again (replay)',
+    event: 'create-function-cross-account-ecr-denied.json',
+  },
+  {
+    title: 'A second consumer account, same repository',
+    event: 'create-function-second-consumer-ecr-denied.json',
+  },
+  {
+    title: 'CDK asset repository owned by CloudFormation',
+    event: 'create-function-cdk-cloudformation-ecr-denied.json',
+  },
+  {
+    title: 'Repository that opted out by tag',
+    event: 'create-function-github-actions-digest-ecr-denied.json',
+  },
+  {
+    title: 'Repository policy with a Deny guard',
+    event: 'create-function-cross-account-no-resource-policy.json',
+  },
+  {
+    title: 'Service control policy denies the pull',
+    event: 'create-function-scp-explicit-deny.json',
+  },
+  {
+    title: 'Image tag that was never pushed',
+    event: 'create-function-image-tag-does-not-exist.json',
+  },
+  {
+    title: 'Image built with provenance attestations',
+    event: 'create-function-unsupported-media-type.json',
+  },
+  { title: 'A zip function failing for another reason', event: 'create-function-zip-failure.json' },
+  { title: 'An event cut short in transit (not JSON)', event: 'malformed-truncated-event.json' },
+];
+
+const QUIET: Telemetry = { decided: () => undefined, failed: () => undefined };
+
+export interface DemoOptions {
+  readonly brief: boolean;
+  /** The moto_server executable; null forces the in-memory stand-ins. @default the one on the PATH */
+  readonly motoServer?: string | null;
+}
+
+export async function runDemo(options: DemoOptions, out: (text: string) => void): Promise<string> {
+  const config = parseConfig(JSON.parse(example('config.json')) as unknown, 'examples/config.json');
+  const world = await openWorld(config, QUIET, options.motoServer);
+  try {
+    out(`lambda-ecr-autofix demo: AWS calls go to ${world.description}.`);
+    out(
+      `Configuration: examples/config.json (mode ${config.mode}, grantScope ${config.grantScope}).`
+    );
+    for (const repository of REPOSITORIES) await world.createRepository(repository);
+    out(
+      `Set up ${REPOSITORIES.length} ECR repositories in accounts 111111111111 and 222222222222.`
+    );
+
+    const counts = new Map<string, number>();
+    for (const [index, step] of STEPS.entries()) {
+      const result = await replay(world, step, index);
+      out('');
+      out(`== ${index + 1}/${STEPS.length} ${step.title} (examples/events/${step.event})`);
+      out(describeResult(result));
+      const key = result.status === 'done' ? result.decision.outcome : 'failed';
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+      for (const message of world.takeMessages()) out(renderEmail(message, options.brief));
+    }
+
+    const finalPolicy = await world.policyOf({
+      account: '111111111111',
+      region: 'eu-west-1',
+      name: 'platform/payments-worker',
+    });
+    out('');
+    out(
+      '== The policy of platform/payments-worker after the demo (CiPublish kept, two consumers merged):'
+    );
+    out(finalPolicy ?? '(none)');
+    out('');
+    out(
+      `Summary: ${[...counts].map(([outcome, n]) => `${n} ${outcome}`).join(', ')}; ${await world.auditCount()} audit records written.`
+    );
+    return 'Next: `npm test` runs the test suite; README.md explains how to deploy to an AWS Organization.';
+  } finally {
+    await world.close();
+  }
+}
+
+async function replay(world: DemoWorld, step: Step, index: number): Promise<EventResult> {
+  const text = readFileSync(join(EXAMPLES, 'events', step.event), 'utf8');
+  let event: unknown;
+  try {
+    event = JSON.parse(text) as unknown;
+  } catch {
+    // What the Lambda does with an SQS message that is not JSON: acknowledge it as an invalid event.
+    event = text;
+  }
+  const [result] = await world.pipeline.process([
+    { messageId: `demo-${index + 1}`, event, attempt: 1 },
+  ]);
+  return result as EventResult;
+}
+
+function describeResult(result: EventResult): string {
+  if (result.status === 'failed') {
+    return `   FAILED (would be retried, then sent to the DLQ): ${String(result.error)}`;
+  }
+  const { decision, applied } = result;
+  const lines = [
+    `   decision: ${decision.outcome} (${decision.reason})${decision.outcome === 'fix' ? `, applied: ${applied ? 'yes, verified' : 'no'}` : ''}`,
+    `   why:      ${decision.explanation}`,
+  ];
+  if (result.notificationId === null) lines.push('   e-mail:   none (not in notifyOn)');
+  return lines.join('\n');
+}
+
+function renderEmail(message: SentMessage, brief: boolean): string {
+  const header = `   e-mail:   ${message.subject}`;
+  if (brief) return header;
+  const body = message.message
+    .split('\n')
+    .map((line) => `   | ${line}`)
+    .join('\n');
+  return `${header}\n${body}`;
+}
+
+function example(path: string): string {
+  return readFileSync(join(EXAMPLES, path), 'utf8');
+}

@@ -1,0 +1,282 @@
+/**
+ * The command line contract (DESIGN.md, "Command line"): plan, apply, demo, --help, exit codes and one-line errors.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { main } from '../../bin/cli';
+import { EVENTS_DIR } from '../support/events';
+
+const POLICIES = join(__dirname, '..', 'fixtures', 'policies');
+const event = (name: string): string => join(EVENTS_DIR, name);
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(
+    argv,
+    (text) => out.push(text),
+    (text) => err.push(text)
+  );
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+function scratch(): string {
+  return mkdtempSync(join(tmpdir(), 'lambda-ecr-autofix-cli-'));
+}
+
+describe('plan', () => {
+  it('prints one JSON object with exactly the contract fields', async () => {
+    // Act
+    const { code, out } = await run(
+      'plan',
+      '--event',
+      event('create-function-cross-account-ecr-denied.json'),
+      '--json'
+    );
+
+    // Assert
+    expect(code).toBe(0);
+    const json = JSON.parse(out) as Record<string, unknown>;
+    expect(Object.keys(json)).toEqual([
+      'outcome',
+      'reason',
+      'explanation',
+      'target',
+      'policyBefore',
+      'policyAfter',
+      'notification',
+    ]);
+    expect(json['outcome']).toBe('fix');
+    expect(json['target']).toEqual({
+      partition: 'aws',
+      region: 'eu-west-1',
+      registryAccount: '111111111111',
+      repositoryName: 'platform/payments-worker',
+      repositoryArn: 'arn:aws:ecr:eu-west-1:111111111111:repository/platform/payments-worker',
+      consumerAccount: '222222222222',
+      functionArn: 'arn:aws:lambda:eu-west-1:222222222222:function:payments-worker',
+    });
+    expect(json['policyBefore']).toBeNull();
+    expect(json['policyAfter']).toEqual(expect.objectContaining({ Version: '2012-10-17' }));
+    expect(json['notification']).toEqual({
+      subject:
+        '[lambda-ecr-autofix] FIXED: 222222222222 can now pull platform/payments-worker (eu-west-1)',
+      message: expect.stringContaining('WHAT CHANGED') as string,
+    });
+  });
+
+  it('prints a readable decision with the policy diff by default', async () => {
+    const { code, out } = await run(
+      'plan',
+      '--event',
+      event('create-function-cross-account-ecr-denied.json'),
+      '--policy',
+      join(POLICIES, 'ci-push-only.json')
+    );
+
+    expect(code).toBe(0);
+    expect(out).toMatch(/^Decision: {4}fix \(repository-policy-missing-grant\)\nExplanation: /);
+    expect(out).toContain('Policy change:');
+    expect(out).toContain('+       "Sid": "LambdaEcrAutofixService",');
+    expect(out).toContain('Notification subject: [lambda-ecr-autofix] FIXED:');
+  });
+
+  it('reads the output of aws ecr get-repository-policy as the policy', async () => {
+    const dir = scratch();
+    const wrapped = join(dir, 'get-repository-policy.json');
+    writeFileSync(
+      wrapped,
+      JSON.stringify({
+        registryId: '111111111111',
+        repositoryName: 'platform/payments-worker',
+        policyText: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'lambda.amazonaws.com' },
+              Action: 'ecr:*',
+            },
+            { Effect: 'Allow', Principal: { AWS: '222222222222' }, Action: 'ecr:*' },
+          ],
+        }),
+      })
+    );
+
+    const { out } = await run(
+      'plan',
+      '--event',
+      event('create-function-cross-account-ecr-denied.json'),
+      '--policy',
+      wrapped,
+      '--json'
+    );
+
+    expect((JSON.parse(out) as { outcome: string }).outcome).toBe('already-allowed');
+  });
+
+  it('shows next steps and statements to add by hand for needs-human', async () => {
+    const { code, out } = await run(
+      'plan',
+      '--event',
+      event('create-function-scp-explicit-deny.json')
+    );
+
+    expect(code).toBe(0);
+    expect(out).toContain('Decision:    needs-human (explicit-deny)');
+    expect(out).toContain('Next steps:  1. ');
+  });
+
+  it('applies the configuration file', async () => {
+    const dir = scratch();
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ grantScope: 'function', mode: 'dry-run' }));
+
+    const { out } = await run(
+      'plan',
+      '--event',
+      event('create-function-same-account-ecr-denied.json'),
+      '--config',
+      config,
+      '--json'
+    );
+
+    const json = JSON.parse(out) as { policyAfter: unknown; notification: { subject: string } };
+    expect(JSON.stringify(json.policyAfter)).toContain('function:orders-api:*');
+    expect(json.notification.subject).toContain('PROPOSED FIX');
+  });
+
+  it('exits 0 for ignored events', async () => {
+    const { code, out } = await run(
+      'plan',
+      '--event',
+      event('create-function-success-image.json'),
+      '--json'
+    );
+
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual(expect.objectContaining({ outcome: 'ignored', target: null }));
+  });
+
+  it.each([
+    [['plan'], /^lambda-ecr-autofix plan: --event FILE is required \(see --help\)$/],
+    [['plan', '--event'], /^lambda-ecr-autofix plan: Option '--event <value>' argument missing/],
+    [
+      ['plan', '--event', 'x.json', '--bogus'],
+      /^lambda-ecr-autofix plan: Unknown option '--bogus'/,
+    ],
+    [
+      ['plan', '--event', 'x.json', 'extra'],
+      /^lambda-ecr-autofix plan: unexpected argument "extra"/,
+    ],
+    [
+      ['plan', '--event', '/nonexistent/event.json'],
+      /cannot read --event \/nonexistent\/event\.json: no such file/,
+    ],
+    [['plan', '--event', EVENTS_DIR], /cannot read --event .*: it is a directory/],
+    [
+      ['plan', '--event', event('malformed-truncated-event.json')],
+      /--event .*malformed-truncated-event\.json is not valid JSON/,
+    ],
+    [
+      [
+        'plan',
+        '--event',
+        event('create-function-success-image.json'),
+        '--policy',
+        event('malformed-truncated-event.json'),
+      ],
+      /--policy .* is not valid JSON/,
+    ],
+    [
+      ['frobnicate'],
+      /^lambda-ecr-autofix: unknown command "frobnicate"; expected one of plan, apply, demo/,
+    ],
+  ])('exits 2 with one line for %j', async (argv, message) => {
+    const { code, out, err } = await run(...argv);
+
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(err).toMatch(message);
+    expect(err).not.toContain('\n');
+    expect(err).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+
+  it('exits 2 naming the key for a bad configuration', async () => {
+    const dir = scratch();
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ mode: 'yolo', colour: 'blue' }));
+
+    const { code, err } = await run(
+      'plan',
+      '--event',
+      event('create-function-success-image.json'),
+      '--config',
+      config
+    );
+
+    expect(code).toBe(2);
+    expect(err).toContain('"mode" must be "enforce" or "dry-run" (got "yolo")');
+    expect(err).toContain('unknown key "colour"');
+  });
+
+  it.each([['plan'], ['apply'], ['demo']])('documents %s with --help', async (command) => {
+    const { code, out } = await run(command, '--help');
+
+    expect(code).toBe(0);
+    expect(out).toMatch(new RegExp(`^Usage: lambda-ecr-autofix ${command}`));
+  });
+
+  it('prints the overview with --help, and exits 2 without a command', async () => {
+    expect((await run('--help')).code).toBe(0);
+    const bare = await run();
+    expect(bare.code).toBe(2);
+    expect(bare.out).toContain('Commands:');
+  });
+});
+
+describe('apply argument checks', () => {
+  it.each([
+    [['--endpoint-url', 'localhost:5000'], /--endpoint-url must be an http\(s\) URL/],
+    [['--topic-arn', 'my-topic'], /--topic-arn must be an SNS topic ARN/],
+  ])('rejects %j before calling AWS', async (extra, message) => {
+    const { code, err } = await run(
+      'apply',
+      '--event',
+      event('create-function-same-account-ecr-denied.json'),
+      ...extra
+    );
+
+    expect(code).toBe(2);
+    expect(err).toMatch(message);
+  });
+});
+
+describe('the installed command', () => {
+  const exec = promisify(execFile);
+
+  it('prints a one-line error and no stack trace for a truncated event file', async () => {
+    const result = await exec(
+      process.execPath,
+      [
+        require.resolve('tsx/cli'),
+        join(__dirname, '..', '..', 'bin', 'cli.ts'),
+        'plan',
+        '--event',
+        event('malformed-truncated-event.json'),
+      ],
+      { env: { ...process.env } }
+    ).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => error
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain('is not valid JSON');
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * `apply` and `demo` against a real moto_server on 127.0.0.1: the same code path as the Lambda, over HTTP.
+ */
+import { CreateRepositoryCommand, GetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+
+import { main } from '../../bin/cli';
+import { runDemo } from '../../bin/commands/demo';
+import { createAwsClients } from '../../lambda/adapters/aws-clients';
+import { EVENTS_DIR } from '../support/events';
+import type { MotoServer } from './moto-server';
+import { MOTO_CREDENTIALS, describeWithMoto, startMotoServer } from './moto-server';
+
+const event = (name: string): string => `${EVENTS_DIR}/${name}`;
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(
+    argv,
+    (text) => out.push(text),
+    (text) => err.push(text)
+  );
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describeWithMoto()('apply against moto_server', () => {
+  let moto: MotoServer;
+  let topicArn: string;
+
+  beforeAll(async () => {
+    moto = await startMotoServer();
+  });
+
+  afterAll(async () => {
+    await moto.stop();
+  });
+
+  beforeEach(async () => {
+    await moto.reset();
+    const clients = createAwsClients({
+      region: 'us-east-1',
+      endpoint: moto.endpoint,
+      credentials: MOTO_CREDENTIALS,
+    });
+    topicArn = (await clients.sns.send(new CreateTopicCommand({ Name: 'autofix' }))).TopicArn ?? '';
+  });
+
+  /** An ECR client acting in another account, as that account's administrator. */
+  async function ecrIn(account: string, region: string): Promise<ECRClient> {
+    const clients = createAwsClients({
+      region,
+      endpoint: moto.endpoint,
+      credentials: MOTO_CREDENTIALS,
+    });
+    const assumed = await clients.sts.send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${account}:role/OrganizationAccountAccessRole`,
+        RoleSessionName: 'test-setup',
+      })
+    );
+    return clients.createEcrClient(region, {
+      accessKeyId: assumed.Credentials?.AccessKeyId ?? '',
+      secretAccessKey: assumed.Credentials?.SecretAccessKey ?? '',
+      sessionToken: assumed.Credentials?.SessionToken ?? '',
+    });
+  }
+
+  it('fixes, then says already-allowed without writing when the same event is replayed', async () => {
+    // Arrange
+    const ecr = await ecrIn('222222222222', 'us-east-1');
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'orders-api' }));
+    const args = [
+      'apply',
+      '--event',
+      event('create-function-same-account-ecr-denied.json'),
+      '--endpoint-url',
+      moto.endpoint,
+      '--topic-arn',
+      topicArn,
+      '--region',
+      'us-east-1',
+      '--json',
+    ];
+
+    // Act
+    const first = await cli(...args);
+    const second = await cli(...args);
+
+    // Assert
+    expect(first.err).toBe('');
+    const fixed = JSON.parse(first.out) as Record<string, unknown>;
+    expect(fixed).toEqual(
+      expect.objectContaining({
+        outcome: 'fix',
+        applied: true,
+        messageId: expect.any(String) as string,
+      })
+    );
+    const stored = await ecr.send(new GetRepositoryPolicyCommand({ repositoryName: 'orders-api' }));
+    expect(stored.policyText).toContain('LambdaEcrAutofixService');
+    expect(JSON.parse(second.out)).toEqual(
+      expect.objectContaining({ outcome: 'already-allowed', applied: false, messageId: null })
+    );
+  });
+
+  it('writes nothing with --dry-run', async () => {
+    const ecr = await ecrIn('111111111111', 'eu-west-1');
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'platform/payments-worker' }));
+
+    const { code, out } = await cli(
+      'apply',
+      '--event',
+      event('create-function-cross-account-ecr-denied.json'),
+      '--endpoint-url',
+      moto.endpoint,
+      '--dry-run'
+    );
+
+    expect(code).toBe(0);
+    expect(out).toContain('Decision:    fix (repository-policy-missing-grant)');
+    expect(out).toContain('Applied:     no (dry-run)');
+    await expect(
+      ecr.send(new GetRepositoryPolicyCommand({ repositoryName: 'platform/payments-worker' }))
+    ).rejects.toThrow(/policy/i);
+  });
+
+  it('needs a human when the repository does not exist', async () => {
+    const { code, out } = await cli(
+      'apply',
+      '--event',
+      event('create-function-same-account-ecr-denied.json'),
+      '--endpoint-url',
+      moto.endpoint,
+      '--json'
+    );
+
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual(
+      expect.objectContaining({
+        outcome: 'needs-human',
+        reason: 'repository-not-found',
+        applied: false,
+      })
+    );
+  });
+
+  it('exits 1 with one line when the endpoint does not answer', async () => {
+    const { code, err } = await cli(
+      'apply',
+      '--event',
+      event('create-function-same-account-ecr-denied.json'),
+      '--endpoint-url',
+      'http://127.0.0.1:9'
+    );
+
+    expect(code).toBe(1);
+    expect(err).toMatch(/^lambda-ecr-autofix apply: cannot determine the AWS account/);
+    expect(err).not.toContain('\n');
+  });
+});
+
+describe('demo', () => {
+  it('tells the whole story with the in-memory stand-ins', async () => {
+    const lines: string[] = [];
+
+    const last = await runDemo({ brief: true, motoServer: null }, (text) => lines.push(text));
+
+    const output = lines.join('\n');
+    expect(output).toContain('AWS calls go to in-memory stand-ins');
+    expect(output).toContain(
+      'Summary: 4 fix, 1 already-allowed, 5 needs-human, 2 ignored; 9 audit records written.'
+    );
+    expect(output).toContain(
+      'e-mail:   [lambda-ecr-autofix] FIXED: 444444444444 can now pull platform/payments-worker (eu-west-1)'
+    );
+    expect(last).toContain('npm test');
+  });
+
+  describeWithMoto()('with moto_server', () => {
+    it('tells the same story through the real SDK clients, with full e-mails', async () => {
+      const lines: string[] = [];
+
+      await runDemo({ brief: false }, (text) => lines.push(text));
+
+      const output = lines.join('\n');
+      expect(output).toMatch(/AWS calls go to a local moto_server at http:\/\/127\.0\.0\.1:\d+/);
+      expect(output).toContain(
+        'Summary: 4 fix, 1 already-allowed, 5 needs-human, 2 ignored; 9 audit records written.'
+      );
+      expect(output).toContain(
+        '   | !!! THIS REPOSITORY IS MANAGED BY CLOUDFORMATION STACK CDKTOOLKIT !!!'
+      );
+      expect(output).toContain('"arn:aws:iam::444444444444:root"');
+    });
+  });
+});
