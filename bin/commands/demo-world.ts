@@ -4,9 +4,9 @@
  * interface: a local moto_server reached through the real SDK clients, or the in-memory stand-ins.
  */
 import { CreateTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { ECRClient } from '@aws-sdk/client-ecr';
 import {
   CreateRepositoryCommand,
-  ECRClient,
   GetRepositoryPolicyCommand,
   SetRepositoryPolicyCommand,
   TagResourceCommand,
