@@ -1,0 +1,62 @@
+/**
+ * The permissions the fixer needs on one account's ECR repositories and Lambda functions. The same statements go to
+ * the fixer's own role (for repositories in the central account) and to the registry role in every member account,
+ * so the two can never drift apart.
+ */
+import { Aws } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+
+import { optOutTagParts, type Config } from '../lambda/domain/config';
+
+/** Every ECR repository of the account the policy lives in, in any region (the role is global, repositories are not). */
+export const ACCOUNT_REPOSITORIES_ARN = `arn:${Aws.PARTITION}:ecr:*:${Aws.ACCOUNT_ID}:repository/*`;
+
+/** Every Lambda function of the account the policy lives in, in any region. */
+export const ACCOUNT_FUNCTIONS_ARN = `arn:${Aws.PARTITION}:lambda:*:${Aws.ACCOUNT_ID}:function:*`;
+
+/** The ECR actions on repositories. `ecr:SetRepositoryPolicy` only in `enforce` mode: `dry-run` never writes. */
+export function repositoryActions(mode: Config['mode']): string[] {
+  const actions = ['ecr:GetRepositoryPolicy', 'ecr:ListTagsForResource'];
+  return mode === 'enforce' ? [...actions, 'ecr:SetRepositoryPolicy'] : actions;
+}
+
+/**
+ * Statements for one account:
+ * - read (and in `enforce` mode write) repository policies and read repository tags;
+ * - `lambda:GetFunction`, to find the image of an `UpdateFunctionCode` event that lacks it;
+ * - an explicit deny of `ecr:SetRepositoryPolicy` on repositories carrying the opt-out tag, so the opt-out holds even
+ *   if the handler's own check were wrong (tag-based access control:
+ *   https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-supported-iam-actions-tagging.html).
+ */
+export function registryPermissionStatements(
+  config: Pick<Config, 'mode' | 'optOutTag'>
+): PolicyStatement[] {
+  const statements = [
+    new PolicyStatement({
+      sid: 'RepositoryPolicies',
+      actions: repositoryActions(config.mode),
+      resources: [ACCOUNT_REPOSITORIES_ARN],
+    }),
+    new PolicyStatement({
+      sid: 'FunctionLookup',
+      actions: ['lambda:GetFunction'],
+      resources: [ACCOUNT_FUNCTIONS_ARN],
+    }),
+  ];
+  if (config.mode === 'enforce') {
+    const { key, value } = optOutTagParts(config);
+    const tagKey = `aws:ResourceTag/${key}`;
+    statements.push(
+      new PolicyStatement({
+        sid: 'RespectOptOutTag',
+        effect: Effect.DENY,
+        actions: ['ecr:SetRepositoryPolicy'],
+        resources: [ACCOUNT_REPOSITORIES_ARN],
+        // "key" alone opts out whatever the value; "key=value" only for that value.
+        conditions:
+          value === null ? { Null: { [tagKey]: 'false' } } : { StringEquals: { [tagKey]: value } },
+      })
+    );
+  }
+  return statements;
+}

@@ -1,0 +1,80 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { builtinModules } from 'node:module';
+
+import { Template } from 'aws-cdk-lib/assertions';
+
+import { buildApp } from './app-fixture';
+
+/** The one test that bundles the fixer for real: with the local esbuild, never Docker. */
+describe('fixer bundle', () => {
+  let outdir: string;
+  let code: string;
+  let sourceMap: { sources: string[] };
+  let template: Template;
+
+  beforeAll(() => {
+    outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-ecr-autofix-bundle-'));
+    const { stacks } = buildApp({}, { bundling: true, outdir });
+    template = Template.fromStack(stacks.central);
+    const assetDirectory = fs
+      .readdirSync(outdir)
+      .filter((entry) => entry.startsWith('asset.'))
+      .map((entry) => path.join(outdir, entry));
+    if (assetDirectory.length !== 1)
+      throw new Error(`Expected one asset, found ${assetDirectory.length}.`);
+    const directory = assetDirectory[0] as string;
+    code = fs.readFileSync(path.join(directory, 'index.mjs'), 'utf8');
+    sourceMap = JSON.parse(fs.readFileSync(path.join(directory, 'index.mjs.map'), 'utf8')) as {
+      sources: string[];
+    };
+  });
+
+  afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+
+  // The bundle is about 1 MB on one line: assertions compute booleans so a failure does not print it.
+
+  it('is an ES module exporting handler, loaded as index.handler', () => {
+    // Assert
+    expect(/export\s*\{[^}]*\bas handler\b[^}]*\}|export\s*\{\s*handler\s*\}/.test(code)).toBe(
+      true
+    );
+    expect(/\bmodule\.exports\s*=|\bexports\.handler\s*=/.test(code)).toBe(false);
+    template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler' });
+  });
+
+  it('defines require for CommonJS dependencies bundled into the ES module', () => {
+    // Assert
+    expect(code.slice(0, 120)).toMatch(
+      /^import \{ createRequire as __lambdaEcrAutofixCreateRequire \} from 'node:module';const require =/
+    );
+  });
+
+  it('is minified, with a source map back to the TypeScript handler', () => {
+    // Arrange: esbuild keeps line breaks only inside template literals.
+    const averageLineLength = code.length / code.split('\n').length;
+
+    // Assert
+    expect(averageLineLength).toBeGreaterThan(1000);
+    expect(code.trimEnd().endsWith('//# sourceMappingURL=index.mjs.map')).toBe(true);
+    expect(
+      sourceMap.sources.filter((source) => source.endsWith('lambda/handlers/sqs-fixer.ts'))
+    ).toHaveLength(1);
+  });
+
+  it('bundles every dependency, the AWS SDK included: it imports Node.js built-ins only', () => {
+    // Arrange
+    const statements =
+      /\bimport\s*(?:\{[^}]*\}|\*\s*as\s+[\w$]+|[\w$]+)\s*from\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g;
+    const imported = [...code.matchAll(statements)].map((match) => match[1] ?? match[2] ?? '');
+    const builtins = new Set(builtinModules);
+
+    // Assert
+    expect(imported.length).toBeGreaterThan(0);
+    expect(
+      imported.filter((specifier) => !specifier.startsWith('node:') && !builtins.has(specifier))
+    ).toEqual([]);
+    expect(code.includes('@aws-sdk/client-ecr') || code.includes('SetRepositoryPolicy')).toBe(true);
+  });
+});

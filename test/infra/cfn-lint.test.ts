@@ -1,0 +1,102 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { ORGANIZATION_CONFIG, buildApp } from './app-fixture';
+
+const REPOSITORY_ROOT = path.join(__dirname, '..', '..');
+const TSX = path.join(REPOSITORY_ROOT, 'node_modules', '.bin', 'tsx');
+
+interface LintMatch {
+  readonly Level: 'Error' | 'Warning' | 'Informational';
+  readonly Rule: { readonly Id: string };
+  readonly Message: string;
+  readonly Filename: string;
+}
+
+function cfnLintAvailable(): boolean {
+  return spawnSync('cfn-lint', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Every `*.template.json` under a cloud assembly, nested assemblies included. */
+function templatesUnder(directory: string): string[] {
+  return fs
+    .readdirSync(directory, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.template.json'))
+    .map((file) => path.join(directory, file))
+    .sort();
+}
+
+describe('cfn-lint on every synthesized template', () => {
+  let scratch: string;
+
+  beforeAll(() => {
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-ecr-autofix-cfn-lint-'));
+  });
+
+  afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+  it('reports no error and no warning (skipped with a notice when cfn-lint is missing)', () => {
+    if (!cfnLintAvailable()) {
+      if (process.env.REQUIRE_CFN_LINT === '1')
+        throw new Error('cfn-lint is not on the PATH (REQUIRE_CFN_LINT=1).');
+      console.warn('NOTICE: cfn-lint is not on the PATH; the template lint test was skipped.');
+      return;
+    }
+
+    // Arrange: the organization-wide app through bin/app.ts itself (cdk-nag registered: synth exits 1 on any
+    // unacknowledged finding), and the default single-account configuration.
+    const organization = path.join(scratch, 'organization');
+    execFileSync(TSX, ['bin/app.ts'], {
+      cwd: REPOSITORY_ROOT,
+      stdio: 'pipe',
+      env: {
+        ...process.env,
+        CDK_OUTDIR: organization,
+        CDK_VALIDATION: 'false',
+        JSII_DEPRECATED: 'quiet',
+        CDK_CONTEXT_JSON: JSON.stringify({
+          'aws:cdk:bundling-stacks': [],
+          'lambda-ecr-autofix': ORGANIZATION_CONFIG,
+        }),
+      },
+    });
+    const single = path.join(scratch, 'single-account');
+    buildApp({}, { outdir: single }).app.synth();
+
+    const stackSetTemplate = path.join(scratch, 'stack-set-member.template.json');
+    const central = JSON.parse(
+      fs.readFileSync(path.join(organization, 'LambdaEcrAutofix.template.json'), 'utf8')
+    ) as { Resources: Record<string, { Type: string; Properties: { TemplateBody?: string } }> };
+    const stackSet = Object.values(central.Resources).find(
+      (r) => r.Type === 'AWS::CloudFormation::StackSet'
+    );
+    fs.writeFileSync(stackSetTemplate, stackSet?.Properties.TemplateBody ?? '');
+
+    const templates = [
+      ...templatesUnder(organization),
+      ...templatesUnder(single),
+      stackSetTemplate,
+    ];
+
+    // Act
+    const result = spawnSync('cfn-lint', ['--format', 'json', '--', ...templates], {
+      encoding: 'utf8',
+    });
+    const matches = JSON.parse(result.stdout || '[]') as LintMatch[];
+
+    // Assert
+    expect(templates.map((t) => path.relative(scratch, t))).toEqual([
+      'organization/LambdaEcrAutofix.template.json',
+      'organization/assembly-Member/MemberLambdaEcrAutofixMember6AB91EBE.template.json',
+      'single-account/LambdaEcrAutofix.template.json',
+      'stack-set-member.template.json',
+    ]);
+    expect(
+      matches
+        .filter((m) => m.Level !== 'Informational')
+        .map((m) => `${m.Level} ${m.Rule.Id} ${path.relative(scratch, m.Filename)}: ${m.Message}`)
+    ).toEqual([]);
+  });
+});

@@ -1,0 +1,138 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Function as LambdaFunction, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
+
+import { parseConfig } from '../../lambda/domain/config';
+import { CentralStack, FIXER_HANDLER_ENTRY } from '../../lib/central-stack';
+import { CentralEventBus } from '../../lib/constructs/central-event-bus';
+import { FixerFunction } from '../../lib/constructs/fixer-function';
+import { FixerMonitoring } from '../../lib/constructs/fixer-monitoring';
+import { FixerQueue } from '../../lib/constructs/fixer-queue';
+import { NotificationTopic } from '../../lib/constructs/notification-topic';
+import { RegistryAccessRole } from '../../lib/constructs/registry-access-role';
+import { assertResourceProperties } from './app-fixture';
+
+function stack(): Stack {
+  return new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Test');
+}
+
+describe('construct validation', () => {
+  it('CentralEventBus throws when organizationId is not an organization id', () => {
+    expect(() => new CentralEventBus(stack(), 'Bus', { organizationId: '123456789012' })).toThrow(
+      'CentralEventBus: organizationId must be an AWS Organizations id like "o-a1b2c3d4e5", got "123456789012".'
+    );
+  });
+
+  it.each([0, 1001])('FixerQueue throws when maxReceiveCount is %d', (maxReceiveCount) => {
+    expect(
+      () =>
+        new FixerQueue(stack(), 'Queue', {
+          visibilityTimeout: Duration.minutes(6),
+          maxReceiveCount,
+        })
+    ).toThrow(
+      `FixerQueue: maxReceiveCount must be between 1 and 1000, got ${maxReceiveCount}. Use about 5.`
+    );
+  });
+
+  it('NotificationTopic throws when an e-mail address is not one', () => {
+    expect(
+      () => new NotificationTopic(stack(), 'Topic', { emails: ['ops at example.com'] })
+    ).toThrow(
+      'NotificationTopic: emails must be e-mail addresses like ops@example.com, got "ops at example.com".'
+    );
+  });
+
+  it('RegistryAccessRole throws when roleName is not an IAM role name', () => {
+    expect(
+      () =>
+        new RegistryAccessRole(stack(), 'Role', {
+          roleName: 'my role',
+          trustedRoleArn: 'arn:aws:iam::111111111111:role/LambdaEcrAutofixFixer',
+          trustedAccountId: '111111111111',
+          mode: 'enforce',
+          optOutTag: 'lambda-ecr-autofix=off',
+        })
+    ).toThrow(/RegistryAccessRole: roleName must be an IAM role name .* got "my role"\./);
+  });
+
+  it('FixerMonitoring throws without outcomes', () => {
+    // Arrange
+    const scope = stack();
+    const fn = new LambdaFunction(scope, 'Fn', {
+      runtime: Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: Code.fromInline('exports.handler = async () => {};'),
+    });
+
+    // Act
+    const act = () =>
+      new FixerMonitoring(scope, 'Monitoring', {
+        function: fn,
+        queue: new Queue(scope, 'Queue'),
+        deadLetterQueue: new Queue(scope, 'Dlq'),
+        topic: new Topic(scope, 'Topic'),
+        namespace: 'Test',
+        serviceName: 'test',
+        outcomes: [],
+      });
+
+    // Assert
+    expect(act).toThrow('FixerMonitoring: outcomes must name at least one outcome, e.g. ["fix"].');
+  });
+
+  it('FixerFunction throws when the environment cannot fit in 4 KB, naming the largest variable', () => {
+    expect(
+      () =>
+        new FixerFunction(stack(), 'Fixer', {
+          entry: FIXER_HANDLER_ENTRY,
+          depsLockFilePath: 'package-lock.json',
+          description: 'test',
+          environment: { SMALL: 'x', CONFIG: 'x'.repeat(5000) },
+        })
+    ).toThrow(
+      /FixerFunction: the environment variables take about \d+ bytes, but Lambda allows 4096 bytes for all of them\. The largest is CONFIG \(5006 bytes\): make it shorter\./
+    );
+  });
+
+  it('FixerFunction applies its documented defaults', () => {
+    // Arrange
+    const scope = stack();
+    new FixerFunction(scope, 'Fixer', {
+      entry: FIXER_HANDLER_ENTRY,
+      depsLockFilePath: 'package-lock.json',
+      description: 'test',
+    });
+
+    // Assert
+    const template = Template.fromStack(scope);
+    assertResourceProperties(template, 'AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      MemorySize: 256,
+      Timeout: 60,
+      TracingConfig: { Mode: 'Active' },
+      Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps' } },
+    });
+    assertResourceProperties(template, 'AWS::Logs::LogGroup', { RetentionInDays: 90 });
+  });
+
+  it('CentralStack throws when memberDeployment is configured but no member stack is given', () => {
+    // Arrange
+    const config = parseConfig(
+      {
+        organizationId: 'o-a1b2c3d4e5',
+        memberDeployment: { organizationalUnitIds: ['r-ab12'], regions: ['eu-west-1'] },
+      },
+      'test'
+    );
+
+    // Act
+    const act = () => new CentralStack(new App(), 'Central', { config });
+
+    // Assert
+    expect(act).toThrow(/props\.memberStack is missing; pass the member stack/);
+  });
+});

@@ -1,0 +1,319 @@
+import { App, Stage } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+
+import { ConfigError, parseConfig } from '../../lambda/domain/config';
+import { MemberStack } from '../../lib/member-stack';
+import {
+  ORGANIZATION_CONFIG,
+  actionsOf,
+  assertResourceProperties,
+  buildApp,
+  memberOf,
+  render,
+  resourcesOf,
+  resourcesOfStatement,
+  statementsOfRole,
+  templateJson,
+  type BuiltApp,
+  type CfnResourceJson,
+} from './app-fixture';
+
+const CENTRAL_BUS =
+  'arn:${AWS::Partition}:events:${CentralRegion}:${CentralAccountId}:event-bus/lambda-ecr-autofix';
+const FIXER_ROLE = 'arn:${AWS::Partition}:iam::${CentralAccountId}:role/LambdaEcrAutofixFixer';
+
+describe('member stack', () => {
+  let built: BuiltApp;
+  let template: Template;
+  let resources: Record<string, CfnResourceJson>;
+
+  beforeAll(() => {
+    built = buildApp(ORGANIZATION_CONFIG);
+    template = Template.fromStack(memberOf(built));
+    resources = templateJson(template).Resources;
+  });
+
+  function idOf(type: string): string {
+    const ids = Object.entries(resources)
+      .filter(([, r]) => r.Type === type)
+      .map(([id]) => id);
+    if (ids.length !== 1) throw new Error(`Expected one ${type}, found ${ids.length}.`);
+    return ids[0] as string;
+  }
+
+  function roleIdNamed(name: string | undefined): string {
+    const ids = resourcesOf(template, 'AWS::IAM::Role')
+      .filter(([, role]) => role.Properties?.RoleName === name)
+      .map(([id]) => id);
+    if (ids.length !== 1)
+      throw new Error(`Expected one role named ${String(name)}, found ${ids.length}.`);
+    return ids[0] as string;
+  }
+
+  describe('deployable anywhere', () => {
+    it('holds no assets and needs no CDK bootstrap', () => {
+      // Arrange
+      const stage = Stage.of(memberOf(built));
+      const artifact = stage?.synth().getStackArtifact(memberOf(built).artifactId);
+
+      // Assert
+      expect(artifact?.assets).toEqual([]);
+      expect(artifact?.assumeRoleArn).toBeUndefined();
+      expect(artifact?.cloudFormationExecutionRoleArn).toBeUndefined();
+      expect(artifact?.requiresBootstrapStackVersion).toBeUndefined();
+      expect(Object.keys(templateJson(template).Parameters ?? {})).toEqual([
+        'CentralAccountId',
+        'CentralRegion',
+        'RegistryRoleRegion',
+      ]);
+      expect(templateJson(template).Rules).toBeUndefined();
+    });
+
+    it('is not selected by `cdk deploy --all`, which deploys only top-level stacks', () => {
+      // Act
+      const topLevel = built.app.synth().stacks.map((stack) => stack.stackName);
+
+      // Assert
+      expect(topLevel).toEqual(['LambdaEcrAutofix']);
+      expect(memberOf(built).stackName).toBe('LambdaEcrAutofixMember');
+      expect(memberOf(built).node.path).toBe('Member/LambdaEcrAutofixMember');
+    });
+
+    it('refuses to exist without organizationId', () => {
+      // Arrange
+      const config = parseConfig({}, 'test');
+
+      // Act
+      const act = () => new MemberStack(new Stage(new App(), 'Member'), 'Member', { config });
+
+      // Assert
+      expect(act).toThrow(ConfigError);
+      expect(act).toThrow(
+        /"organizationId" is required for member accounts \(got nothing\): set it/
+      );
+    });
+  });
+
+  describe('forwarding', () => {
+    it('forwards the same failed-deploy pattern from the default bus to the central bus', () => {
+      // Arrange
+      const central = Template.fromStack(built.stacks.central);
+      const centralPatterns = resourcesOf(central, 'AWS::Events::Rule').map(
+        ([, r]) => r.Properties?.EventPattern
+      );
+      const rule = resources[idOf('AWS::Events::Rule')]?.Properties ?? {};
+
+      // Assert
+      expect(rule.EventBusName).toBeUndefined();
+      expect(centralPatterns).toEqual([rule.EventPattern, rule.EventPattern]);
+      expect(rule.Targets).toEqual([
+        expect.objectContaining({
+          RoleArn: { 'Fn::GetAtt': [roleIdNamed(undefined), 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [idOf('AWS::SQS::Queue'), 'Arn'] } },
+        }),
+      ]);
+      expect(render((rule.Targets as Array<{ Arn: unknown }>)[0]?.Arn)).toBe(CENTRAL_BUS);
+    });
+
+    it('lets EventBridge put events on the central bus and nothing else', () => {
+      // Arrange
+      const roleId = roleIdNamed(undefined);
+      const role = resources[roleId]?.Properties ?? {};
+
+      // Act
+      const statements = statementsOfRole(template, roleId);
+
+      // Assert
+      expect(role.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+          },
+        ],
+      });
+      expect(statements.map((s) => [s.Effect, actionsOf(s), resourcesOfStatement(s)])).toEqual([
+        ['Allow', ['events:PutEvents'], [CENTRAL_BUS]],
+      ]);
+    });
+
+    it('keeps undeliverable events 14 days in an encrypted, TLS-only dead-letter queue', () => {
+      // Assert
+      assertResourceProperties(template, 'AWS::SQS::Queue', {
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+      });
+      assertResourceProperties(template, 'AWS::SQS::QueuePolicy', {
+        PolicyDocument: {
+          Statement: [
+            {
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+              Principal: { AWS: '*' },
+              Resource: { 'Fn::GetAtt': [idOf('AWS::SQS::Queue'), 'Arn'] },
+            },
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+              Condition: {
+                ArnEquals: {
+                  'aws:SourceArn': { 'Fn::GetAtt': [idOf('AWS::Events::Rule'), 'Arn'] },
+                },
+              },
+              Resource: { 'Fn::GetAtt': [idOf('AWS::SQS::Queue'), 'Arn'] },
+              Sid: Match.anyValue(),
+            },
+          ],
+        },
+      });
+    });
+  });
+
+  describe('registry role', () => {
+    it('has the configured name and trusts only the fixer role of the central account, inside the organization', () => {
+      // Arrange
+      const role = resources[roleIdNamed('LambdaEcrAutofixRegistryAccess')]?.Properties ?? {};
+      const trust = (role.AssumeRolePolicyDocument as { Statement: Array<Record<string, unknown>> })
+        .Statement;
+
+      // Assert
+      expect(trust).toHaveLength(1);
+      expect(trust[0]?.Action).toBe('sts:AssumeRole');
+      expect(render((trust[0]?.Principal as { AWS: unknown }).AWS)).toBe(
+        'arn:${AWS::Partition}:iam::${CentralAccountId}:root'
+      );
+      const condition = trust[0]?.Condition as Record<string, Record<string, unknown>>;
+      expect(Object.keys(condition).sort()).toEqual(['ArnEquals', 'StringEquals']);
+      expect(render(condition.ArnEquals?.['aws:PrincipalArn'])).toBe(FIXER_ROLE);
+      expect(condition.StringEquals).toEqual({ 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' });
+    });
+
+    it('may read and write repository policies, read tags and look up functions in this account, and nothing else', () => {
+      // Act
+      const statements = statementsOfRole(template, roleIdNamed('LambdaEcrAutofixRegistryAccess'));
+
+      // Assert
+      expect(
+        statements.map((s) => [s.Effect, actionsOf(s).sort(), resourcesOfStatement(s)])
+      ).toEqual([
+        [
+          'Allow',
+          ['ecr:GetRepositoryPolicy', 'ecr:ListTagsForResource', 'ecr:SetRepositoryPolicy'],
+          ['arn:${AWS::Partition}:ecr:*:${AWS::AccountId}:repository/*'],
+        ],
+        [
+          'Allow',
+          ['lambda:GetFunction'],
+          ['arn:${AWS::Partition}:lambda:*:${AWS::AccountId}:function:*'],
+        ],
+        [
+          'Deny',
+          ['ecr:SetRepositoryPolicy'],
+          ['arn:${AWS::Partition}:ecr:*:${AWS::AccountId}:repository/*'],
+        ],
+      ]);
+      for (const statement of statements) {
+        for (const action of actionsOf(statement)) expect(action).not.toContain('*');
+        expect(resourcesOfStatement(statement)).not.toContain('*');
+      }
+    });
+  });
+
+  describe('where each resource is created', () => {
+    const CENTRAL = '111111111111';
+    const MEMBER = '222222222222';
+
+    it.each([
+      // account, region, RegistryRoleRegion → forwarding rule?, registry role?
+      [CENTRAL, 'eu-west-1', 'eu-west-1', false, false],
+      [CENTRAL, 'us-east-1', 'eu-west-1', true, false],
+      [MEMBER, 'eu-west-1', 'eu-west-1', true, true],
+      [MEMBER, 'us-east-1', 'eu-west-1', true, false],
+      [MEMBER, 'us-east-1', '', true, true],
+    ])(
+      'in account %s, region %s, RegistryRoleRegion "%s": forward %s, role %s',
+      (account, region, roleRegion, forwards, hasRole) => {
+        // Arrange
+        const conditions = templateJson(template).Conditions ?? {};
+        const context: EvaluationContext = {
+          conditions,
+          refs: {
+            'AWS::AccountId': account,
+            'AWS::Region': region,
+            CentralAccountId: CENTRAL,
+            CentralRegion: 'eu-west-1',
+            RegistryRoleRegion: roleRegion,
+          },
+        };
+        const created = (id: string) => {
+          const condition = resources[id]?.Condition;
+          return condition === undefined || evaluate({ Condition: condition }, context);
+        };
+
+        // Act
+        const forwarderCreated = created(idOf('AWS::Events::Rule'));
+        const roleCreated = created(roleIdNamed('LambdaEcrAutofixRegistryAccess'));
+
+        // Assert
+        expect([forwarderCreated, roleCreated]).toEqual([forwards, hasRole]);
+        // CloudFormation rejects a stack whose every resource is conditioned out.
+        expect(Object.keys(resources).some((id) => created(id))).toBe(true);
+      }
+    );
+
+    it('puts the forwarder behind one condition, the role behind another, and one placeholder behind none', () => {
+      // Act
+      const byCondition = Object.values(resources)
+        .map((r) => `${r.Type} ${r.Condition ?? '-'}`)
+        .sort();
+
+      // Assert
+      expect(byCondition).toEqual([
+        'AWS::CloudFormation::WaitConditionHandle -',
+        'AWS::Events::Rule ForwardEvents',
+        'AWS::IAM::Policy ForwardEvents',
+        'AWS::IAM::Role CreateRegistryRole',
+        'AWS::IAM::Role ForwardEvents',
+        'AWS::SQS::Queue ForwardEvents',
+        'AWS::SQS::QueuePolicy ForwardEvents',
+      ]);
+    });
+  });
+});
+
+interface EvaluationContext {
+  readonly conditions: Record<string, unknown>;
+  readonly refs: Record<string, string>;
+}
+
+/** Evaluates the condition functions CloudFormation allows in `Conditions` (Equals, Not, And, Or, Condition). */
+function evaluate(expression: unknown, context: EvaluationContext): boolean {
+  const [name, argument] = Object.entries(expression as Record<string, unknown>)[0] ?? [];
+  const args = argument as unknown[];
+  switch (name) {
+    case 'Condition':
+      return evaluate(context.conditions[argument as string], context);
+    case 'Fn::Not':
+      return !evaluate(args[0], context);
+    case 'Fn::And':
+      return args.every((a) => evaluate(a, context));
+    case 'Fn::Or':
+      return args.some((a) => evaluate(a, context));
+    case 'Fn::Equals':
+      return value(args[0], context) === value(args[1], context);
+    default:
+      throw new Error(`Unsupported condition function ${String(name)}`);
+  }
+}
+
+function value(operand: unknown, context: EvaluationContext): string {
+  if (typeof operand === 'string') return operand;
+  const ref = (operand as { Ref?: string }).Ref;
+  const resolved = ref === undefined ? undefined : context.refs[ref];
+  if (resolved === undefined) throw new Error(`Cannot resolve ${JSON.stringify(operand)}`);
+  return resolved;
+}
