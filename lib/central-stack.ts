@@ -133,8 +133,15 @@ export class CentralStack extends Stack {
     fn.addEnvironment('FIXER_ROLE_ARN', this.fixer.role.roleArn);
 
     this.notifications.grantPublish(fn);
-    // The audit adapter reads one item (has this event been recorded?) and writes one; nothing else.
-    this.audit.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    // Audit records are written in batches and read back on a retry; a repository's lease is a conditional put and
+    // a conditional delete of one item. No scans, queries or updates.
+    this.audit.table.grant(
+      fn,
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem'
+    );
     this.registryAccessPolicy = this.createRegistryAccessPolicy(config);
 
     fn.addEventSource(

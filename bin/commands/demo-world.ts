@@ -24,6 +24,7 @@ import {
   InMemoryAuditLog,
   InMemoryNotifier,
   InMemoryRegistry,
+  InMemoryRepositoryLocks,
 } from '../../lambda/adapters/in-memory';
 import type { Config } from '../../lambda/domain/config';
 import type { MotoServer } from './moto-server';
@@ -203,6 +204,7 @@ function inMemoryWorld(config: Config, telemetry: Telemetry): DemoWorld {
   });
   const notifier = new InMemoryNotifier();
   const audit = new InMemoryAuditLog();
+  const clock = new FixedClock(new Date());
   let taken = 0;
   const pipeline = new FixPipeline({
     config,
@@ -211,7 +213,8 @@ function inMemoryWorld(config: Config, telemetry: Telemetry): DemoWorld {
     functions: null,
     notifier,
     audit,
-    clock: new FixedClock(new Date()),
+    locks: new InMemoryRepositoryLocks(clock),
+    clock,
     telemetry,
   });
   return {

@@ -2,13 +2,14 @@
  * The composition root for real AWS (or an AWS-compatible endpoint such as moto_server): builds the adapters over SDK
  * v3 clients and hands them to the fix pipeline. The Lambda handler and the `apply` command both use it.
  */
-import type { Clock, Notifier, AuditLog } from '../application/ports';
+import type { AuditLog, Clock, Notifier, RepositoryLocks } from '../application/ports';
 import type { Telemetry } from '../application/fix-pipeline';
 import { FixPipeline } from '../application/fix-pipeline';
 import type { Config } from '../domain/config';
 import type { AwsClients, AwsCredentialsInput } from './aws-clients';
 import { createAwsClients } from './aws-clients';
 import { DynamoDbAuditLog } from './dynamodb-audit-log';
+import { DynamoDbRepositoryLocks } from './dynamodb-repository-locks';
 import { LambdaFunctionLookup, lambdaClientFactory } from './function-lookup';
 import { StsRegistryAccess } from './registry-access';
 import { SnsNotifier } from './sns-notifier';
@@ -68,6 +69,10 @@ export function createAwsPipeline(options: AwsPipelineOptions): AwsPipeline {
     options.auditTableName === null
       ? null
       : new DynamoDbAuditLog(clients.dynamodb, options.auditTableName);
+  const locks: RepositoryLocks | null =
+    options.auditTableName === null
+      ? null
+      : new DynamoDbRepositoryLocks(clients.dynamodb, options.auditTableName, clock);
   const pipeline = new FixPipeline({
     config: options.config,
     fixer: { roleArns: options.fixerRoleArns },
@@ -75,6 +80,7 @@ export function createAwsPipeline(options: AwsPipelineOptions): AwsPipeline {
     functions,
     notifier,
     audit,
+    locks,
     clock,
     telemetry: options.telemetry,
   });

@@ -4,6 +4,7 @@
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html
  */
 import {
+  BatchWriteItemCommand,
   GetItemCommand,
   PutItemCommand,
   type AttributeValue,
@@ -22,6 +23,13 @@ export const AUDIT_TABLE_SCHEMA = {
 
 type Item = Record<string, AttributeValue>;
 
+/** BatchWriteItem takes at most 25 requests. */
+const BATCH_WRITE_LIMIT = 25;
+/** How many times unprocessed items are sent again before their events are failed (and retried by SQS). */
+const UNPROCESSED_ATTEMPTS = 4;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** `${eventTime}#${eventId}`: sorts a repository's records by time. */
 export function auditEventKey(eventTime: string, eventId: string): string {
   return `${eventTime}#${eventId}`;
@@ -37,6 +45,44 @@ export class DynamoDbAuditLog implements AuditLog {
     await this.dynamodb.send(
       new PutItemCommand({ TableName: this.tableName, Item: toItem(entry) })
     );
+  }
+
+  async recordAll(entries: readonly AuditRecord[]): Promise<readonly AuditRecord[]> {
+    const failed: AuditRecord[] = [];
+    for (let start = 0; start < entries.length; start += BATCH_WRITE_LIMIT) {
+      const chunk = entries.slice(start, start + BATCH_WRITE_LIMIT);
+      failed.push(...(await this.writeChunk(chunk)));
+    }
+    return failed;
+  }
+
+  /**
+   * One BatchWriteItem, then the unprocessed items again with backoff (DynamoDB returns them under throttling).
+   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html
+   */
+  private async writeChunk(chunk: readonly AuditRecord[]): Promise<AuditRecord[]> {
+    let pending = [...chunk];
+    for (let attempt = 0; attempt < UNPROCESSED_ATTEMPTS && pending.length > 0; attempt++) {
+      if (attempt > 0) await sleep(50 * 2 ** attempt);
+      const output = await this.dynamodb.send(
+        new BatchWriteItemCommand({
+          RequestItems: {
+            [this.tableName]: pending.map((entry) => ({ PutRequest: { Item: toItem(entry) } })),
+          },
+        })
+      );
+      const unprocessed = output.UnprocessedItems?.[this.tableName] ?? [];
+      const left = new Set(
+        unprocessed.map((request) => {
+          const item = request.PutRequest?.Item;
+          return `${item?.['repositoryArn']?.S ?? ''}\n${item?.['eventKey']?.S ?? ''}`;
+        })
+      );
+      pending = pending.filter((entry) =>
+        left.has(`${entry.repositoryArn}\n${auditEventKey(entry.eventTime, entry.eventId)}`)
+      );
+    }
+    return pending;
   }
 
   async find(

@@ -13,6 +13,7 @@ import type {
   NotificationMessage,
   Notifier,
   RegistryAccess,
+  RepositoryLocks,
   RepositoryPolicyStore,
   RepositoryRef,
 } from '../application/ports';
@@ -275,9 +276,39 @@ export class InMemoryAuditLog implements AuditLog {
     return Promise.resolve();
   }
 
+  async recordAll(entries: readonly AuditRecord[]): Promise<readonly AuditRecord[]> {
+    for (const entry of entries) await this.record(entry);
+    return [];
+  }
+
   find(repositoryArn: string, eventTime: string, eventId: string): Promise<AuditRecord | null> {
     const found = this.entries.get(auditKey(repositoryArn, eventTime, eventId));
     return Promise.resolve(found === undefined ? null : { ...found });
+  }
+}
+
+/** Repository leases in memory, with the same rules as the DynamoDB ones. */
+export class InMemoryRepositoryLocks implements RepositoryLocks {
+  /** Calls of each operation, for tests and benchmarks. */
+  readonly calls = { tryAcquire: 0, release: 0 };
+  private readonly leases = new Map<string, { owner: string; until: number }>();
+
+  constructor(private readonly clock: Pick<Clock, 'now'>) {}
+
+  tryAcquire(repositoryArn: string, owner: string, leaseMs: number): Promise<boolean> {
+    this.calls.tryAcquire += 1;
+    const now = this.clock.now().getTime();
+    const held = this.leases.get(repositoryArn);
+    if (held !== undefined && held.owner !== owner && held.until > now)
+      return Promise.resolve(false);
+    this.leases.set(repositoryArn, { owner, until: now + leaseMs });
+    return Promise.resolve(true);
+  }
+
+  release(repositoryArn: string, owner: string): Promise<void> {
+    this.calls.release += 1;
+    if (this.leases.get(repositoryArn)?.owner === owner) this.leases.delete(repositoryArn);
+    return Promise.resolve();
   }
 }
 

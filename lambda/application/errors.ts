@@ -101,6 +101,24 @@ export class RegistryRoleUnavailableError extends Error {
   }
 }
 
+/**
+ * Another fixer invocation held the repository's lease for too long. Transient: the events fail and SQS delivers
+ * them again later, when the repository is free.
+ */
+export class RepositoryBusyError extends Error {
+  override readonly name = 'RepositoryBusyError';
+
+  constructor(
+    readonly repositoryArn: string,
+    waitedMs: number
+  ) {
+    super(
+      `Repository ${repositoryArn} was being changed by another lambda-ecr-autofix invocation for ${waitedMs} ms; ` +
+        'the events will be retried.'
+    );
+  }
+}
+
 /** The SDK error's name (`RepositoryNotFoundException`, `AccessDenied`, …), or undefined for anything else. */
 export function sdkErrorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;

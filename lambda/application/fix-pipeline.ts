@@ -12,19 +12,21 @@ import { bare, decideForPolicy, triage, triageCall } from '../domain/decide';
 import type { Decision, DeployCall, NeedsHumanReason, Target } from '../domain/decision';
 import type { NotificationContext } from '../domain/notification';
 import { renderNotification } from '../domain/notification';
-import { parsePolicy } from '../domain/policy-document';
 import {
   InvalidPolicyError,
   RegistryAccessDeniedError,
   RegistryRoleUnavailableError,
+  RepositoryBusyError,
   RepositoryNotFoundError,
 } from './errors';
 import type {
   AuditLog,
+  AuditRecord,
   Clock,
   FunctionLookup,
   Notifier,
   RegistryAccess,
+  RepositoryLocks,
   RepositoryPolicyStore,
   RepositoryRef,
 } from './ports';
@@ -32,6 +34,10 @@ import type {
 /** How many times a write is re-planned when a concurrent writer changed the policy under us. */
 export const MAX_WRITE_ATTEMPTS = 4;
 const BACKOFF_BASE_MS = 200;
+/** A repository lease outlives any write-and-verify (four attempts with backoff take seconds). */
+export const LEASE_MS = 60_000;
+/** How long an invocation waits for another to finish with a repository before SQS retries the events later. */
+export const LEASE_WAIT_MS = 20_000;
 
 export interface PipelineDependencies {
   readonly config: Config;
@@ -41,6 +47,8 @@ export interface PipelineDependencies {
   readonly functions: FunctionLookup | null;
   readonly notifier: Notifier | null;
   readonly audit: AuditLog | null;
+  /** Repository leases between concurrent invocations; null for a single process (the CLI). */
+  readonly locks: RepositoryLocks | null;
   readonly clock: Clock;
   readonly telemetry: Telemetry;
 }
@@ -200,46 +208,82 @@ export class FixPipeline {
     if (fresh.length === 0) return retried;
 
     let tags: Readonly<Record<string, string>> | undefined;
-    for (let attempt = 1; ; attempt++) {
-      let planned = planGroup(fresh, policyText, tags ?? {}, this.deps.config);
-      if (planned.policyAfter !== null && tags === undefined) {
-        // Tags matter only once a change is planned: the opt-out tag, and IaC ownership for the e-mail.
-        try {
-          tags = await store.getTags(ref);
-        } catch (error) {
-          return [...retried, ...this.settleOnHumanError(fresh, error, policyText)];
-        }
-        planned = planGroup(fresh, policyText, tags, this.deps.config);
-      }
-      if (planned.policyAfter === null) {
-        return [...retried, ...settle(fresh, planned.decisions, tags, false)];
-      }
-      if (this.deps.config.mode === 'dry-run') {
-        return [...retried, ...settle(fresh, planned.decisions, tags, false)];
-      }
-
+    let planned = planGroup(fresh, policyText, {}, this.deps.config);
+    if (planned.policyAfter !== null) {
+      // Tags matter only once a change is planned: the opt-out tag, and IaC ownership for the e-mail.
       try {
-        const current = await store.getPolicy(ref);
-        if (!samePolicy(current, policyText)) {
-          policyText = current; // changed since we read it: plan again on what is there now
-        } else {
-          await store.setPolicy(ref, planned.policyAfter);
-          const verified = await store.getPolicy(ref);
-          const fixes = fresh.filter((_, index) => planned.decisions[index]?.outcome === 'fix');
-          const check = planGroup(fixes, verified, tags ?? {}, this.deps.config);
-          if (check.decisions.every((d) => d.outcome === 'already-allowed')) {
-            return [...retried, ...settle(fresh, planned.decisions, tags, true)];
-          }
-          policyText = verified; // someone replaced the policy after our write: our grant is gone
-        }
+        tags = await store.getTags(ref);
       } catch (error) {
         return [...retried, ...this.settleOnHumanError(fresh, error, policyText)];
       }
-      if (attempt >= MAX_WRITE_ATTEMPTS) {
-        return [...retried, ...fresh.map((p) => verificationFailed(p, policyText, tags))];
+      planned = planGroup(fresh, policyText, tags, this.deps.config);
+    }
+    if (planned.policyAfter === null || this.deps.config.mode === 'dry-run') {
+      return [...retried, ...settle(fresh, planned.decisions, tags, false)];
+    }
+    const written = await this.withLease(first, () =>
+      this.writeAndVerify(store, ref, fresh, tags ?? {}, policyText)
+    );
+    return [...retried, ...written];
+  }
+
+  /**
+   * Under the lease: re-read (the policy may have changed since the first read), plan on what is there, write,
+   * re-read and check every planned grant. A grant missing after the write means another writer replaced the
+   * policy: plan again on theirs and write again, a bounded number of times with jittered backoff.
+   */
+  private async writeAndVerify(
+    store: RepositoryPolicyStore,
+    ref: RepositoryRef,
+    group: readonly Pending[],
+    tags: Readonly<Record<string, string>>,
+    firstRead: string | null
+  ): Promise<Settled[]> {
+    const { config, clock } = this.deps;
+    let lastSeen: string | null | undefined;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const current = await store.getPolicy(ref);
+        lastSeen = current;
+        const planned = planGroup(group, current, tags, config);
+        if (planned.policyAfter === null) return settle(group, planned.decisions, tags, false);
+        await store.setPolicy(ref, planned.policyAfter);
+        const verified = await store.getPolicy(ref);
+        lastSeen = verified;
+        const fixes = group.filter((_, index) => planned.decisions[index]?.outcome === 'fix');
+        const check = planGroup(fixes, verified, tags, config);
+        if (check.decisions.every((decision) => decision.outcome === 'already-allowed')) {
+          return settle(group, planned.decisions, tags, true);
+        }
+        if (attempt >= MAX_WRITE_ATTEMPTS) {
+          return group.map((pending) => verificationFailed(pending, verified, tags));
+        }
+        await clock.sleep(BACKOFF_BASE_MS * 2 ** (attempt - 1) * (0.5 + clock.random()));
       }
-      const { clock } = this.deps;
-      await clock.sleep(BACKOFF_BASE_MS * 2 ** (attempt - 1) * (0.5 + clock.random()));
+    } catch (error) {
+      return this.settleOnHumanError(group, error, lastSeen === undefined ? firstRead : lastSeen);
+    }
+  }
+
+  /**
+   * Runs `work` holding the repository's lease, so concurrent fixer invocations take turns on one policy. Waits (with
+   * jitter) while another holds it; gives up with `RepositoryBusyError`, a transient failure SQS retries.
+   */
+  private async withLease<T>(first: Pending, work: () => Promise<T>): Promise<T> {
+    const { locks, clock } = this.deps;
+    if (locks === null) return work();
+    const arn = first.target.repositoryArn;
+    const owner = sessionName(first.call);
+    const deadline = clock.now().getTime() + LEASE_WAIT_MS;
+    while (!(await locks.tryAcquire(arn, owner, LEASE_MS))) {
+      if (clock.now().getTime() >= deadline) throw new RepositoryBusyError(arn, LEASE_WAIT_MS);
+      await clock.sleep(100 + 300 * clock.random());
+    }
+    try {
+      return await work();
+    } finally {
+      // A lease that cannot be returned expires on its own; the work is done, so this must not fail the events.
+      await locks.release(arn, owner).catch(() => undefined);
     }
   }
 
@@ -292,42 +336,52 @@ export class FixPipeline {
     }));
   }
 
-  /** Writes the audit records of the batch (not for ignored events); a failure fails those events. */
+  /** Writes the audit records of the batch (not for ignored events) in one go; an unwritten record fails its event. */
   private async recordAll(settled: readonly Settled[], results: Map<string, EventResult>) {
     const audit = this.deps.audit;
     if (audit === null) return;
     const decidedAt = this.deps.clock.now();
-    await Promise.all(
-      settled
-        .filter((s) => s.decision.outcome !== 'ignored' && s.decision.call !== null)
-        .map(async (s) => {
-          const { decision } = s;
-          const call = decision.call as DeployCall;
-          try {
-            await audit.record({
-              repositoryArn: decision.target?.repositoryArn ?? 'none',
-              eventId: call.eventId,
-              eventTime: call.eventTime,
-              decidedAt: decidedAt.toISOString(),
-              consumerAccount: call.consumerAccount,
-              callerArn: call.caller.arn,
-              functionArn: decision.target?.functionArn ?? null,
-              outcome: decision.outcome,
-              reason: decision.reason,
-              explanation: decision.explanation,
-              mode: this.deps.config.mode,
-              applied: s.applied,
-              policyBefore: decision.policyBefore,
-              policyAfter: decision.policyAfter,
-              expiresAt:
-                Math.floor(decidedAt.getTime() / 1000) +
-                this.deps.config.auditRetentionDays * 86_400,
-            });
-          } catch (error) {
-            results.set(s.incoming.messageId, this.fail(s.incoming, call, error));
-          }
-        })
-    );
+    const entries = settled
+      .filter((s) => s.decision.outcome !== 'ignored' && s.decision.call !== null)
+      .map((s) => ({ settled: s, entry: this.auditRecord(s, decidedAt) }));
+    let unwritten: readonly AuditRecord[];
+    try {
+      unwritten = await audit.recordAll(entries.map(({ entry }) => entry));
+    } catch (error) {
+      for (const { settled: s } of entries) {
+        results.set(s.incoming.messageId, this.fail(s.incoming, s.decision.call, error));
+      }
+      return;
+    }
+    for (const { settled: s, entry } of entries) {
+      if (unwritten.includes(entry)) {
+        const error = new Error(`The audit record of event ${entry.eventId} could not be written.`);
+        results.set(s.incoming.messageId, this.fail(s.incoming, s.decision.call, error));
+      }
+    }
+  }
+
+  private auditRecord(s: Settled, decidedAt: Date): AuditRecord {
+    const { decision } = s;
+    const call = decision.call as DeployCall;
+    return {
+      repositoryArn: decision.target?.repositoryArn ?? 'none',
+      eventId: call.eventId,
+      eventTime: call.eventTime,
+      decidedAt: decidedAt.toISOString(),
+      consumerAccount: call.consumerAccount,
+      callerArn: call.caller.arn,
+      functionArn: decision.target?.functionArn ?? null,
+      outcome: decision.outcome,
+      reason: decision.reason,
+      explanation: decision.explanation,
+      mode: this.deps.config.mode,
+      applied: s.applied,
+      policyBefore: decision.policyBefore,
+      policyAfter: decision.policyAfter,
+      expiresAt:
+        Math.floor(decidedAt.getTime() / 1000) + this.deps.config.auditRetentionDays * 86_400,
+    };
   }
 
   /** Notifies (per `notifyOn`) and reports one decision. */
@@ -509,13 +563,4 @@ function repositoryRef(target: Target): RepositoryRef {
 /** STS session names name the event, so CloudTrail in the registry account shows why the fixer acted. */
 function sessionName(call: DeployCall): string {
   return `lambda-ecr-autofix-${call.eventId}`;
-}
-
-/** Same policy in meaning (ECR may re-format the text it stores). */
-function samePolicy(a: string | null, b: string | null): boolean {
-  if (a === b) return true;
-  const pa = parsePolicy(a);
-  const pb = parsePolicy(b);
-  if (!pa.ok || !pb.ok) return false;
-  return JSON.stringify(pa.policy) === JSON.stringify(pb.policy);
 }

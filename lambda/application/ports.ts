@@ -97,10 +97,27 @@ export interface AuditRecord {
 export interface AuditLog {
   record(entry: AuditRecord): Promise<void>;
   /**
+   * Writes several records at once (DynamoDB: BatchWriteItem, 25 a call). Resolves to the records that could not be
+   * written, so only their events fail and are retried.
+   */
+  recordAll(entries: readonly AuditRecord[]): Promise<readonly AuditRecord[]>;
+  /**
    * The record already written for this event on this repository, if any. Lets a retried message (for example after
    * SNS failed) skip the write it already made and still notify.
    */
   find(repositoryArn: string, eventTime: string, eventId: string): Promise<AuditRecord | null>;
+}
+
+/**
+ * Short leases on repositories, so that two fixer invocations never interleave their read-write-verify on the same
+ * policy (ECR's SetRepositoryPolicy has no condition; the last writer wins). DynamoDB: a conditional put on the audit
+ * table. Other writers (people, IaC) are covered by the re-read before and after each write instead.
+ */
+export interface RepositoryLocks {
+  /** Takes the lease for `leaseMs` unless another owner holds an unexpired one; true when taken. */
+  tryAcquire(repositoryArn: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Gives the lease back if `owner` still holds it. */
+  release(repositoryArn: string, owner: string): Promise<void>;
 }
 
 /** Time and randomness, injected so the pipeline stays deterministic in tests. */

@@ -9,7 +9,8 @@
  * Envelope: https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-lambda.html
  * Record: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
  */
-import { z } from 'zod';
+// zod/mini: the same validation as classic zod, tree-shakable, so the Lambda bundle stays small.
+import * as z from 'zod/mini';
 
 import type { DeployCall, IgnoredReason } from './decision';
 import { isRegionName } from './partition';
@@ -46,22 +47,24 @@ const ACCOUNT_ID = /^\d{12}$/;
 const isJsonObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const object = <Shape extends z.ZodRawShape>(shape: Shape) =>
+const object = <Shape extends z.core.$ZodLooseShape>(shape: Shape) =>
   z.object(shape, { error: 'must be a JSON object' });
-const requiredText = z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' });
-const optionalText = z.string({ error: 'must be a string' }).nullish();
+const requiredText = z
+  .string({ error: 'must be a string' })
+  .check(z.minLength(1, { error: 'must not be empty' }));
+const optionalText = z.nullish(z.string({ error: 'must be a string' }));
 const accountId = z
   .string({ error: 'must be a 12-digit account id' })
-  .regex(ACCOUNT_ID, { error: 'must be a 12-digit account id' });
+  .check(z.regex(ACCOUNT_ID, { error: 'must be a 12-digit account id' }));
 /** Fields we only test for presence or read leniently (a non-string `imageUri` counts as no image URI). */
-const anything = z.unknown().optional();
+const anything = z.optional(z.unknown());
 
 const envelopeSchema = z.object({
   version: optionalText,
   id: requiredText,
   'detail-type': requiredText,
   source: requiredText,
-  account: accountId.optional(),
+  account: z.optional(accountId),
   time: optionalText,
   region: optionalText,
   detail: z.custom<Record<string, unknown>>(isJsonObject, { error: 'must be a JSON object' }),
@@ -75,32 +78,38 @@ const deployRecordSchema = z.object({
   eventTime: requiredText,
   awsRegion: z
     .string({ error: 'must be a string' })
-    .refine(isRegionName, { error: 'must be an AWS Region name such as "eu-west-1"' }),
-  recipientAccountId: accountId.optional(),
+    .check(z.refine(isRegionName, { error: 'must be an AWS Region name such as "eu-west-1"' })),
+  recipientAccountId: z.optional(accountId),
   errorCode: optionalText,
   errorMessage: optionalText,
   userAgent: optionalText,
   sourceIPAddress: optionalText,
-  userIdentity: object({
-    type: optionalText,
-    arn: optionalText,
-    invokedBy: optionalText,
-    sessionContext: object({
-      sessionIssuer: object({ arn: optionalText }).nullish(),
-    }).nullish(),
-  }).nullish(),
+  userIdentity: z.nullish(
+    object({
+      type: optionalText,
+      arn: optionalText,
+      invokedBy: optionalText,
+      sessionContext: z.nullish(
+        object({
+          sessionIssuer: z.nullish(object({ arn: optionalText })),
+        })
+      ),
+    })
+  ),
   // `null` when CloudTrail omits the parameters; still a call we can reason about.
-  requestParameters: object({
-    functionName: optionalText,
-    packageType: optionalText,
-    runtime: optionalText,
-    handler: optionalText,
-    code: object({ imageUri: anything, s3Bucket: anything, zipFile: anything }).nullish(),
-    imageUri: anything,
-    s3Bucket: anything,
-    zipFile: anything,
-    tags: anything,
-  }).nullish(),
+  requestParameters: z.nullish(
+    object({
+      functionName: optionalText,
+      packageType: optionalText,
+      runtime: optionalText,
+      handler: optionalText,
+      code: z.nullish(object({ imageUri: anything, s3Bucket: anything, zipFile: anything })),
+      imageUri: anything,
+      s3Bucket: anything,
+      zipFile: anything,
+      tags: anything,
+    })
+  ),
 });
 
 type DeployRecord = z.output<typeof deployRecordSchema>;
@@ -255,7 +264,7 @@ function notADeploy(explanation: string): ParseDeployEventResult {
 }
 
 /** The first schema problem as "FIELD must be …, got VALUE" (or "FIELD is missing"). */
-function describeIssue(error: z.ZodError, input: unknown, prefix: string): string {
+function describeIssue(error: z.core.$ZodError, input: unknown, prefix: string): string {
   // A failed safeParse reports at least one issue.
   const issue = error.issues[0] as z.core.$ZodIssue;
   const field = `${prefix}${issue.path.map(String).join('.')}`;

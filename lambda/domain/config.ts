@@ -3,17 +3,22 @@
  * `lambda-ecr-autofix` at synth time, the CLI's `--config` file, and the Lambda's `CONFIG` environment variable.
  * Every problem is reported with the key, the value received and the fix.
  */
-import { z } from 'zod';
+// zod/mini: the same validation as classic zod, tree-shakable, so the Lambda bundle stays small.
+import * as z from 'zod/mini';
 
 import { OUTCOMES } from './decision';
 
 const ACCOUNT_ID = /^\d{12}$/;
-const ACCOUNT_OR_ANY = z.string().refine((v) => v === '*' || ACCOUNT_ID.test(v), {
-  message: 'must be a 12-digit AWS account id or "*" (any account of the organization)',
-});
+const ACCOUNT_OR_ANY = z.string().check(
+  z.refine((v) => v === '*' || ACCOUNT_ID.test(v), {
+    message: 'must be a 12-digit AWS account id or "*" (any account of the organization)',
+  })
+);
 const accountList = z
   .array(ACCOUNT_OR_ANY)
-  .min(1, { message: 'must not be empty; use ["*"] for any account of the organization' });
+  .check(
+    z.minLength(1, { message: 'must not be empty; use ["*"] for any account of the organization' })
+  );
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -27,73 +32,78 @@ const OPT_OUT_TAG = /^[\p{L}\p{Z}\p{N}_.:/+\-@]{1,128}(=[\p{L}\p{Z}\p{N}_.:/=+\-
 export const NOTIFY_ON = [...OUTCOMES, 'error'] as const;
 export type NotifyOn = (typeof NOTIFY_ON)[number];
 
-export const configSchema = z
-  .object({
-    notificationEmails: z
-      .array(z.string().regex(EMAIL, { message: 'must be an e-mail address like ops@example.com' }))
-      .default([]),
-    mode: z
-      .enum(['enforce', 'dry-run'], { message: 'must be "enforce" or "dry-run"' })
-      .default('enforce'),
-    grantScope: z
-      .enum(['account', 'function'], {
-        message:
-          'must be "account" (Lambda in the consumer account may pull) or "function" (only the failing function)',
-      })
-      .default('account'),
-    registryAccounts: accountList.default(['*']),
-    consumerAccounts: accountList.default(['*']),
-    excludeRepositories: z
-      .array(z.string().min(1, { message: 'must be a non-empty glob such as "prod/*"' }))
-      .default([]),
-    optOutTag: z
-      .string()
-      .regex(OPT_OUT_TAG, {
-        message:
-          'must be a tag "key=value" (or just "key" for any value), e.g. "lambda-ecr-autofix=off"',
-      })
-      .default('lambda-ecr-autofix=off'),
-    registryRoleName: z
-      .string()
-      .regex(ROLE_NAME, {
-        message: 'must be an IAM role name (1-64 of letters, digits and +=,.@_-)',
-      })
-      .default('LambdaEcrAutofixRegistryAccess'),
-    organizationId: z
-      .string()
-      .regex(ORG_ID, { message: 'must be an AWS Organizations id like "o-a1b2c3d4e5"' })
-      .optional(),
-    memberDeployment: z
-      .object({
-        organizationalUnitIds: z
-          .array(
-            z.string().regex(OU_ID, {
-              message:
-                'must be an organizational unit id like "ou-ab12-cdef3456" or a root id "r-ab12"',
-            })
+const text = (pattern: RegExp, message: string) =>
+  z.string({ message }).check(z.regex(pattern, { message }));
+
+export const configSchema = z.strictObject({
+  notificationEmails: z._default(
+    z.array(text(EMAIL, 'must be an e-mail address like ops@example.com')),
+    []
+  ),
+  mode: z._default(
+    z.enum(['enforce', 'dry-run'], { message: 'must be "enforce" or "dry-run"' }),
+    'enforce'
+  ),
+  grantScope: z._default(
+    z.enum(['account', 'function'], {
+      message:
+        'must be "account" (Lambda in the consumer account may pull) or "function" (only the failing function)',
+    }),
+    'account'
+  ),
+  registryAccounts: z._default(accountList, ['*']),
+  consumerAccounts: z._default(accountList, ['*']),
+  excludeRepositories: z._default(
+    z.array(
+      z.string().check(z.minLength(1, { message: 'must be a non-empty glob such as "prod/*"' }))
+    ),
+    []
+  ),
+  optOutTag: z._default(
+    text(
+      OPT_OUT_TAG,
+      'must be a tag "key=value" (or just "key" for any value), e.g. "lambda-ecr-autofix=off"'
+    ),
+    'lambda-ecr-autofix=off'
+  ),
+  registryRoleName: z._default(
+    text(ROLE_NAME, 'must be an IAM role name (1-64 of letters, digits and +=,.@_-)'),
+    'LambdaEcrAutofixRegistryAccess'
+  ),
+  organizationId: z.optional(text(ORG_ID, 'must be an AWS Organizations id like "o-a1b2c3d4e5"')),
+  memberDeployment: z.optional(
+    z.strictObject({
+      organizationalUnitIds: z
+        .array(
+          text(
+            OU_ID,
+            'must be an organizational unit id like "ou-ab12-cdef3456" or a root id "r-ab12"'
           )
-          .min(1, { message: 'must name at least one organizational unit' }),
-        regions: z
-          .array(z.string().regex(REGION, { message: 'must be an AWS region like "eu-west-1"' }))
-          .min(1, { message: 'must name at least one region' }),
+        )
+        .check(z.minLength(1, { message: 'must name at least one organizational unit' })),
+      regions: z
+        .array(text(REGION, 'must be an AWS region like "eu-west-1"'))
+        .check(z.minLength(1, { message: 'must name at least one region' })),
+    })
+  ),
+  notifyOn: z._default(
+    z.array(
+      z.enum(NOTIFY_ON, {
+        message: `must list some of ${NOTIFY_ON.map((o) => `"${o}"`).join(', ')}`,
       })
-      .strict()
-      .optional(),
-    notifyOn: z
-      .array(
-        z.enum(NOTIFY_ON, {
-          message: `must list some of ${NOTIFY_ON.map((o) => `"${o}"`).join(', ')}`,
-        })
-      )
-      .default(['fix', 'needs-human', 'error']),
-    auditRetentionDays: z
-      .number({ message: 'must be a whole number of days' })
+    ),
+    ['fix', 'needs-human', 'error']
+  ),
+  auditRetentionDays: z._default(
+    z
       .int({ message: 'must be a whole number of days' })
-      .min(1, { message: 'must be at least 1 day' })
-      .max(3650, { message: 'must be at most 3650 days (10 years)' })
-      .default(365),
-  })
-  .strict();
+      .check(
+        z.gte(1, { message: 'must be at least 1 day' }),
+        z.lte(3650, { message: 'must be at most 3650 days (10 years)' })
+      ),
+    365
+  ),
+});
 
 /** The validated configuration, with every default filled in. */
 export type Config = z.output<typeof configSchema>;

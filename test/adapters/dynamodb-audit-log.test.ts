@@ -1,4 +1,5 @@
 import {
+  BatchWriteItemCommand,
   DynamoDBClient,
   GetItemCommand,
   ProvisionedThroughputExceededException,
@@ -165,5 +166,60 @@ describe('fromItem', () => {
     else item[name] = value;
 
     expect(() => fromItem(item)).toThrow(`Audit item attribute "${name}" is missing or malformed`);
+  });
+});
+
+describe('DynamoDbAuditLog.recordAll', () => {
+  function batchCalls() {
+    return ddbMock.commandCalls(BatchWriteItemCommand).map((call) => {
+      const requests = call.args[0].input.RequestItems?.[TABLE] ?? [];
+      return requests.map((request) => request.PutRequest?.Item?.['eventKey']?.S);
+    });
+  }
+
+  it('writes 25 records per BatchWriteItem', async () => {
+    // Arrange
+    ddbMock.on(BatchWriteItemCommand).resolves({});
+    const entries = Array.from({ length: 60 }, (_, index) => ({ ...fixed, eventId: `e${index}` }));
+
+    // Act
+    const unwritten = await log.recordAll(entries);
+
+    // Assert
+    expect(unwritten).toEqual([]);
+    expect(batchCalls().map((keys) => keys.length)).toEqual([25, 25, 10]);
+  });
+
+  it('sends unprocessed items again, and returns those that never get through', async () => {
+    const stuck = { ...fixed, eventId: 'stuck' };
+    const late = { ...fixed, eventId: 'late' };
+    const unprocessed = (records: AuditRecord[]) => ({
+      UnprocessedItems: { [TABLE]: records.map((r) => ({ PutRequest: { Item: toItem(r) } })) },
+    });
+    ddbMock
+      .on(BatchWriteItemCommand)
+      .resolvesOnce(unprocessed([stuck, late]))
+      .resolvesOnce(unprocessed([stuck]))
+      .resolves(unprocessed([stuck]));
+
+    const unwritten = await log.recordAll([fixed, stuck, late]);
+
+    expect(unwritten).toEqual([stuck]);
+    expect(batchCalls()).toEqual([
+      [auditEventKey(fixed.eventTime, fixed.eventId), expect.any(String), expect.any(String)],
+      [auditEventKey(stuck.eventTime, 'stuck'), auditEventKey(late.eventTime, 'late')],
+      [auditEventKey(stuck.eventTime, 'stuck')],
+      [auditEventKey(stuck.eventTime, 'stuck')],
+    ]);
+  });
+
+  it('lets an error of the call itself through', async () => {
+    const throttled = new ProvisionedThroughputExceededException({
+      $metadata: {},
+      message: 'slow down',
+    });
+    ddbMock.on(BatchWriteItemCommand).rejects(throttled);
+
+    await expect(log.recordAll([fixed])).rejects.toBe(throttled);
   });
 });

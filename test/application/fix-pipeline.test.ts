@@ -5,13 +5,15 @@ import type {
   PipelineDependencies,
 } from '../../lambda/application/fix-pipeline';
 import { FixPipeline, MAX_WRITE_ATTEMPTS } from '../../lambda/application/fix-pipeline';
-import { RepositoryNotFoundError } from '../../lambda/application/errors';
+import { RepositoryBusyError, RepositoryNotFoundError } from '../../lambda/application/errors';
+import { SystemClock } from '../../lambda/adapters/system-clock';
 import {
   FixedClock,
   InMemoryAuditLog,
   InMemoryFunctionLookup,
   InMemoryNotifier,
   InMemoryRegistry,
+  InMemoryRepositoryLocks,
 } from '../../lambda/adapters/in-memory';
 import type { Config } from '../../lambda/domain/config';
 import { parseConfig } from '../../lambda/domain/config';
@@ -55,6 +57,7 @@ function world(config: Partial<Config> = {}, overrides: Partial<PipelineDependen
   const clock = new FixedClock('2026-03-03T14:03:21.000Z');
   const reports: DecisionReport[] = [];
   const failures: unknown[] = [];
+  const locks = new InMemoryRepositoryLocks(clock);
   const pipeline = new FixPipeline({
     config: parseConfig(config, 'test'),
     fixer: { roleArns: [FIXER_ROLE] },
@@ -62,6 +65,7 @@ function world(config: Partial<Config> = {}, overrides: Partial<PipelineDependen
     functions,
     notifier,
     audit,
+    locks,
     clock,
     telemetry: {
       decided: (report) => reports.push(report),
@@ -260,6 +264,71 @@ describe('FixPipeline', () => {
       expect(w.registry.calls.setPolicy).toBe(2);
       expect(sids(w, SAME_ACCOUNT_REPO)).toEqual(['TheirPull', SERVICE_SID]);
       expect(w.clock.sleeps).toHaveLength(1);
+    });
+
+    it('waits for the lease another invocation holds on the repository, then writes', async () => {
+      const w = world();
+      const locks = new InMemoryRepositoryLocks(w.clock);
+      await locks.tryAcquire(
+        'arn:aws:ecr:us-east-1:222222222222:repository/orders-api',
+        'another-invocation',
+        1_000
+      );
+      const pipeline = new FixPipeline({ ...dependenciesOf(w), locks });
+
+      const [result] = await pipeline.process([
+        incoming(loadEvent('create-function-same-account-ecr-denied')),
+      ]);
+
+      expect(done(result).applied).toBe(true);
+      expect(w.clock.sleeps.length).toBeGreaterThan(0);
+      expect(locks.calls.release).toBe(1);
+    });
+
+    it('fails the events, for a later retry, when the repository stays busy', async () => {
+      const w = world();
+      const locks = new InMemoryRepositoryLocks(w.clock);
+      await locks.tryAcquire(
+        'arn:aws:ecr:us-east-1:222222222222:repository/orders-api',
+        'a-stuck-invocation',
+        10 * 60_000
+      );
+      const pipeline = new FixPipeline({ ...dependenciesOf(w), locks });
+
+      const [result] = await pipeline.process([
+        incoming(loadEvent('create-function-same-account-ecr-denied')),
+      ]);
+
+      expect(result?.status).toBe('failed');
+      expect(result?.status === 'failed' && result.error).toBeInstanceOf(RepositoryBusyError);
+      expect(w.registry.calls.setPolicy).toBe(0);
+    });
+
+    it('keeps every grant when two invocations fix the same repository at the same time', async () => {
+      // Arrange: two pipelines (two Lambda invocations) share the registry and the leases; every write is slow.
+      const w = world();
+      const clock = new SystemClock();
+      const locks = new InMemoryRepositoryLocks(clock);
+      w.registry.beforeSet = () => new Promise((resolve) => setTimeout(resolve, 20));
+      const invocation = () => new FixPipeline({ ...dependenciesOf(w), clock, locks });
+      const eventFor = (account: string) =>
+        variantOf('create-function-cross-account-ecr-denied', {
+          account,
+          eventId: `00000000-0000-0000-0000-${account}`,
+        });
+
+      // Act
+      const [first, second] = await Promise.all([
+        invocation().process([incoming(eventFor('444444444444'), 'a')]),
+        invocation().process([incoming(eventFor('555555555555'), 'b')]),
+      ]);
+
+      // Assert
+      expect([done(first?.[0]).applied, done(second?.[0]).applied]).toEqual([true, true]);
+      expect(policyOf(w, CROSS_ACCOUNT_REPO).Statement[1]?.['Principal']).toEqual({
+        AWS: ['arn:aws:iam::444444444444:root', 'arn:aws:iam::555555555555:root'],
+      });
+      expect(w.registry.calls.setPolicy).toBe(2);
     });
 
     it('gives up with verification-failed when the policy keeps being replaced', async () => {
@@ -546,6 +615,7 @@ function dependenciesOf(w: World): PipelineDependencies {
     functions: w.functions,
     notifier: w.notifier,
     audit: w.audit,
+    locks: null,
     clock: w.clock,
     telemetry: { decided: () => undefined, failed: () => undefined },
   };

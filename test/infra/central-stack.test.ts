@@ -267,6 +267,8 @@ describe('central stack, organization-wide configuration', () => {
       // Assert
       expect(granted).toEqual(
         [
+          'dynamodb:BatchWriteItem on ${AuditTable.Arn}',
+          'dynamodb:DeleteItem on ${AuditTable.Arn}',
           'dynamodb:GetItem on ${AuditTable.Arn}',
           'dynamodb:PutItem on ${AuditTable.Arn}',
           `ecr:GetRepositoryPolicy on ${ACCOUNT_REPOSITORIES}`,

@@ -20,6 +20,8 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk
 import type { AuditRecord, RepositoryRef } from '../../lambda/application/ports';
 import { createAwsClients, type AwsClients } from '../../lambda/adapters/aws-clients';
 import { AUDIT_TABLE_SCHEMA, DynamoDbAuditLog } from '../../lambda/adapters/dynamodb-audit-log';
+import { DynamoDbRepositoryLocks } from '../../lambda/adapters/dynamodb-repository-locks';
+import { FixedClock } from '../../lambda/adapters/in-memory';
 import { InvalidPolicyError, RepositoryNotFoundError } from '../../lambda/application/errors';
 import { LambdaFunctionLookup, lambdaClientFactory } from '../../lambda/adapters/function-lookup';
 import {
@@ -373,13 +375,29 @@ describeWithMoto()('adapters against moto_server', () => {
     };
 
     await log.record(fixed);
-    await log.record(ignored);
+    await expect(log.recordAll([ignored, { ...fixed, eventId: 'batch-2' }])).resolves.toEqual([]);
 
     await expect(
       log.find(fixed.repositoryArn, fixed.eventTime, fixed.eventId)
     ).resolves.toStrictEqual(fixed);
     await expect(log.find('none', fixed.eventTime, fixed.eventId)).resolves.toStrictEqual(ignored);
     await expect(log.find(fixed.repositoryArn, fixed.eventTime, 'other')).resolves.toBeNull();
+    await expect(log.find(fixed.repositoryArn, fixed.eventTime, 'batch-2')).resolves.toEqual(
+      expect.objectContaining({ eventId: 'batch-2' })
+    );
+
+    // Repository leases live in the same table: one owner at a time until the lease expires.
+    const clock = new FixedClock('2026-03-01T12:00:00.000Z');
+    const locks = new DynamoDbRepositoryLocks(clients.dynamodb, table, clock);
+    await expect(locks.tryAcquire(fixed.repositoryArn, 'a', 60_000)).resolves.toBe(true);
+    await expect(locks.tryAcquire(fixed.repositoryArn, 'b', 60_000)).resolves.toBe(false);
+    await expect(locks.tryAcquire(fixed.repositoryArn, 'a', 60_000)).resolves.toBe(true);
+    await locks.release(fixed.repositoryArn, 'b');
+    await expect(locks.tryAcquire(fixed.repositoryArn, 'b', 60_000)).resolves.toBe(false);
+    await clock.sleep(61_000);
+    await expect(locks.tryAcquire(fixed.repositoryArn, 'b', 60_000)).resolves.toBe(true);
+    await locks.release(fixed.repositoryArn, 'b');
+    await expect(locks.tryAcquire(fixed.repositoryArn, 'c', 60_000)).resolves.toBe(true);
     await expect(
       clients.dynamodb.send(new DescribeTimeToLiveCommand({ TableName: table }))
     ).resolves.toMatchObject({
