@@ -7,7 +7,7 @@
  */
 import type { NeedsHumanReason, StatementChange, Target } from './decision';
 import type { AccessRequest, Evaluation, RequestContext, Tri } from './policy-evaluator';
-import { anyOf, evaluatePolicy } from './policy-evaluator';
+import { anyOf, evaluateActions } from './policy-evaluator';
 import type { JsonObject, PolicyDocument } from './policy-document';
 import { isJsonObject, parsePolicy, serializePolicy } from './policy-document';
 
@@ -88,7 +88,7 @@ export function planPolicy(input: PlanInput): Plan {
     );
   }
   const required = requiredAccess(input, target.functionArn);
-  const evaluations = required.map((access) => evaluateAll(policy, access.requests));
+  const evaluations = required.map((access) => evaluateAll(policy.statements, access.requests));
 
   const denying = evaluations.flatMap((evaluation) => evaluation.deniedBy);
   const denied = anyOf(evaluations.map((evaluation) => evaluation.denied));
@@ -125,10 +125,13 @@ export function planPolicy(input: PlanInput): Plan {
   });
   if (!change.ok) return change.plan;
 
-  const verification = required.map((access) => evaluateAll(change.policy, access.requests));
-  if (
-    verification.some((evaluation) => evaluation.allowed !== 'yes' || evaluation.denied !== 'no')
-  ) {
+  // No Deny was added or changed, so the Denies still do not apply; what must now hold is that the statements the
+  // plan wrote allow every access that was missing.
+  const written = change.grants.map((grant) => grant.statement as JsonObject);
+  const verification = required.map((access, index) =>
+    evaluations[index]?.allowed === 'yes' ? 'yes' : evaluateAll(written, access.requests).allowed
+  );
+  if (verification.some((allowed) => allowed !== 'yes')) {
     return needsHuman(
       'policy-not-understood',
       `The planned policy for ${where} would still not let ${required.map((a) => a.label).join(' and ')} pull, so nothing was changed.`,
@@ -209,9 +212,20 @@ function requiredAccess(input: PlanInput, sourceArn: string): RequiredAccess[] {
   return [service, account];
 }
 
-/** Combines the evaluations of several requests that must all succeed. */
-function evaluateAll(policy: PolicyDocument, requests: readonly AccessRequest[]): Evaluation {
-  const results = requests.map((request) => evaluatePolicy(policy, request));
+/**
+ * Evaluates one access (its requests differ only in the action) and combines the results: allowed only when every
+ * action is allowed, denied when any is.
+ */
+function evaluateAll(
+  statements: readonly JsonObject[],
+  requests: readonly AccessRequest[]
+): Evaluation {
+  const [first] = requests as [AccessRequest];
+  const results = evaluateActions(
+    statements,
+    first,
+    requests.map((request) => request.action)
+  );
   const allowed: Tri = results.every((r) => r.allowed === 'yes')
     ? 'yes'
     : results.some((r) => r.allowed === 'no')

@@ -29,9 +29,28 @@ export const EMPTY_POLICY: PolicyDocument = {
   statements: [],
 };
 
-/** Parses repository policy text; `null` (no policy yet) gives the empty policy. */
+/** How many recently parsed policy texts are remembered (a burst re-plans the same few policies many times). */
+const PARSED_CACHE_SIZE = 32;
+const parsedCache = new Map<string, PolicyParseResult>();
+
+/**
+ * Parses repository policy text; `null` (no policy yet) gives the empty policy. The result is shared with later calls
+ * for the same text, so callers must not change it (nothing does: plans build new documents).
+ */
 export function parsePolicy(text: string | null): PolicyParseResult {
   if (text === null || text.trim() === '') return { ok: true, policy: EMPTY_POLICY };
+  const cached = parsedCache.get(text);
+  if (cached !== undefined) return cached;
+  const parsed = parsePolicyText(text);
+  if (parsedCache.size >= PARSED_CACHE_SIZE) {
+    // Forget the oldest entry (Map keeps insertion order).
+    parsedCache.delete(parsedCache.keys().next().value as string);
+  }
+  parsedCache.set(text, parsed);
+  return parsed;
+}
+
+function parsePolicyText(text: string): PolicyParseResult {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -50,31 +50,66 @@ export interface Evaluation {
 
 /** Evaluates every statement of the policy for the request. */
 export function evaluatePolicy(policy: PolicyDocument, request: AccessRequest): Evaluation {
+  return evaluateActions(policy.statements, request, [request.action])[0] as Evaluation;
+}
+
+/**
+ * Evaluates several actions for the same principal, resource and context in one pass over the statements (the
+ * principal, resource and condition elements are looked at once per statement). One evaluation per action, in order.
+ * Statements are read as immutable: what is derived from them is cached per statement object.
+ */
+export function evaluateActions(
+  statements: readonly JsonObject[],
+  request: Omit<AccessRequest, 'action'>,
+  actions: readonly string[]
+): Evaluation[] {
   const context = lowerCaseKeys(request.context);
-  const allowed: Tri[] = [];
-  const denied: Tri[] = [];
-  const allowedBy: string[] = [];
-  const deniedBy: string[] = [];
-  policy.statements.forEach((statement, index) => {
-    const effect = statement['Effect'];
-    const applies = statementApplies(statement, request, context, effect === 'Deny');
-    if (applies === 'no') return;
-    const label = typeof statement['Sid'] === 'string' ? statement['Sid'] : `#${index + 1}`;
-    if (effect === 'Allow') {
-      allowed.push(applies);
-      allowedBy.push(label);
-    } else if (effect === 'Deny') {
-      denied.push(applies);
-      deniedBy.push(label);
-    } else {
-      // An Effect ECR would not accept: it may mean anything, so both answers become uncertain.
-      allowed.push('unknown');
-      denied.push('unknown');
-      allowedBy.push(label);
-      deniedBy.push(label);
+  const results = actions.map(() => ({
+    allowed: 'no' as Tri,
+    denied: 'no' as Tri,
+    allowedBy: [] as string[],
+    deniedBy: [] as string[],
+  }));
+  const actionMatched: Tri[] = new Array<Tri>(actions.length);
+  for (let index = 0; index < statements.length; index++) {
+    const statement = statements[index] as JsonObject;
+    // Cheapest and most selective first: the action; then the rest only for a statement that may apply.
+    let any = false;
+    for (let a = 0; a < actions.length; a++) {
+      actionMatched[a] = actionMatches(statement, actions[a] as string);
+      if (actionMatched[a] !== 'no') any = true;
     }
-  });
-  return { allowed: anyOf(allowed), denied: anyOf(denied), allowedBy, deniedBy };
+    if (!any) continue;
+    const effect = statement['Effect'];
+    const rest = otherElementsMatch(statement, request, context, effect === 'Deny');
+    if (rest === 'no') continue;
+    const label = typeof statement['Sid'] === 'string' ? statement['Sid'] : `#${index + 1}`;
+    for (let a = 0; a < actions.length; a++) {
+      const action = actionMatched[a] as Tri;
+      if (action === 'no') continue;
+      const applies: Tri = action === 'yes' && rest === 'yes' ? 'yes' : 'unknown';
+      const result = results[a] as (typeof results)[number];
+      if (effect === 'Allow') {
+        result.allowed = or(result.allowed, applies);
+        result.allowedBy.push(label);
+      } else if (effect === 'Deny') {
+        result.denied = or(result.denied, applies);
+        result.deniedBy.push(label);
+      } else {
+        // An Effect ECR would not accept: it may mean anything, so both answers become uncertain.
+        result.allowed = or(result.allowed, 'unknown');
+        result.denied = or(result.denied, 'unknown');
+        result.allowedBy.push(label);
+        result.deniedBy.push(label);
+      }
+    }
+  }
+  return results;
+}
+
+/** Kleene OR of two values. */
+function or(a: Tri, b: 'yes' | 'unknown'): Tri {
+  return a === 'yes' || b === 'yes' ? 'yes' : 'unknown';
 }
 
 /** Kleene OR. */
@@ -93,35 +128,21 @@ function not(value: Tri): Tri {
   return value === 'unknown' ? 'unknown' : value === 'yes' ? 'no' : 'yes';
 }
 
-function statementApplies(
+/** Principal, Resource and Condition of a statement (the Action is matched per action). */
+function otherElementsMatch(
   statement: JsonObject,
-  request: AccessRequest,
+  request: Omit<AccessRequest, 'action'>,
   context: LoweredContext,
   isDeny: boolean
 ): Tri {
-  // Cheapest and most selective first; stop at the first element that rules the statement out.
-  let result: Tri = 'yes';
-  for (const element of ELEMENTS) {
-    const matched = element(statement, request, context, isDeny);
-    if (matched === 'no') return 'no';
-    if (matched === 'unknown') result = 'unknown';
-  }
-  return result;
+  const principal = principalMatches(statement, request.principal, isDeny);
+  if (principal === 'no') return 'no';
+  const resource = resourceMatches(statement, request.resource);
+  if (resource === 'no') return 'no';
+  const conditions = conditionsMatch(statement['Condition'], context);
+  if (conditions === 'no') return 'no';
+  return principal === 'yes' && resource === 'yes' && conditions === 'yes' ? 'yes' : 'unknown';
 }
-
-type ElementMatcher = (
-  statement: JsonObject,
-  request: AccessRequest,
-  context: LoweredContext,
-  isDeny: boolean
-) => Tri;
-
-const ELEMENTS: readonly ElementMatcher[] = [
-  (statement, request) => actionMatches(statement, request.action),
-  (statement, request, _context, isDeny) => principalMatches(statement, request.principal, isDeny),
-  (statement, request) => resourceMatches(statement, request.resource),
-  (statement, _request, context) => conditionsMatch(statement['Condition'], context),
-];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Principal
@@ -140,27 +161,22 @@ function principalMatches(
   return isDeny ? notPrincipalDenies(statement['NotPrincipal'], principal) : 'unknown';
 }
 
-type PrincipalEntry = readonly [kind: string, entry: string];
 type AccountPrincipal = Extract<RequestPrincipal, { kind: 'account' }>;
 
-/** The `[kind, entry]` pairs of a Principal/NotPrincipal block; null when the block has an unexpected shape. */
-function principalEntries(block: unknown): PrincipalEntry[] | null {
-  if (!isJsonObject(block)) return null;
-  const entries: PrincipalEntry[] = [];
-  for (const [kind, value] of Object.entries(block)) {
-    const list = stringList(value);
-    if (list === null) return null;
-    for (const entry of list) entries.push([kind, entry]);
+/** A Principal/NotPrincipal block of the expected shape: every value a string or a non-empty list of strings. */
+function isPrincipalBlock(block: unknown): block is Readonly<Record<string, string | string[]>> {
+  if (!isJsonObject(block)) return false;
+  for (const kind of Object.keys(block)) {
+    if (!isStringList(block[kind])) return false;
   }
-  return entries;
+  return true;
 }
 
 function principalBlockMatches(block: unknown, principal: RequestPrincipal, isDeny: boolean): Tri {
   // The bare "*" is everyone, services and anonymous callers included.
   if (block === '*') return 'yes';
-  const entries = principalEntries(block);
-  if (entries === null) return 'unknown';
-  return lists(entries, principal, (entry): Tri => {
+  if (!isPrincipalBlock(block)) return 'unknown';
+  return lists(block, principal, (entry): Tri => {
     if (principal.kind !== 'account') return 'no';
     if (isAccountEntry(entry, principal) || principal.callerArns.includes(entry)) return 'yes';
     // When the caller is not known, a Deny naming another identity of the account may be naming the caller.
@@ -183,13 +199,12 @@ function accountOfArn(arn: string): string | null {
  */
 function notPrincipalDenies(block: unknown, principal: RequestPrincipal): Tri {
   if (block === '*') return 'no';
-  const entries = principalEntries(block);
-  if (entries === null) return 'unknown';
-  if (principal.kind === 'service') return not(lists(entries, principal, () => 'no'));
+  if (!isPrincipalBlock(block)) return 'unknown';
+  if (principal.kind === 'service') return not(lists(block, principal, () => 'no'));
   const levels = [
-    lists(entries, principal, (entry) => (isAccountEntry(entry, principal) ? 'yes' : 'no')),
+    lists(block, principal, (entry) => (isAccountEntry(entry, principal) ? 'yes' : 'no')),
     ...principal.callerArns.map((arn) =>
-      lists(entries, principal, (entry) => (entry === arn ? 'yes' : 'no'))
+      lists(block, principal, (entry) => (entry === arn ? 'yes' : 'no'))
     ),
   ];
   if (allOf(levels) === 'yes') return 'no';
@@ -198,53 +213,96 @@ function notPrincipalDenies(block: unknown, principal: RequestPrincipal): Tri {
 
 /** Whether any entry names the principal; `namesAws` decides for `AWS` entries other than `*`. */
 function lists(
-  entries: readonly PrincipalEntry[],
+  block: Readonly<Record<string, string | string[]>>,
   principal: RequestPrincipal,
   namesAws: (entry: string) => Tri
 ): Tri {
-  return anyOf(
-    entries.map(([kind, entry]): Tri => {
-      if (kind === 'AWS' && entry === '*') {
-        // {"AWS": "*"} covers every root user, IAM user, role session and federated user: the IAM documentation does
-        // not list service principals.
-        return principal.kind === 'service' ? 'unknown' : 'yes';
-      }
-      if (kind === 'AWS') return namesAws(entry);
-      if (kind === 'Service') {
-        return principal.kind === 'service' && entry === principal.service ? 'yes' : 'no';
-      }
-      return kind === 'Federated' || kind === 'CanonicalUser' ? 'no' : 'unknown';
-    })
-  );
+  let result: Tri = 'no';
+  for (const kind of Object.keys(block)) {
+    const value = block[kind] as string | string[];
+    const entries = typeof value === 'string' ? [value] : value;
+    for (const entry of entries) {
+      const matched = entryMatches(kind, entry, principal, namesAws);
+      if (matched === 'yes') return 'yes';
+      if (matched === 'unknown') result = 'unknown';
+    }
+  }
+  return result;
 }
 
+function entryMatches(
+  kind: string,
+  entry: string,
+  principal: RequestPrincipal,
+  namesAws: (entry: string) => Tri
+): Tri {
+  if (kind === 'AWS') {
+    // {"AWS": "*"} covers every root user, IAM user, role session and federated user: the IAM documentation does
+    // not list service principals.
+    if (entry === '*') return principal.kind === 'service' ? 'unknown' : 'yes';
+    return namesAws(entry);
+  }
+  if (kind === 'Service') {
+    return principal.kind === 'service' && entry === principal.service ? 'yes' : 'no';
+  }
+  return kind === 'Federated' || kind === 'CanonicalUser' ? 'no' : 'unknown';
+}
+
+const rootArns = new WeakMap<AccountPrincipal, string>();
+
 function isAccountEntry(entry: string, principal: AccountPrincipal): boolean {
-  return (
-    entry === principal.accountId ||
-    entry === `arn:${principal.partition}:iam::${principal.accountId}:root`
-  );
+  if (entry === principal.accountId) return true;
+  let root = rootArns.get(principal);
+  if (root === undefined) {
+    root = `arn:${principal.partition}:iam::${principal.accountId}:root`;
+    rootArns.set(principal, root);
+  }
+  return entry === root;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Action and resource
 
 function actionMatches(statement: JsonObject, action: string): Tri {
-  return listElementMatches(statement, 'Action', 'NotAction', (pattern) =>
-    actionPatternMatches(pattern, action)
-  );
+  const hasAction = Object.hasOwn(statement, 'Action');
+  if (hasAction === Object.hasOwn(statement, 'NotAction')) return 'unknown';
+  const value = statement[hasAction ? 'Action' : 'NotAction'];
+  if (!isStringList(value)) return 'unknown';
+  let any: Tri = 'no';
+  if (typeof value === 'string') {
+    any = actionPatternMatches(value, action);
+  } else {
+    for (const pattern of value) {
+      const matched = actionPatternMatches(pattern, action);
+      if (matched === 'yes') {
+        any = 'yes';
+        break;
+      }
+      if (matched === 'unknown') any = 'unknown';
+    }
+  }
+  return hasAction ? any : not(any);
 }
 
 /**
  * `*`, or `service:action` with wildcards in the action name only, compared case-insensitively
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html). Anything else (`ecr*`,
- * `*:BatchGetImage`, `ecr:a:b`) is outside the IAM grammar and gets no guessed answer.
+ * `*:BatchGetImage`, `ecr:a:b`) is outside the IAM grammar and gets no guessed answer. Allocation-free: the planner
+ * runs this for every statement of every policy it reads.
  */
-function actionPatternMatches(pattern: string, action: string): boolean | null {
-  if (pattern === '*') return true;
-  const parts = pattern.split(':');
-  if (parts.length !== 2 || /[*?]/.test(parts[0] as string)) return null;
-  return wildcardMatch(pattern.toLowerCase(), action.toLowerCase());
+function actionPatternMatches(pattern: string, action: string): Tri {
+  if (pattern === '*') return 'yes';
+  const colon = pattern.indexOf(':');
+  if (colon < 0 || pattern.indexOf(':', colon + 1) >= 0) return 'unknown';
+  for (let i = 0; i < colon; i++) {
+    const char = pattern.charCodeAt(i);
+    if (char === STAR || char === QUESTION) return 'unknown';
+  }
+  return wildcardMatch(pattern, action, true) ? 'yes' : 'no';
 }
+
+const STAR = 42; // '*'
+const QUESTION = 63; // '?'
 
 function resourceMatches(statement: JsonObject, resource: string): Tri {
   // A repository policy statement without Resource applies to the repository it is attached to.
@@ -291,16 +349,36 @@ function listElementMatches(
   negative: string,
   matches: (pattern: string) => boolean | null
 ): Tri {
-  const hasPositive = Object.hasOwn(statement, positive);
-  if (hasPositive === Object.hasOwn(statement, negative)) return 'unknown';
-  const patterns = stringList(statement[hasPositive ? positive : negative]);
-  if (patterns === null) return 'unknown';
-  const results = patterns.map((pattern): Tri => {
+  const element = listElementOf(statement, positive, negative);
+  if (element === null) return 'unknown';
+  let any: Tri = 'no';
+  for (const pattern of element.patterns) {
     const result = matches(pattern);
-    return result === null ? 'unknown' : result ? 'yes' : 'no';
-  });
-  const any = anyOf(results);
-  return hasPositive ? any : not(any);
+    if (result === true) {
+      any = 'yes';
+      break;
+    }
+    if (result === null) any = 'unknown';
+  }
+  return element.negated ? not(any) : any;
+}
+
+interface ListElement {
+  readonly negated: boolean;
+  readonly patterns: readonly string[];
+}
+
+/** The patterns of a statement's Resource/NotResource pair; null when both or neither are there, or a bad shape. */
+function listElementOf(
+  statement: JsonObject,
+  positive: string,
+  negative: string
+): ListElement | null {
+  const hasPositive = Object.hasOwn(statement, positive);
+  if (hasPositive === Object.hasOwn(statement, negative)) return null;
+  const value = statement[hasPositive ? positive : negative];
+  if (!isStringList(value)) return null;
+  return { negated: !hasPositive, patterns: typeof value === 'string' ? [value] : value };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -337,28 +415,56 @@ type Matcher = (value: string, pattern: string) => boolean | null;
 
 function conditionsMatch(block: unknown, context: LoweredContext): Tri {
   if (block === undefined) return 'yes';
-  if (!isJsonObject(block)) return 'unknown';
-  const results: Tri[] = [];
-  for (const [operator, keys] of Object.entries(block)) {
-    if (!isJsonObject(keys)) return 'unknown';
-    for (const [key, values] of Object.entries(keys)) {
-      results.push(conditionMatches(operator, key, values, context));
-    }
+  const conditions = parsedConditions(block);
+  if (conditions === null) return 'unknown';
+  let result: Tri = 'yes';
+  for (const condition of conditions) {
+    const matched = conditionMatches(condition, context);
+    if (matched === 'no') return 'no';
+    if (matched === 'unknown') result = 'unknown';
   }
-  return allOf(results);
+  return result;
 }
 
-function conditionMatches(
-  operatorName: string,
-  key: string,
-  rawValues: unknown,
-  context: LoweredContext
-): Tri {
-  const operator = parseOperator(operatorName);
-  const patterns = conditionValues(rawValues);
+/** One operator-key pair of a Condition block, with its values. */
+interface ParsedCondition {
+  /** Null when the operator is not one we model. */
+  readonly operator: Operator | null;
+  readonly key: string;
+  /** Null when the values are not strings, numbers or booleans, or use policy variables. */
+  readonly patterns: readonly string[] | null;
+}
+
+const conditionBlocks = new WeakMap<object, readonly ParsedCondition[] | null>();
+
+/** A Condition block read once per block object; null when its shape is invalid. */
+function parsedConditions(block: unknown): readonly ParsedCondition[] | null {
+  if (!isJsonObject(block)) return null;
+  const cached = conditionBlocks.get(block);
+  if (cached !== undefined) return cached;
+  let parsed: ParsedCondition[] | null = [];
+  for (const [operator, keys] of Object.entries(block)) {
+    if (!isJsonObject(keys)) {
+      parsed = null;
+      break;
+    }
+    for (const [key, values] of Object.entries(keys)) {
+      const patterns = conditionValues(values);
+      parsed.push({
+        operator: parseOperator(operator),
+        key: key.toLowerCase(),
+        patterns: patterns === null || patterns.some((p) => p.includes('${')) ? null : patterns,
+      });
+    }
+  }
+  conditionBlocks.set(block, parsed);
+  return parsed;
+}
+
+function conditionMatches(condition: ParsedCondition, context: LoweredContext): Tri {
+  const { operator, patterns } = condition;
   if (operator === null || patterns === null) return 'unknown';
-  if (patterns.some((pattern) => pattern.includes('${'))) return 'unknown';
-  const value = context.get(key.toLowerCase());
+  const value = context.get(condition.key);
   if (value === undefined) return 'unknown';
 
   if (operator.base === 'null') {
@@ -426,19 +532,25 @@ function conditionValues(raw: unknown): string[] | null {
 // ---------------------------------------------------------------------------------------------------------------
 // Matching helpers
 
-/** IAM wildcard match: `*` any run of characters, `?` exactly one; everything else literal. */
-export function wildcardMatch(pattern: string, value: string): boolean {
+/**
+ * IAM wildcard match: `*` any run of characters, `?` exactly one; everything else literal (compared ignoring case when
+ * `ignoreCase`, as for actions).
+ */
+export function wildcardMatch(pattern: string, value: string, ignoreCase = false): boolean {
   // Iterative matcher with backtracking on the last `*`: linear in practice, no regular expressions built from input.
   let p = 0;
   let v = 0;
   let starP = -1;
   let starV = 0;
   while (v < value.length) {
-    const char = pattern[p];
-    if (char === '?' || (char !== undefined && char !== '*' && char === value[v])) {
+    const char = p < pattern.length ? pattern.charCodeAt(p) : -1;
+    if (
+      char === QUESTION ||
+      (char >= 0 && char !== STAR && sameChar(char, value.charCodeAt(v), ignoreCase))
+    ) {
       p += 1;
       v += 1;
-    } else if (char === '*') {
+    } else if (char === STAR) {
       starP = p;
       starV = v;
       p += 1;
@@ -450,8 +562,21 @@ export function wildcardMatch(pattern: string, value: string): boolean {
       return false;
     }
   }
-  while (pattern[p] === '*') p += 1;
+  while (p < pattern.length && pattern.charCodeAt(p) === STAR) p += 1;
   return p === pattern.length;
+}
+
+function sameChar(a: number, b: number, ignoreCase: boolean): boolean {
+  if (a === b) return true;
+  if (!ignoreCase) return false;
+  return foldCase(a) === foldCase(b);
+}
+
+/** Lower-cases a UTF-16 code unit: ASCII by arithmetic, anything else through the string API. */
+function foldCase(code: number): number {
+  if (code >= 65 && code <= 90) return code + 32;
+  if (code < 128) return code;
+  return String.fromCharCode(code).toLowerCase().charCodeAt(0);
 }
 
 /**
@@ -479,14 +604,24 @@ function arnParts(arn: string): string[] | null {
   return [...parts.slice(0, 5), parts.slice(5).join(':')];
 }
 
-function stringList(value: unknown): string[] | null {
-  if (typeof value === 'string') return [value];
-  if (!Array.isArray(value) || value.length === 0) return null;
-  return value.every((item): item is string => typeof item === 'string') ? value : null;
+/** A string, or a non-empty list of strings. */
+function isStringList(value: unknown): value is string | string[] {
+  if (typeof value === 'string') return true;
+  if (!Array.isArray(value) || value.length === 0) return false;
+  for (const item of value) if (typeof item !== 'string') return false;
+  return true;
 }
 
 type LoweredContext = ReadonlyMap<string, string | null>;
 
+const loweredContexts = new WeakMap<RequestContext, LoweredContext>();
+
+/** The context with lower-case keys, computed once per context object (requests share their contexts). */
 function lowerCaseKeys(context: RequestContext): LoweredContext {
-  return new Map(Object.entries(context).map(([key, value]) => [key.toLowerCase(), value]));
+  let lowered = loweredContexts.get(context);
+  if (lowered === undefined) {
+    lowered = new Map(Object.entries(context).map(([key, value]) => [key.toLowerCase(), value]));
+    loweredContexts.set(context, lowered);
+  }
+  return lowered;
 }

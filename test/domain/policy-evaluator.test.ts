@@ -271,6 +271,8 @@ describe('evaluatePolicy', () => {
       ['two colons', 'ecr:BatchGetImage:x', 'unknown'],
       ['an empty list', [], 'unknown'],
       ['a non-string entry', ['ecr:*', 1], 'unknown'],
+      ['a list with a pattern outside the grammar', ['ecr*', 'ecr:PutImage'], 'unknown'],
+      ['a list where a later pattern matches', ['ecr*', 'ecr:BatchGet*'], 'yes'],
     ])('Action %s', (_name, action, expected) => {
       // Act
       const result = allows({ Action: action });
@@ -708,6 +710,20 @@ describe('evaluatePolicy', () => {
       // Assert
       expect([service, member, stranger]).toEqual(['no', 'no', 'yes']);
     });
+  });
+});
+
+describe('wildcardMatch', () => {
+  it.each([
+    ['ecr:*', 'ecr:BatchGetImage', false, true],
+    ['ECR:BATCH*', 'ecr:batchgetimage', true, true],
+    ['ECR:BATCH*', 'ecr:batchgetimage', false, false],
+    ['ecr:Éclair', 'ecr:éclair', true, true],
+    ['ecr:Éclair', 'ecr:eclair', true, false],
+    ['a*b?d', 'axxbcd', false, true],
+    ['a*b?d', 'axxbd', false, false],
+  ])('matches %s against %s (ignoring case: %s): %s', (pattern, value, ignoreCase, expected) => {
+    expect(wildcardMatch(pattern, value, ignoreCase)).toBe(expected);
   });
 });
 
