@@ -65,8 +65,8 @@ export function evaluateActions(
 ): Evaluation[] {
   const context = lowerCaseKeys(request.context);
   const results = actions.map(() => ({
-    allowed: 'no' as Tri,
-    denied: 'no' as Tri,
+    allowed: 'no',
+    denied: 'no',
     allowedBy: [] as string[],
     deniedBy: [] as string[],
   }));

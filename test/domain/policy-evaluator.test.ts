@@ -713,7 +713,7 @@ describe('evaluatePolicy', () => {
   });
 });
 
-describe('wildcardMatch', () => {
+describe('wildcardMatch with and without letter case', () => {
   it.each([
     ['ecr:*', 'ecr:BatchGetImage', false, true],
     ['ECR:BATCH*', 'ecr:batchgetimage', true, true],
