@@ -115,6 +115,14 @@ export class CentralStack extends Stack {
       depsLockFilePath: path.join(REPOSITORY_ROOT, 'package-lock.json'),
       description: 'lambda-ecr-autofix fixer: patches ECR repository policies so Lambda can pull',
       roleName: FIXER_ROLE_NAME,
+      // In Lambda the execution role's credentials are in the environment: the SDK's full default chain (SSO,
+      // profiles, web identity, IMDS, with their nested clients) would only add code to every cold start.
+      moduleAliases: {
+        '@aws-sdk/credential-provider-node': path.join(
+          REPOSITORY_ROOT,
+          'lambda/adapters/lambda-credentials.ts'
+        ),
+      },
       memorySize: FIXER_SIZING.memorySize,
       timeout: FIXER_SIZING.timeout,
       environment: {

@@ -64,12 +64,8 @@ export function evaluateActions(
   actions: readonly string[]
 ): Evaluation[] {
   const context = lowerCaseKeys(request.context);
-  const results = actions.map(() => ({
-    allowed: 'no',
-    denied: 'no',
-    allowedBy: [] as string[],
-    deniedBy: [] as string[],
-  }));
+  const results: { allowed: Tri; denied: Tri; allowedBy: string[]; deniedBy: string[] }[] =
+    actions.map(() => ({ allowed: 'no', denied: 'no', allowedBy: [], deniedBy: [] }));
   const actionMatched: Tri[] = new Array<Tri>(actions.length);
   for (let index = 0; index < statements.length; index++) {
     const statement = statements[index] as JsonObject;
@@ -87,7 +83,7 @@ export function evaluateActions(
     for (let a = 0; a < actions.length; a++) {
       const action = actionMatched[a] as Tri;
       if (action === 'no') continue;
-      const applies: Tri = action === 'yes' && rest === 'yes' ? 'yes' : 'unknown';
+      const applies = action === 'yes' && rest === 'yes' ? 'yes' : 'unknown';
       const result = results[a] as (typeof results)[number];
       if (effect === 'Allow') {
         result.allowed = or(result.allowed, applies);

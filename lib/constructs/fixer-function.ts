@@ -31,10 +31,22 @@ export interface FixerFunctionProps {
    */
   readonly roleName?: string;
   /**
-   * Environment variables. `NODE_OPTIONS=--enable-source-maps` is always added.
-   * @default - only NODE_OPTIONS
+   * Environment variables.
+   * @default - none (plus `NODE_OPTIONS=--enable-source-maps` with `sourceMapsAtRuntime`)
    */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Whether Node.js applies the bundle's source map to stack traces at run time (`NODE_OPTIONS=--enable-source-maps`).
+   * Node.js then parses the map when the module loads, which lengthens every cold start (measured in BENCHMARKS.md);
+   * the map is shipped either way, to decode a stack trace offline.
+   * @default false
+   */
+  readonly sourceMapsAtRuntime?: boolean;
+  /**
+   * Modules the bundler replaces by others (esbuild `alias`), as absolute paths of the replacements.
+   * @default - none
+   */
+  readonly moduleAliases?: Readonly<Record<string, string>>;
   /**
    * Memory in MB.
    * @default 256
@@ -60,9 +72,10 @@ export interface FixerFunctionProps {
  * - an explicit log group with retention, given to Lambda through `logGroup` (no implicit, never-expiring
  *   `/aws/lambda/…` group), and an execution role without AWS-managed policies: the role may write to that log group
  *   and send traces, and whatever the caller grants, nothing else;
- * - bundled by the local esbuild (never Docker): ESM, minified, with source maps (`NODE_OPTIONS=--enable-source-maps`
- *   makes stack traces point at the TypeScript), every dependency including the AWS SDK v3 bundled at the versions
- *   pinned by the lock file and tree-shaken, rather than the SDK version the runtime happens to ship.
+ * - bundled by the local esbuild (never Docker): ESM, minified, with a source map shipped beside the code (applied at
+ *   run time only with `sourceMapsAtRuntime`, since parsing it costs cold-start time), every dependency including the
+ *   AWS SDK v3 bundled at the versions pinned by the lock file and tree-shaken, rather than the SDK version the runtime
+ *   happens to ship.
  *
  * @example
  * const fixer = new FixerFunction(this, 'Fixer', {
@@ -84,7 +97,7 @@ export class FixerFunction extends Construct {
     super(scope, id);
     const environment: Record<string, string> = {
       ...props.environment,
-      NODE_OPTIONS: '--enable-source-maps',
+      ...(props.sourceMapsAtRuntime === true ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
     };
     validateEnvironmentSize(environment);
 
@@ -125,6 +138,9 @@ export class FixerFunction extends Construct {
         sourcesContent: false,
         // Bundle the AWS SDK v3 too: the versions in package-lock.json, not whatever the runtime ships.
         externalModules: [],
+        esbuildArgs: Object.fromEntries(
+          Object.entries(props.moduleAliases ?? {}).map(([from, to]) => [`--alias:${from}`, to])
+        ),
       },
     });
     // aws-cdk-lib makes a function depend on its role and the role's policies, so the policies exist before the first
