@@ -411,67 +411,46 @@ type Matcher = (value: string, pattern: string) => boolean | null;
 
 function conditionsMatch(block: unknown, context: LoweredContext): Tri {
   if (block === undefined) return 'yes';
-  const conditions = parsedConditions(block);
-  if (conditions === null) return 'unknown';
+  if (!isJsonObject(block)) return 'unknown';
+  const operators = Object.keys(block);
+  for (const operator of operators) if (!isJsonObject(block[operator])) return 'unknown';
   let result: Tri = 'yes';
-  for (const condition of conditions) {
-    const matched = conditionMatches(condition, context);
-    if (matched === 'no') return 'no';
-    if (matched === 'unknown') result = 'unknown';
+  for (const operatorName of operators) {
+    const keys = block[operatorName] as JsonObject;
+    const operator = parseOperator(operatorName);
+    for (const key of Object.keys(keys)) {
+      const matched = conditionMatches(operator, key.toLowerCase(), keys[key], context);
+      if (matched === 'no') return 'no';
+      if (matched === 'unknown') result = 'unknown';
+    }
   }
   return result;
 }
 
-/** One operator-key pair of a Condition block, with its values. */
-interface ParsedCondition {
-  /** Null when the operator is not one we model. */
-  readonly operator: Operator | null;
-  readonly key: string;
-  /** Null when the values are not strings, numbers or booleans, or use policy variables. */
-  readonly patterns: readonly string[] | null;
-}
-
-const conditionBlocks = new WeakMap<object, readonly ParsedCondition[] | null>();
-
-/** A Condition block read once per block object; null when its shape is invalid. */
-function parsedConditions(block: unknown): readonly ParsedCondition[] | null {
-  if (!isJsonObject(block)) return null;
-  const cached = conditionBlocks.get(block);
-  if (cached !== undefined) return cached;
-  let parsed: ParsedCondition[] | null = [];
-  for (const [operator, keys] of Object.entries(block)) {
-    if (!isJsonObject(keys)) {
-      parsed = null;
-      break;
-    }
-    for (const [key, values] of Object.entries(keys)) {
-      const patterns = conditionValues(values);
-      parsed.push({
-        operator: parseOperator(operator),
-        key: key.toLowerCase(),
-        patterns: patterns === null || patterns.some((p) => p.includes('${')) ? null : patterns,
-      });
-    }
-  }
-  conditionBlocks.set(block, parsed);
-  return parsed;
-}
-
-function conditionMatches(condition: ParsedCondition, context: LoweredContext): Tri {
-  const { operator, patterns } = condition;
+function conditionMatches(
+  operator: Operator | null,
+  key: string,
+  rawValues: unknown,
+  context: LoweredContext
+): Tri {
+  const patterns = conditionValues(rawValues);
   if (operator === null || patterns === null) return 'unknown';
-  const value = context.get(condition.key);
+  for (const pattern of patterns) if (pattern.includes('${')) return 'unknown';
+  const value = context.get(key);
   if (value === undefined) return 'unknown';
 
   if (operator.base === 'null') {
     if (operator.ifExists || operator.set !== null) return 'unknown';
-    return anyOf(
-      patterns.map((pattern): Tri => {
-        const wantsAbsent = pattern.toLowerCase();
-        if (wantsAbsent !== 'true' && wantsAbsent !== 'false') return 'unknown';
-        return (value === null) === (wantsAbsent === 'true') ? 'yes' : 'no';
-      })
-    );
+    let result: Tri = 'no';
+    for (const pattern of patterns) {
+      const wantsAbsent = pattern.toLowerCase();
+      if (wantsAbsent !== 'true' && wantsAbsent !== 'false') {
+        result = 'unknown';
+      } else if ((value === null) === (wantsAbsent === 'true')) {
+        return 'yes';
+      }
+    }
+    return result;
   }
 
   const { negated, test } = STRING_OPERATORS[operator.base] as StringOperator;
@@ -484,9 +463,13 @@ function conditionMatches(condition: ParsedCondition, context: LoweredContext): 
     return negated ? 'yes' : 'no';
   }
   // Every key we put in a context is single-valued, so ForAnyValue/ForAllValues reduce to the plain operator.
-  const results = patterns.map((pattern) => test(value, pattern));
-  if (results.includes(true)) return negated ? 'no' : 'yes';
-  if (results.includes(null)) return 'unknown';
+  let undocumented = false;
+  for (const pattern of patterns) {
+    const matched = test(value, pattern);
+    if (matched === true) return negated ? 'no' : 'yes';
+    if (matched === null) undocumented = true;
+  }
+  if (undocumented) return 'unknown';
   return negated ? 'yes' : 'no';
 }
 

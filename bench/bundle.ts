@@ -1,0 +1,149 @@
+/**
+ * The deployable bundle: its size as `cdk synth` produces it, and how long Node.js takes to load it, against a naive
+ * bundle of the ECR, STS and SNS clients and a bare `node -e 0`, measured in the same run.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+import { App } from 'aws-cdk-lib';
+import { build } from 'esbuild';
+
+import { parseConfig } from '../lambda/domain/config';
+import { defineLambdaEcrAutofix } from '../lib/lambda-ecr-autofix-app';
+import type { Summary } from './stats';
+import { summarize } from './stats';
+
+export interface BundleResult {
+  readonly codeBytes: number;
+  readonly codeGzipBytes: number;
+  readonly mapBytes: number;
+  readonly mapGzipBytes: number;
+  readonly naiveBytes: number;
+  readonly naiveGzipBytes: number;
+  readonly load: Readonly<Record<'bare' | 'naive' | 'fixer' | 'fixerWithSourceMaps', Summary>>;
+  readonly runs: number;
+  /** Creating the fixer's dependencies (configuration, Powertools, SDK clients), no AWS call: first invocation. */
+  readonly init: Summary;
+}
+
+const ROOT = join(__dirname, '..');
+
+/** Synthesizes the central stack with real bundling (local esbuild) and returns the asset directory. */
+function synthesizeBundle(outdir: string): string {
+  const app = new App({ outdir, builtinCloudFormationValidation: false });
+  defineLambdaEcrAutofix(app, parseConfig({ notificationEmails: ['ops@example.com'] }, 'bench'));
+  app.synth();
+  const assets = readdirSync(outdir).filter((entry) => entry.startsWith('asset.'));
+  if (assets.length !== 1)
+    throw new Error(`expected one asset in ${outdir}, found ${assets.length}`);
+  return join(outdir, assets[0] as string);
+}
+
+/** What a first attempt looks like: the aggregated clients, CommonJS, no minification, no aliasing. */
+async function naiveBundle(directory: string): Promise<string> {
+  const entry = join(directory, 'naive.ts');
+  writeFileSync(
+    entry,
+    [
+      "import { ECR } from '@aws-sdk/client-ecr';",
+      "import { STS } from '@aws-sdk/client-sts';",
+      "import { SNS } from '@aws-sdk/client-sns';",
+      'export const clients = [ECR, STS, SNS];',
+    ].join('\n')
+  );
+  const outfile = join(directory, 'naive.cjs');
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile,
+    logLevel: 'error',
+    nodePaths: [join(ROOT, 'node_modules')],
+  });
+  return outfile;
+}
+
+/** Wall time of each command, interleaved so that machine noise hits all of them alike. */
+function interleaved(
+  commands: Readonly<Record<string, readonly string[]>>,
+  runs: number
+): Record<string, number[]> {
+  const samples: Record<string, number[]> = {};
+  for (const name of Object.keys(commands)) samples[name] = [];
+  for (let run = 0; run < runs; run++) {
+    for (const [name, args] of Object.entries(commands)) {
+      const start = process.hrtime.bigint();
+      const result = spawnSync(process.execPath, args, { encoding: 'utf8' });
+      const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+      if (result.status !== 0) throw new Error(`${name} failed: ${result.stderr.slice(0, 500)}`);
+      samples[name]?.push(elapsed);
+    }
+  }
+  return samples;
+}
+
+export async function measureBundle(runs: number): Promise<BundleResult> {
+  const work = mkdtempSync(join(tmpdir(), 'lambda-ecr-autofix-bench-'));
+  const asset = synthesizeBundle(join(work, 'cdk.out'));
+  const code = join(asset, 'index.mjs');
+  const map = join(asset, 'index.mjs.map');
+  const naive = await naiveBundle(work);
+
+  const initScript = join(work, 'init.mjs');
+  writeFileSync(
+    initScript,
+    [
+      `const m = await import(${JSON.stringify(code)});`,
+      'const start = performance.now();',
+      'm.defaultDependencies();',
+      'process.stdout.write(String(performance.now() - start));',
+    ].join('\n')
+  );
+  const samples = interleaved(
+    {
+      bare: ['-e', '0'],
+      naive: [naive],
+      fixer: [code],
+      fixerWithSourceMaps: ['--enable-source-maps', code],
+    },
+    runs
+  );
+  const initEnv = {
+    ...process.env,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    FIXER_ROLE_ARN: 'arn:aws:iam::333333333333:role/LambdaEcrAutofixFixer',
+    TOPIC_ARN: 'arn:aws:sns:eu-west-1:333333333333:lambda-ecr-autofix',
+    AUDIT_TABLE_NAME: 'lambda-ecr-autofix-audit',
+  };
+  const init: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const result = spawnSync(process.execPath, [initScript], { encoding: 'utf8', env: initEnv });
+    if (result.status !== 0) throw new Error(`init failed: ${result.stderr.slice(0, 500)}`);
+    init.push(Number(result.stdout));
+  }
+  const gz = (path: string): number => gzipSync(readFileSync(path)).length;
+  return {
+    codeBytes: statSync(code).size,
+    codeGzipBytes: gz(code),
+    mapBytes: statSync(map).size,
+    mapGzipBytes: gz(map),
+    naiveBytes: statSync(naive).size,
+    naiveGzipBytes: gz(naive),
+    load: {
+      bare: summarize(samples['bare'] ?? []),
+      naive: summarize(samples['naive'] ?? []),
+      fixer: summarize(samples['fixer'] ?? []),
+      fixerWithSourceMaps: summarize(samples['fixerWithSourceMaps'] ?? []),
+    },
+    runs,
+    init: summarize(init),
+  };
+}

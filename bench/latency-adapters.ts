@@ -1,0 +1,172 @@
+/**
+ * The in-memory stand-ins of the AWS ports, made to behave like AWS for the burst benchmark: every call is counted by
+ * its AWS operation and takes a realistic 20–40 ms. Credentials are cached per account as StsRegistryAccess caches them.
+ */
+import type {
+  AuditLog,
+  AuditRecord,
+  NotificationMessage,
+  Notifier,
+  RegistryAccess,
+  RepositoryLocks,
+  RepositoryPolicyStore,
+  RepositoryRef,
+} from '../lambda/application/ports';
+import type {
+  InMemoryAuditLog,
+  InMemoryRegistry,
+  InMemoryRepositoryLocks,
+} from '../lambda/adapters/in-memory';
+
+export type Operation =
+  | 'sts:AssumeRole'
+  | 'ecr:GetRepositoryPolicy'
+  | 'ecr:SetRepositoryPolicy'
+  | 'ecr:ListTagsForResource'
+  | 'sns:Publish'
+  | 'dynamodb:BatchWriteItem'
+  | 'dynamodb:GetItem'
+  | 'dynamodb:PutItem'
+  | 'dynamodb:DeleteItem';
+
+/** Counts AWS calls and adds latency; one per benchmark run, shared by every simulated container. */
+export class SimulatedAws {
+  readonly calls = new Map<Operation, number>();
+  /** SetRepositoryPolicy calls per repository ARN. */
+  readonly writes = new Map<string, number>();
+  private seed: number;
+
+  constructor(
+    private readonly minMs: number,
+    private readonly maxMs: number,
+    seed = 42
+  ) {
+    this.seed = seed;
+  }
+
+  /** One AWS call: counted, then a uniform 20–40 ms (seeded) wait. */
+  async call(operation: Operation): Promise<void> {
+    this.calls.set(operation, (this.calls.get(operation) ?? 0) + 1);
+    await new Promise((resolve) =>
+      setTimeout(resolve, this.minMs + this.random() * (this.maxMs - this.minMs))
+    );
+  }
+
+  total(): number {
+    return [...this.calls.values()].reduce((sum, n) => sum + n, 0);
+  }
+
+  private random(): number {
+    // mulberry32: a tiny deterministic generator, so runs are comparable.
+    this.seed = (this.seed + 0x6d2b79f5) | 0;
+    let t = this.seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+}
+
+/** A container's registry access: AssumeRole once per account (cached), then ECR calls with latency. */
+export class SimulatedRegistry implements RegistryAccess {
+  /** SetRepositoryPolicy calls of this container per repository ARN, since the last `resetBatch`. */
+  readonly batchWrites = new Map<string, number>();
+  private readonly assumed = new Set<string>();
+
+  /** Starts counting the writes of a new batch (invocation). */
+  resetBatch(): void {
+    this.batchWrites.clear();
+  }
+
+  constructor(
+    private readonly aws: SimulatedAws,
+    private readonly registry: InMemoryRegistry,
+    private readonly fixerAccount: string
+  ) {}
+
+  async storeFor(repository: RepositoryRef, sessionName: string): Promise<RepositoryPolicyStore> {
+    if (
+      repository.registryAccount !== this.fixerAccount &&
+      !this.assumed.has(repository.registryAccount)
+    ) {
+      await this.aws.call('sts:AssumeRole');
+      this.assumed.add(repository.registryAccount);
+    }
+    const store = await this.registry.storeFor(repository, sessionName);
+    const aws = this.aws;
+    const batchWrites = this.batchWrites;
+    return {
+      async getPolicy(ref) {
+        await aws.call('ecr:GetRepositoryPolicy');
+        return store.getPolicy(ref);
+      },
+      async setPolicy(ref, text) {
+        await aws.call('ecr:SetRepositoryPolicy');
+        const arn = `arn:${ref.partition}:ecr:${ref.region}:${ref.registryAccount}:repository/${ref.repositoryName}`;
+        aws.writes.set(arn, (aws.writes.get(arn) ?? 0) + 1);
+        batchWrites.set(arn, (batchWrites.get(arn) ?? 0) + 1);
+        return store.setPolicy(ref, text);
+      },
+      async getTags(ref) {
+        await aws.call('ecr:ListTagsForResource');
+        return store.getTags(ref);
+      },
+    };
+  }
+}
+
+export class SimulatedNotifier implements Notifier {
+  private sent = 0;
+
+  constructor(private readonly aws: SimulatedAws) {}
+
+  async publish(_message: NotificationMessage): Promise<string> {
+    await this.aws.call('sns:Publish');
+    this.sent += 1;
+    return `message-${this.sent}`;
+  }
+}
+
+/** The audit table: BatchWriteItem per 25 records, GetItem for lookups. */
+export class SimulatedAuditLog implements AuditLog {
+  constructor(
+    private readonly aws: SimulatedAws,
+    private readonly log: InMemoryAuditLog
+  ) {}
+
+  async record(entry: AuditRecord): Promise<void> {
+    await this.recordAll([entry]);
+  }
+
+  async recordAll(entries: readonly AuditRecord[]): Promise<readonly AuditRecord[]> {
+    for (let start = 0; start < entries.length; start += 25) {
+      await this.aws.call('dynamodb:BatchWriteItem');
+    }
+    return this.log.recordAll(entries);
+  }
+
+  async find(
+    repositoryArn: string,
+    eventTime: string,
+    eventId: string
+  ): Promise<AuditRecord | null> {
+    await this.aws.call('dynamodb:GetItem');
+    return this.log.find(repositoryArn, eventTime, eventId);
+  }
+}
+
+export class SimulatedLocks implements RepositoryLocks {
+  constructor(
+    private readonly aws: SimulatedAws,
+    private readonly locks: InMemoryRepositoryLocks
+  ) {}
+
+  async tryAcquire(repositoryArn: string, owner: string, leaseMs: number): Promise<boolean> {
+    await this.aws.call('dynamodb:PutItem');
+    return this.locks.tryAcquire(repositoryArn, owner, leaseMs);
+  }
+
+  async release(repositoryArn: string, owner: string): Promise<void> {
+    await this.aws.call('dynamodb:DeleteItem');
+    return this.locks.release(repositoryArn, owner);
+  }
+}
