@@ -18,7 +18,7 @@ import type { Telemetry } from '../../lambda/application/fix-pipeline';
 import { FixPipeline } from '../../lambda/application/fix-pipeline';
 import { createAwsClients } from '../../lambda/adapters/aws-clients';
 import { createAwsPipeline } from '../../lambda/adapters/aws-pipeline';
-import { AUDIT_TABLE_SCHEMA } from '../../lambda/adapters/dynamodb-audit-log';
+import { auditTableDefinition } from '../../lambda/adapters/dynamodb-audit-log';
 import {
   FixedClock,
   InMemoryAuditLog,
@@ -89,20 +89,7 @@ async function motoWorld(
   const clients = createAwsClients({ region: FIXER_REGION, endpoint, credentials: CREDENTIALS });
   const topic = await clients.sns.send(new CreateTopicCommand({ Name: 'lambda-ecr-autofix' }));
   const tableName = 'lambda-ecr-autofix-audit';
-  await clients.dynamodb.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: AUDIT_TABLE_SCHEMA.partitionKey, AttributeType: 'S' },
-        { AttributeName: AUDIT_TABLE_SCHEMA.sortKey, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: AUDIT_TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
-        { AttributeName: AUDIT_TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
-      ],
-    })
-  );
+  await clients.dynamodb.send(new CreateTableCommand(auditTableDefinition(tableName)));
   const published: SentMessage[] = [];
   const { pipeline } = createAwsPipeline({
     config,

@@ -8,6 +8,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   type AttributeValue,
+  type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 
@@ -22,6 +23,25 @@ export const AUDIT_TABLE_SCHEMA = {
 } as const;
 
 type Item = Record<string, AttributeValue>;
+
+/**
+ * The CreateTable request for an audit table (on-demand), for local tables in the demo and the integration tests; the
+ * deployed table is the CDK `AuditTable` construct with the same key schema.
+ */
+export function auditTableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [
+      { AttributeName: AUDIT_TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
+      { AttributeName: AUDIT_TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
+    ],
+    AttributeDefinitions: [
+      { AttributeName: AUDIT_TABLE_SCHEMA.partitionKey, AttributeType: 'S' },
+      { AttributeName: AUDIT_TABLE_SCHEMA.sortKey, AttributeType: 'S' },
+    ],
+  };
+}
 
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_WRITE_LIMIT = 25;

@@ -7,22 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { main } from '../../bin/cli';
+import { runCli } from '../support/cli';
 import { EVENTS_DIR } from '../support/events';
 
 const POLICIES = join(__dirname, '..', 'fixtures', 'policies');
 const event = (name: string): string => join(EVENTS_DIR, name);
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    argv,
-    (text) => out.push(text),
-    (text) => err.push(text)
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const run = runCli;
 
 function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'lambda-ecr-autofix-cli-'));

@@ -19,7 +19,11 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk
 
 import type { AuditRecord, RepositoryRef } from '../../lambda/application/ports';
 import { createAwsClients, type AwsClients } from '../../lambda/adapters/aws-clients';
-import { AUDIT_TABLE_SCHEMA, DynamoDbAuditLog } from '../../lambda/adapters/dynamodb-audit-log';
+import {
+  AUDIT_TABLE_SCHEMA,
+  DynamoDbAuditLog,
+  auditTableDefinition,
+} from '../../lambda/adapters/dynamodb-audit-log';
 import { DynamoDbRepositoryLocks } from '../../lambda/adapters/dynamodb-repository-locks';
 import { FixedClock } from '../../lambda/adapters/in-memory';
 import { InvalidPolicyError, RepositoryNotFoundError } from '../../lambda/application/errors';
@@ -321,20 +325,7 @@ describeWithMoto()('adapters against moto_server', () => {
 
   it('writes audit records and finds them with a consistent read', async () => {
     const table = 'lambda-ecr-autofix-audit';
-    await clients.dynamodb.send(
-      new CreateTableCommand({
-        TableName: table,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [
-          { AttributeName: AUDIT_TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
-          { AttributeName: AUDIT_TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: AUDIT_TABLE_SCHEMA.partitionKey, AttributeType: 'S' },
-          { AttributeName: AUDIT_TABLE_SCHEMA.sortKey, AttributeType: 'S' },
-        ],
-      })
-    );
+    await clients.dynamodb.send(new CreateTableCommand(auditTableDefinition(table)));
     await clients.dynamodb.send(
       new UpdateTimeToLiveCommand({
         TableName: table,

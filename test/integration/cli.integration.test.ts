@@ -6,25 +6,16 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 
-import { main } from '../../bin/cli';
 import { runDemo } from '../../bin/commands/demo';
 import { createAwsClients } from '../../lambda/adapters/aws-clients';
+import { runCli } from '../support/cli';
 import { EVENTS_DIR } from '../support/events';
 import type { MotoServer } from './moto-server';
 import { MOTO_CREDENTIALS, describeWithMoto, startMotoServer } from './moto-server';
 
 const event = (name: string): string => `${EVENTS_DIR}/${name}`;
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    argv,
-    (text) => out.push(text),
-    (text) => err.push(text)
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = runCli;
 
 describeWithMoto()('apply against moto_server', () => {
   let moto: MotoServer;
