@@ -53,7 +53,7 @@ export class RegistryAccessDeniedError extends Error {
     super(
       `Access denied: ${principal} may not call ${action} on ${repositoryArnOf(repository)}. ` +
         `Allow ${action} on the repository for that role (the lambda-ecr-autofix member stack grants ` +
-        'ecr:GetRepositoryPolicy, ecr:SetRepositoryPolicy, ecr:DescribeRepositories and ecr:ListTagsForResource; ' +
+        'ecr:GetRepositoryPolicy, ecr:SetRepositoryPolicy, ecr:ListTagsForResource and lambda:GetFunction; ' +
         'update it if it is older) and check service control policies and permissions boundaries.' +
         aws,
       options

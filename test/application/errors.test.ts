@@ -41,7 +41,7 @@ describe('adapter errors', () => {
       'Access denied: the fixer role may not call ecr:SetRepositoryPolicy on ' +
         'arn:aws:ecr:eu-west-1:111111111111:repository/platform/payments-worker. Allow ecr:SetRepositoryPolicy ' +
         'on the repository for that role (the lambda-ecr-autofix member stack grants ecr:GetRepositoryPolicy, ' +
-        'ecr:SetRepositoryPolicy, ecr:DescribeRepositories and ecr:ListTagsForResource; update it if it is ' +
+        'ecr:SetRepositoryPolicy, ecr:ListTagsForResource and lambda:GetFunction; update it if it is ' +
         'older) and check service control policies and permissions boundaries.',
       'ECR rejected the new policy for arn:aws:ecr:eu-west-1:111111111111:repository/platform/payments-worker: ' +
         'Invalid repository policy provided. The policy was not changed; review the current policy and add ' +
