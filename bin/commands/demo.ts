@@ -2,7 +2,7 @@
  * `demo`: replays the bundled example events end to end — the same pipeline the Lambda runs — against a local
  * moto_server when one is on the PATH, else against in-memory stand-ins, and prints each decision and the e-mail.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { EventResult, Telemetry } from '../../lambda/application/fix-pipeline';
@@ -20,7 +20,10 @@ Options:
   --brief      print only the subject of each e-mail
   -h, --help   show this help`;
 
-const EXAMPLES = join(__dirname, '..', '..', 'examples');
+/** The examples folder of the package: beside bin/ from the sources, beside dist/ once bundled. */
+const EXAMPLES = [join(__dirname, '..', '..', 'examples'), join(__dirname, '..', 'examples')].find(
+  (candidate) => existsSync(join(candidate, 'config.json'))
+) as string;
 
 /** The repositories of the demo organization, as their owners left them. */
 const REPOSITORIES: readonly DemoRepository[] = [
