@@ -9,6 +9,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 
 import type { AuditRecord } from '../../lambda/application/ports';
+import { FIXED_RECORD, IGNORED_RECORD } from '../support/audit-records';
 import {
   DynamoDbAuditLog,
   auditEventKey,
@@ -19,38 +20,8 @@ import {
 const TABLE = 'lambda-ecr-autofix-audit';
 const ddbMock = mockClient(DynamoDBClient);
 
-const fixed: AuditRecord = {
-  repositoryArn: 'arn:aws:ecr:eu-west-1:111111111111:repository/platform/payments-worker',
-  eventId: '4b1c2d3e-aaaa-bbbb-cccc-0123456789ab',
-  eventTime: '2026-03-01T11:59:58Z',
-  decidedAt: '2026-03-01T12:00:01.123Z',
-  consumerAccount: '222222222222',
-  callerArn: 'arn:aws:sts::222222222222:assumed-role/deployer/ci',
-  functionArn: 'arn:aws:lambda:eu-west-1:222222222222:function:payments-worker',
-  outcome: 'fix',
-  reason: 'repository-policy-missing-grant',
-  explanation: 'Lambda in 222222222222 may now pull platform/payments-worker.',
-  mode: 'enforce',
-  applied: true,
-  policyBefore: '{"Version":"2012-10-17","Statement":[]}',
-  policyAfter: '{"Version":"2012-10-17","Statement":[{"Sid":"LambdaEcrAutofixService"}]}',
-  expiresAt: 1804075201,
-};
-
-const ignored: AuditRecord = {
-  ...fixed,
-  repositoryArn: 'none',
-  consumerAccount: null,
-  callerArn: null,
-  functionArn: null,
-  outcome: 'ignored',
-  reason: 'invalid-event',
-  explanation: '',
-  mode: 'dry-run',
-  applied: false,
-  policyBefore: null,
-  policyAfter: null,
-};
+const fixed = FIXED_RECORD;
+const ignored = IGNORED_RECORD;
 
 let log: DynamoDbAuditLog;
 beforeEach(() => {

@@ -24,6 +24,7 @@ import {
   DynamoDbAuditLog,
   auditTableDefinition,
 } from '../../lambda/adapters/dynamodb-audit-log';
+import { FIXED_RECORD, IGNORED_RECORD } from '../support/audit-records';
 import { DynamoDbRepositoryLocks } from '../../lambda/adapters/dynamodb-repository-locks';
 import { FixedClock } from '../../lambda/adapters/in-memory';
 import { InvalidPolicyError, RepositoryNotFoundError } from '../../lambda/application/errors';
@@ -336,33 +337,12 @@ describeWithMoto()('adapters against moto_server', () => {
       })
     );
     const log = new DynamoDbAuditLog(clients.dynamodb, table);
-    const fixed: AuditRecord = {
-      repositoryArn: 'arn:aws:ecr:eu-west-1:111111111111:repository/platform/payments-worker',
-      eventId: '4b1c2d3e-aaaa-bbbb-cccc-0123456789ab',
-      eventTime: '2026-03-01T11:59:58Z',
-      decidedAt: '2026-03-01T12:00:01.123Z',
-      consumerAccount: '222222222222',
-      callerArn: 'arn:aws:sts::222222222222:assumed-role/deployer/ci',
-      functionArn: 'arn:aws:lambda:eu-west-1:222222222222:function:payments-worker',
-      outcome: 'fix',
-      reason: 'repository-policy-missing-grant',
-      explanation: 'Lambda in 222222222222 may now pull platform/payments-worker.',
-      mode: 'enforce',
-      applied: true,
-      policyBefore: null,
-      policyAfter: policyText,
-      expiresAt: 1_804_075_201,
-    };
+    const fixed: AuditRecord = { ...FIXED_RECORD, policyBefore: null, policyAfter: policyText };
     const ignored: AuditRecord = {
-      ...fixed,
-      repositoryArn: 'none',
-      consumerAccount: null,
-      callerArn: null,
-      functionArn: null,
-      outcome: 'ignored',
-      reason: 'invalid-event',
-      applied: false,
-      policyAfter: null,
+      ...IGNORED_RECORD,
+      explanation: fixed.explanation,
+      mode: 'enforce',
+      policyBefore: null,
     };
 
     await log.record(fixed);
