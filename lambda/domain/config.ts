@@ -7,6 +7,7 @@
 import * as z from 'zod/mini';
 
 import { OUTCOMES } from './decision';
+import { closestMatch } from './suggestion';
 
 const ACCOUNT_ID = /^\d{12}$/;
 const ACCOUNT_OR_ANY = z.string().check(
@@ -120,8 +121,6 @@ export class ConfigError extends Error {
   }
 }
 
-const KNOWN_KEYS = Object.keys(configSchema.shape);
-
 /**
  * Validates a configuration object. Throws `ConfigError` naming each bad key, the value received and the fix.
  * @param source where the object came from, for the message (e.g. `cdk.json context "lambda-ecr-autofix"`).
@@ -134,26 +133,81 @@ export function parseConfig(input: unknown, source: string): Config {
   throw new ConfigError(source, problems);
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+/** One problem in words: the key, what is wrong, what is expected (with an example) and the value received. */
+export function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
-    const prefix = issue.path.length > 0 ? `${issue.path.join('.')}.` : '';
+    const parent = issue.path.map(String);
+    const prefix = parent.length > 0 ? `${parent.join('.')}.` : '';
+    const known = keysAt(parent);
     return issue.keys
-      .map(
-        (key) =>
-          `unknown key "${prefix}${key}": remove it or use one of ${KNOWN_KEYS.join(', ')}` +
-          suggestion(key)
-      )
+      .map((key) => {
+        const close = closestMatch(key, known);
+        return (
+          `unknown key "${prefix}${key}": remove it or use one of ${known.join(', ')}` +
+          (close === null ? '' : ` (did you mean "${close}"?)`)
+        );
+      })
       .join('; ');
   }
   const path = issue.path.map(String).join('.');
   if (path === '') return `expected a JSON object, got ${render(issue.input)}`;
+  if (issue.code === 'invalid_type' && issue.message === GENERIC_MESSAGE) {
+    return `"${path}" must be ${expectedType(issue.expected)}${example(issue)} (got ${render(issue.input)})`;
+  }
   return `"${path}" ${issue.message} (got ${render(issue.input)})`;
 }
 
-function suggestion(key: string): string {
-  const lower = key.toLowerCase();
-  const close = KNOWN_KEYS.find((known) => known.toLowerCase() === lower);
-  return close === undefined ? '' : ` (did you mean "${close}"?)`;
+/** What zod says when a schema gives no message of its own: a wrong JSON type, e.g. a string for a list. */
+const GENERIC_MESSAGE = 'Invalid input';
+
+/** A value of each key as a person would write it, for messages about wrong JSON types. */
+const EXAMPLES: Readonly<Record<string, unknown>> = {
+  notificationEmails: ['platform-team@example.com'],
+  registryAccounts: ['111111111111'],
+  consumerAccounts: ['222222222222'],
+  excludeRepositories: ['prod/*'],
+  memberDeployment: { organizationalUnitIds: ['r-ab12'], regions: ['eu-west-1'] },
+  notifyOn: ['fix', 'needs-human', 'error'],
+};
+
+function expectedType(expected: string): string {
+  const names: Readonly<Record<string, string>> = {
+    array: 'a list',
+    object: 'an object',
+    string: 'a string',
+    number: 'a number',
+    boolean: 'true or false',
+  };
+  return names[expected] ?? expected;
+}
+
+/** `, e.g. …`: the received value wrapped in a list when a list was expected, else the key's example. */
+function example(issue: z.core.$ZodIssueInvalidType): string {
+  const input = issue.input;
+  if (issue.expected === 'array' && (typeof input === 'string' || typeof input === 'number')) {
+    return `, e.g. ${JSON.stringify([input])}`;
+  }
+  // Object(…) reads undefined for keys without an example; a list index reads the example list's first element.
+  let value: unknown = EXAMPLES;
+  for (const key of issue.path) {
+    value = (Object(value) as Record<PropertyKey, unknown>)[typeof key === 'number' ? 0 : key];
+  }
+  return value === undefined ? '' : `, e.g. ${JSON.stringify(value)}`;
+}
+
+/** The keys the schema allows in the object at `path` (the top level, or a nested object such as memberDeployment). */
+function keysAt(path: readonly string[]): string[] {
+  let schema: z.core.$ZodType = configSchema;
+  for (const key of path) schema = objectShape(schema)[key] as z.core.$ZodType;
+  return Object.keys(objectShape(schema));
+}
+
+/** The shape of an object schema, looking through `optional` and `default` wrappers. */
+function objectShape(schema: z.core.$ZodType): Readonly<Record<string, z.core.$ZodType>> {
+  const def = schema._zod.def;
+  return def.type === 'object'
+    ? (def as z.core.$ZodObjectDef).shape
+    : objectShape((def as z.core.$ZodOptionalDef).innerType);
 }
 
 function render(value: unknown): string {

@@ -1,6 +1,7 @@
 import {
   ConfigError,
   DEFAULT_CONFIG,
+  describeIssue,
   optOutTagParts,
   parseConfig,
 } from '../../lambda/domain/config';
@@ -66,7 +67,34 @@ describe('parseConfig', () => {
       { notificationEmails: ['not-an-email'] },
       '"notificationEmails.0" must be an e-mail address like ops@example.com (got "not-an-email")',
     ],
-    [{ notificationEmails: 'ops@example.com' }, '"notificationEmails"'],
+    [
+      { notificationEmails: 'ops@example.com' },
+      '"notificationEmails" must be a list, e.g. ["ops@example.com"] (got "ops@example.com")',
+    ],
+    [
+      { excludeRepositories: 'platform/*' },
+      '"excludeRepositories" must be a list, e.g. ["platform/*"] (got "platform/*")',
+    ],
+    [
+      { excludeRepositories: [7] },
+      '"excludeRepositories.0" must be a string, e.g. "prod/*" (got 7)',
+    ],
+    [
+      { registryAccounts: 111111111111 },
+      '"registryAccounts" must be a list, e.g. [111111111111] (got 111111111111)',
+    ],
+    [
+      { notifyOn: { fix: true } },
+      '"notifyOn" must be a list, e.g. ["fix","needs-human","error"] (got {"fix":true})',
+    ],
+    [
+      { memberDeployment: 'r-ab12' },
+      '"memberDeployment" must be an object, e.g. {"organizationalUnitIds":["r-ab12"],"regions":["eu-west-1"]} (got "r-ab12")',
+    ],
+    [
+      { memberDeployment: { organizationalUnitIds: 'r-ab12', regions: ['eu-west-1'] } },
+      '"memberDeployment.organizationalUnitIds" must be a list, e.g. ["r-ab12"] (got "r-ab12")',
+    ],
     [
       { registryAccounts: ['12345'] },
       '"registryAccounts.0" must be a 12-digit AWS account id or "*"',
@@ -116,11 +144,32 @@ describe('parseConfig', () => {
       ),
     ]);
     expect(problemsOf({ colour: 'blue' })[0]).not.toContain('did you mean');
+    expect(problemsOf({ excludeRepository: ['x'] })[0]).toContain(
+      '(did you mean "excludeRepositories"?)'
+    );
+    expect(problemsOf({ notifyon: ['fix'] })[0]).toContain('(did you mean "notifyOn"?)');
+  });
+
+  it('lists the keys of the nested object an unknown key is in', () => {
     expect(
       problemsOf({
-        memberDeployment: { organizationalUnitIds: ['r-ab12'], regions: ['eu-west-1'], extra: 1 },
-      })[0]
-    ).toContain('unknown key "memberDeployment.extra"');
+        memberDeployment: { organizationalUnitIds: ['r-ab12'], regions: ['eu-west-1'], region: 1 },
+      })
+    ).toEqual([
+      'unknown key "memberDeployment.region": remove it or use one of organizationalUnitIds, regions (did you mean "regions"?)',
+    ]);
+  });
+
+  it('describes a wrong type without an example or a known type name as far as it knows', () => {
+    expect(
+      describeIssue({
+        code: 'invalid_type',
+        expected: 'bigint',
+        path: ['someFutureKey'],
+        message: 'Invalid input',
+        input: true,
+      })
+    ).toBe('"someFutureKey" must be bigint (got true)');
   });
 
   it('reports every problem at once, in a message that names the source', () => {

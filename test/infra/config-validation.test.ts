@@ -67,6 +67,16 @@ describe('configuration from cdk.json', () => {
       { notificationEmails: 'ops@example.com' },
       /"notificationEmails" .*\(got "ops@example\.com"\)/,
     ],
+    [
+      'excludeRepositories type',
+      { excludeRepositories: 'platform/*' },
+      /^"excludeRepositories" must be a list, e\.g\. \["platform\/\*"\] \(got "platform\/\*"\)$/,
+    ],
+    [
+      'memberDeployment type',
+      { memberDeployment: ['r-ab12'] },
+      /^"memberDeployment" must be an object, e\.g\. \{"organizationalUnitIds":\["r-ab12"\],"regions":\["eu-west-1"\]\} \(got \["r-ab12"\]\)$/,
+    ],
     ['mode', { mode: 'fix' }, /"mode" must be "enforce" or "dry-run" \(got "fix"\)/],
     [
       'grantScope',
@@ -222,32 +232,42 @@ describe('configuration from cdk.json', () => {
 });
 
 describe('bin/app.ts with a bad configuration', () => {
-  it('fails synth with the message and exit code 1, without a stack trace', () => {
-    // Arrange
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-ecr-autofix-bad-config-'));
-    const env = {
-      ...process.env,
-      CDK_OUTDIR: outdir,
-      CDK_CONTEXT_JSON: JSON.stringify({ 'lambda-ecr-autofix': { mode: 'fix' } }),
-    };
+  it.each([
+    [
+      { mode: 'fix' },
+      'Invalid configuration in cdk.json context "lambda-ecr-autofix": "mode" must be "enforce" or "dry-run" (got "fix")',
+    ],
+    [
+      { excludeRepositories: 'platform/*' },
+      'Invalid configuration in cdk.json context "lambda-ecr-autofix": "excludeRepositories" must be a list, e.g. ["platform/*"] (got "platform/*")',
+    ],
+  ])(
+    'fails synth of %j with the message and exit code 1, without a stack trace',
+    (context, message) => {
+      // Arrange
+      const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-ecr-autofix-bad-config-'));
+      const env = {
+        ...process.env,
+        CDK_OUTDIR: outdir,
+        CDK_CONTEXT_JSON: JSON.stringify({ 'lambda-ecr-autofix': context }),
+      };
 
-    // Act
-    let status = 0;
-    let stderr = '';
-    try {
-      execFileSync(TSX, ['bin/app.ts'], { cwd: REPOSITORY_ROOT, env, stdio: 'pipe' });
-    } catch (error) {
-      const failed = error as { status: number; stderr: Buffer };
-      status = failed.status;
-      stderr = failed.stderr.toString();
-    } finally {
-      fs.rmSync(outdir, { recursive: true, force: true });
+      // Act
+      let status = 0;
+      let stderr = '';
+      try {
+        execFileSync(TSX, ['bin/app.ts'], { cwd: REPOSITORY_ROOT, env, stdio: 'pipe' });
+      } catch (error) {
+        const failed = error as { status: number; stderr: Buffer };
+        status = failed.status;
+        stderr = failed.stderr.toString();
+      } finally {
+        fs.rmSync(outdir, { recursive: true, force: true });
+      }
+
+      // Assert
+      expect(status).toBe(1);
+      expect(stderr.trim()).toBe(message);
     }
-
-    // Assert
-    expect(status).toBe(1);
-    expect(stderr.trim()).toBe(
-      'Invalid configuration in cdk.json context "lambda-ecr-autofix": "mode" must be "enforce" or "dry-run" (got "fix")'
-    );
-  });
+  );
 });
