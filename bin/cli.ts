@@ -1,10 +1,15 @@
 /**
  * The lambda-ecr-autofix command line: argument parsing only. Commands live in bin/commands/.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+
+import { closestMatch } from '../lambda/domain/suggestion';
 
 import { APPLY_HELP, ApplyError, runApply } from './commands/apply';
 import { DEMO_HELP, runDemo } from './commands/demo';
+import { invocationDirectory, resolveInputPath } from './commands/inputs';
 import { PLAN_HELP, runPlan } from './commands/plan';
 import { UsageError } from './commands/usage-error';
 
@@ -17,38 +22,57 @@ Commands:
   apply   run the fixer for one event against AWS (or a local moto_server)
   demo    replay the bundled example events end to end, with no AWS account
 
-Run "lambda-ecr-autofix <command> --help" for a command's options.`;
+Options:
+  -h, --help      show this help
+  -v, --version   print the version
+
+Run "lambda-ecr-autofix <command> --help" for a command's options.
+Relative paths are read from the directory the command was typed in (also through "npm run cli").`;
+
+type Options = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>;
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 interface Command {
   readonly help: string;
-  readonly options: NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+  readonly options: Options;
+  /** Returns what to print on stdout; `out` prints progress, `note` a note or warning on stderr. */
   run(
-    values: Record<string, string | boolean | undefined>,
-    out: (text: string) => void
+    values: Values,
+    out: (text: string) => void,
+    note: (text: string) => void
   ): Promise<string> | string;
 }
+
+/** Options whose value is a file: relative paths are resolved against the directory the user typed the command in. */
+const PATH_OPTIONS: readonly string[] = ['event', 'policy', 'config', 'tags'];
 
 const COMMANDS: Record<string, Command> = {
   plan: {
     help: PLAN_HELP,
     options: {
       event: { type: 'string' },
+      'event-id': { type: 'string' },
       policy: { type: 'string' },
       config: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
-    run: (values) =>
-      runPlan({
-        event: required(values, 'event'),
-        policy: optionalString(values, 'policy'),
-        config: optionalString(values, 'config'),
-        json: values['json'] === true,
-      }),
+    run: (values, _out, note) =>
+      runPlan(
+        {
+          event: required(values, 'event'),
+          eventId: optionalString(values, 'event-id'),
+          policy: optionalString(values, 'policy'),
+          config: optionalString(values, 'config'),
+          json: values['json'] === true,
+        },
+        note
+      ),
   },
   apply: {
     help: APPLY_HELP,
     options: {
       event: { type: 'string' },
+      'event-id': { type: 'string' },
       config: { type: 'string' },
       'topic-arn': { type: 'string' },
       region: { type: 'string' },
@@ -56,16 +80,21 @@ const COMMANDS: Record<string, Command> = {
       'dry-run': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
-    run: (values) =>
-      runApply({
-        event: required(values, 'event'),
-        config: optionalString(values, 'config'),
-        topicArn: optionalString(values, 'topic-arn'),
-        region: optionalString(values, 'region'),
-        endpointUrl: optionalString(values, 'endpoint-url'),
-        dryRun: values['dry-run'] === true,
-        json: values['json'] === true,
-      }),
+    run: (values, _out, note) =>
+      runApply(
+        {
+          event: required(values, 'event'),
+          eventId: optionalString(values, 'event-id'),
+          config: optionalString(values, 'config'),
+          topicArn: optionalString(values, 'topic-arn'),
+          region: optionalString(values, 'region'),
+          endpointUrl: optionalString(values, 'endpoint-url'),
+          dryRun: values['dry-run'] === true,
+          json: values['json'] === true,
+        },
+        process.env,
+        note
+      ),
   },
   demo: {
     help: DEMO_HELP,
@@ -74,28 +103,51 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+/** Where the CLI runs: the environment and working directory (tests hand in their own). */
+export interface CliContext {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(
   argv: readonly string[],
   out: (text: string) => void,
-  err: (text: string) => void
+  err: (text: string) => void,
+  context: CliContext = { env: process.env, cwd: process.cwd() }
 ): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  const commands = Object.keys(COMMANDS);
+  if (name === undefined) {
+    err(`lambda-ecr-autofix: missing command; expected one of ${commands.join(', ')} (see --help)`);
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     out(HELP);
-    return name === undefined ? 2 : 0;
+    return 0;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    out(`lambda-ecr-autofix ${packageVersion()}`);
+    return 0;
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (command === undefined) {
+    const close = closestMatch(name, commands);
+    const what = name.startsWith('-') ? 'option' : 'command';
     err(
-      `lambda-ecr-autofix: unknown command "${name}"; expected one of ${Object.keys(COMMANDS).join(', ')} (see --help)`
+      `lambda-ecr-autofix: unknown ${what} ${what === 'command' ? `"${name}"` : name}; ${close === null ? `expected one of ${commands.join(', ')}` : `did you mean ${close}?`} (see --help)`
     );
     return 2;
   }
   try {
-    const { values, positionals } = parseArgs({
+    const options: Options = {
+      ...command.options,
+      help: { type: 'boolean', short: 'h', default: false },
+    };
+    checkTokens([...rest], options);
+    const { values } = parseArgs({
       args: [...rest],
-      options: { ...command.options, help: { type: 'boolean', short: 'h', default: false } },
+      options,
       strict: true,
       allowPositionals: true,
     });
@@ -103,10 +155,17 @@ export async function main(
       out(command.help);
       return 0;
     }
-    if (positionals.length > 0) {
-      throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const base = invocationDirectory(context.env, context.cwd);
+    const resolved: Values = { ...values };
+    for (const key of PATH_OPTIONS) {
+      const value = resolved[key];
+      if (typeof value === 'string') resolved[key] = resolveInputPath(value, base);
+      if (Array.isArray(value)) {
+        resolved[key] = value.map((v) => (typeof v === 'string' ? resolveInputPath(v, base) : v));
+      }
     }
-    out(await command.run(values, out));
+    const note = (text: string): void => err(`lambda-ecr-autofix ${name}: ${oneLine(text)}`);
+    out(await command.run(resolved, out, note));
     return 0;
   } catch (error) {
     if (error instanceof UsageError || isParseArgsError(error)) {
@@ -121,16 +180,58 @@ export async function main(
   }
 }
 
-function required(values: Record<string, string | boolean | undefined>, key: string): string {
+/**
+ * Refuses, in one line each, what Node's `parseArgs` reports in its own words: an unknown option (with the closest
+ * known one), a missing value, a value for a flag, and a stray argument.
+ */
+function checkTokens(args: string[], options: Options): void {
+  const { tokens } = parseArgs({
+    args,
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const known = Object.keys(options);
+  for (const token of tokens) {
+    if (token.kind === 'positional') throw new UsageError(`unexpected argument "${token.value}"`);
+    if (token.kind !== 'option') continue;
+    const option = Object.hasOwn(options, token.name) ? options[token.name] : undefined;
+    if (option === undefined) {
+      const close = closestMatch(token.name, known);
+      throw new UsageError(
+        `unknown option ${token.rawName}${close === null ? '' : `; did you mean --${close}?`}`
+      );
+    }
+    if (option.type === 'boolean' && token.inlineValue === true) {
+      throw new UsageError(`${token.rawName} takes no value`);
+    }
+    const value = token.value;
+    if (
+      option.type === 'string' &&
+      (value === undefined ||
+        (token.inlineValue !== true && value.startsWith('-') && value !== '-'))
+    ) {
+      throw new UsageError(`${token.rawName} needs a value`);
+    }
+  }
+}
+
+/** The version in the package.json beside bin/ (run from the sources) or dist/ (the installed, bundled command). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
+}
+
+function required(values: Values, key: string): string {
   const value = values[key];
   if (typeof value !== 'string' || value === '') throw new UsageError(`--${key} FILE is required`);
   return value;
 }
 
-function optionalString(
-  values: Record<string, string | boolean | undefined>,
-  key: string
-): string | undefined {
+function optionalString(values: Values, key: string): string | undefined {
   const value = values[key];
   return typeof value === 'string' ? value : undefined;
 }

@@ -8,18 +8,23 @@ import { createAwsClients } from '../../lambda/adapters/aws-clients';
 import { discoverAccountId } from '../../lambda/adapters/registry-access';
 import { parseDeployEvent } from '../../lambda/domain/cloudtrail-event';
 import { renderNotification } from '../../lambda/domain/notification';
-import { readConfig, readJson } from './inputs';
+import type { Config } from '../../lambda/domain/config';
+import type { Decision } from '../../lambda/domain/decision';
+import { readEvent } from './event-input';
+import { readConfig } from './inputs';
 import { decisionJson, decisionText } from './output';
 import { UsageError } from './usage-error';
 
-export const APPLY_HELP = `Usage: lambda-ecr-autofix apply --event FILE [--config FILE] [--topic-arn ARN] [--region R]
-                               [--endpoint-url URL] [--dry-run] [--json]
+export const APPLY_HELP = `Usage: lambda-ecr-autofix apply --event FILE [--event-id ID] [--config FILE] [--topic-arn ARN]
+                               [--region R] [--endpoint-url URL] [--dry-run] [--json]
 
 Runs the fixer for one failed Lambda deploy against AWS: reads the repository policy (assuming the
 member role in other accounts), writes and verifies the fix, and publishes the notification.
 
 Options:
-  --event FILE         the EventBridge event (or bare CloudTrail record); "-" reads stdin
+  --event FILE         the failed call: the EventBridge event (e.g. a dead-letter queue message body),
+                       a CloudTrail record, or the output of "aws cloudtrail lookup-events"; "-" reads stdin
+  --event-id ID        which event of a list to use; without it the only failed deploy call of the list
   --config FILE        configuration JSON (the keys of the cdk.json context "lambda-ecr-autofix")
   --topic-arn ARN      SNS topic for the notification; without it nothing is published
   --region R           the fixer's region (SNS, STS); default AWS_REGION, else the event's region
@@ -30,10 +35,12 @@ Options:
   -h, --help           show this help
 
 Credentials: the AWS SDK's default chain (environment, profile, SSO, instance role).
+Relative paths are read from the directory the command was typed in.
 Exit status: 0 for any decision; 1 when AWS calls failed; 2 for usage errors and bad input files.`;
 
 export interface ApplyOptions {
   readonly event: string;
+  readonly eventId?: string | undefined;
   readonly config?: string | undefined;
   readonly topicArn?: string | undefined;
   readonly region?: string | undefined;
@@ -54,11 +61,14 @@ const SILENT: Telemetry = { decided: () => undefined, failed: () => undefined };
 
 export async function runApply(
   options: ApplyOptions,
-  env: Readonly<Record<string, string | undefined>> = process.env
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  note: (text: string) => void = () => undefined
 ): Promise<string> {
   const baseConfig = readConfig(options.config);
   const config = options.dryRun ? { ...baseConfig, mode: 'dry-run' as const } : baseConfig;
-  const event = readJson('--event', options.event);
+  const chosen = readEvent(options.event, options.eventId);
+  if (chosen.note !== null) note(chosen.note);
+  const event = chosen.event;
   if (options.endpointUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(options.endpointUrl)) {
     throw new UsageError(`--endpoint-url must be an http(s) URL, got "${options.endpointUrl}"`);
   }
@@ -113,10 +123,11 @@ export async function runApply(
     telemetry: SILENT,
   });
   const [result] = await pipeline.process([{ messageId: options.event, event, attempt: 1 }]);
-  return render(result as EventResult, options.json, config.mode);
+  return render(result as EventResult, options.json, config, options.topicArn !== undefined);
 }
 
-function render(result: EventResult, json: boolean, mode: 'enforce' | 'dry-run'): string {
+function render(result: EventResult, json: boolean, config: Config, hasTopic: boolean): string {
+  const mode = config.mode;
   if (result.status === 'failed') {
     const message = result.error instanceof Error ? result.error.message : String(result.error);
     throw new ApplyError(message, { cause: result.error });
@@ -133,6 +144,15 @@ function render(result: EventResult, json: boolean, mode: 'enforce' | 'dry-run')
   return [
     decisionText(decision, notification),
     `Applied:     ${applied ? 'yes, written and verified' : mode === 'dry-run' && decision.outcome === 'fix' ? 'no (dry-run)' : 'no'}`,
-    `Published:   ${notificationId === null ? 'no' : `yes, message ${notificationId}`}`,
+    `Published:   ${notificationId === null ? `no (${whyNotPublished(decision, config, hasTopic)})` : `yes, message ${notificationId}`}`,
   ].join('\n');
+}
+
+/** Why no notification went out, in the terms of the options and configuration that decided it. */
+export function whyNotPublished(decision: Decision, config: Config, hasTopic: boolean): string {
+  if (!hasTopic) return 'no --topic-arn given';
+  if (!config.notifyOn.includes(decision.outcome)) {
+    return `notifyOn ${JSON.stringify(config.notifyOn)} does not include "${decision.outcome}"`;
+  }
+  return 'the pipeline published nothing for this decision';
 }

@@ -1,12 +1,39 @@
 /**
- * Reading the CLI's input files. Each failure becomes a `UsageError` that names the option, the file and the problem.
+ * Reading the CLI's input files. Each failure becomes a `UsageError` that names the option, the file (as resolved)
+ * and the problem.
  */
 import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 
 import type { Config } from '../../lambda/domain/config';
 import { ConfigError, parseConfig } from '../../lambda/domain/config';
 import { isJsonObject } from '../../lambda/domain/policy-document';
 import { UsageError } from './usage-error';
+
+/** The package name npm puts in `npm_package_name` while it runs one of this package's own scripts. */
+const PACKAGE_NAME = 'lambda-ecr-autofix';
+
+/**
+ * The directory relative paths are meant from: the one the user typed the command in. `npm run` starts a script in
+ * the package root and keeps the user's directory in `INIT_CWD`
+ * (https://docs.npmjs.com/cli/v10/commands/npm-run-script), so `npm run --silent cli -- plan --event ../x.json` typed
+ * in `docs/` means `docs/../x.json`. Only this package's own scripts are treated so: when another project's npm
+ * script runs the installed command, its paths are written relative to that project's root, where npm runs it.
+ */
+export function invocationDirectory(
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string
+): string {
+  const initial = env['INIT_CWD'];
+  return initial !== undefined && initial !== '' && env['npm_package_name'] === PACKAGE_NAME
+    ? initial
+    : cwd;
+}
+
+/** An input path resolved against `base`; `-` (standard input) and absolute paths stay as they are. */
+export function resolveInputPath(path: string, base: string): string {
+  return path === '-' || isAbsolute(path) ? path : resolve(base, path);
+}
 
 /** Reads a file (or standard input for `-`) as text. */
 export function readText(option: string, path: string): string {
@@ -39,17 +66,48 @@ function parseJson(option: string, path: string, text: string): unknown {
   }
 }
 
+/** A repository policy as read from a file, with the repository it says it belongs to, when it says so. */
+export interface PolicyInput {
+  /** The policy text as written, or null for "no policy" (never from a file). */
+  readonly text: string;
+  /** `registryId` of `aws ecr get-repository-policy` output, else null. */
+  readonly registryId: string | null;
+  /** `repositoryName` of `aws ecr get-repository-policy` output, else null. */
+  readonly repositoryName: string | null;
+}
+
 /**
- * Reads a repository policy file, returning the policy text as written. Accepts the policy document itself or the
- * output of `aws ecr get-repository-policy` (`{"policyText": "..."}`).
+ * Reads a repository policy file. Accepts the policy document itself, the output of `aws ecr get-repository-policy`
+ * (`{"registryId", "repositoryName", "policyText": "..."}`), and the output of the same command with
+ * `--query policyText` (a JSON string holding the policy document).
  */
-export function readPolicy(path: string): string {
+export function readPolicy(path: string): PolicyInput {
   const text = readText('--policy', path);
   const value = parseJson('--policy', path, text);
-  if (isJsonObject(value) && typeof value['policyText'] === 'string' && !('Statement' in value)) {
-    return value['policyText'];
+  if (typeof value === 'string') {
+    if (!isJsonObject(parseOrNull(value))) {
+      throw new UsageError(
+        `--policy ${path} holds a JSON string that is not a policy document (expected the output of aws ecr get-repository-policy --query policyText)`
+      );
+    }
+    return { text: value, registryId: null, repositoryName: null };
   }
-  return text;
+  if (isJsonObject(value) && typeof value['policyText'] === 'string' && !('Statement' in value)) {
+    return {
+      text: value['policyText'],
+      registryId: typeof value['registryId'] === 'string' ? value['registryId'] : null,
+      repositoryName: typeof value['repositoryName'] === 'string' ? value['repositoryName'] : null,
+    };
+  }
+  return { text, registryId: null, repositoryName: null };
+}
+
+function parseOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
 }
 
 /** Reads and validates the configuration file; no file gives the defaults. */

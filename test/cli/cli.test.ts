@@ -2,7 +2,7 @@
  * The command line contract (DESIGN.md, "Command line"): plan, apply, demo, --help, exit codes and one-line errors.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -155,11 +155,28 @@ describe('plan', () => {
 
   it.each([
     [['plan'], /^lambda-ecr-autofix plan: --event FILE is required \(see --help\)$/],
-    [['plan', '--event'], /^lambda-ecr-autofix plan: Option '--event <value>' argument missing/],
+    [['plan', '--event'], /^lambda-ecr-autofix plan: --event needs a value \(see --help\)$/],
+    [
+      ['plan', '--event', '--json'],
+      /^lambda-ecr-autofix plan: --event needs a value \(see --help\)$/,
+    ],
     [
       ['plan', '--event', 'x.json', '--bogus'],
-      /^lambda-ecr-autofix plan: Unknown option '--bogus'/,
+      /^lambda-ecr-autofix plan: unknown option --bogus \(see --help\)$/,
     ],
+    [
+      ['plan', '--evnt', 'x.json'],
+      /^lambda-ecr-autofix plan: unknown option --evnt; did you mean --event\? \(see --help\)$/,
+    ],
+    [
+      ['apply', '--event', 'x.json', '--topic', 'arn'],
+      /^lambda-ecr-autofix apply: unknown option --topic; did you mean --topic-arn\? \(see --help\)$/,
+    ],
+    [['plan', '-x'], /^lambda-ecr-autofix plan: unknown option -x \(see --help\)$/],
+    [['plan', '--json=yes'], /^lambda-ecr-autofix plan: --json takes no value \(see --help\)$/],
+    [[], /^lambda-ecr-autofix: missing command; expected one of plan, apply, demo \(see --help\)$/],
+    [['plna'], /^lambda-ecr-autofix: unknown command "plna"; did you mean plan\? \(see --help\)$/],
+    [['--verbose'], /^lambda-ecr-autofix: unknown option --verbose; expected one of plan/],
     [
       ['plan', '--event', 'x.json', 'extra'],
       /^lambda-ecr-autofix plan: unexpected argument "extra"/,
@@ -222,12 +239,28 @@ describe('plan', () => {
     expect(out).toMatch(new RegExp(`^Usage: lambda-ecr-autofix ${command}`));
   });
 
-  it('prints the overview with --help, and exits 2 without a command', async () => {
-    expect((await run('--help')).code).toBe(0);
-    const bare = await run();
-    expect(bare.code).toBe(2);
-    expect(bare.out).toContain('Commands:');
+  it('prints the overview with --help', async () => {
+    const help = await run('--help');
+
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('Commands:');
+    expect(help.out).toContain('--version');
   });
+
+  it.each([['--version'], ['-v'], ['version']])(
+    'prints the version of package.json with %s',
+    async (flag) => {
+      const { version } = JSON.parse(
+        readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')
+      ) as { version: string };
+
+      const { code, out, err } = await run(flag);
+
+      expect(code).toBe(0);
+      expect(out).toBe(`lambda-ecr-autofix ${version}`);
+      expect(err).toBe('');
+    }
+  );
 });
 
 describe('apply argument checks', () => {
