@@ -7,6 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { whyNotPublished } from '../../bin/commands/apply';
+import type { Config } from '../../lambda/domain/config';
+import { DEFAULT_CONFIG } from '../../lambda/domain/config';
+import { decide } from '../../lambda/domain/decide';
 import { runCli } from '../support/cli';
 import { EVENTS_DIR } from '../support/events';
 
@@ -302,5 +306,28 @@ describe('the installed command', () => {
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain('is not valid JSON');
+  });
+});
+
+describe('why apply published nothing', () => {
+  const decision = decide(
+    JSON.parse(
+      readFileSync(event('create-function-same-account-ecr-denied.json'), 'utf8')
+    ) as unknown,
+    { policyText: null },
+    DEFAULT_CONFIG
+  );
+
+  it.each<[string, Config, boolean, string]>([
+    ['no topic', DEFAULT_CONFIG, false, 'no --topic-arn given'],
+    [
+      'notifyOn',
+      { ...DEFAULT_CONFIG, notifyOn: ['error'] },
+      true,
+      'notifyOn ["error"] does not include "fix"',
+    ],
+    ['anything else', DEFAULT_CONFIG, true, 'the pipeline published nothing for this decision'],
+  ])('%s', (_what, config, hasTopic, why) => {
+    expect(whyNotPublished(decision, config, hasTopic)).toBe(why);
   });
 });

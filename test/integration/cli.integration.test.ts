@@ -1,6 +1,10 @@
 /**
  * `apply` and `demo` against a real moto_server on 127.0.0.1: the same code path as the Lambda, over HTTP.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { CreateRepositoryCommand, GetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
@@ -113,9 +117,33 @@ describeWithMoto()('apply against moto_server', () => {
     expect(code).toBe(0);
     expect(out).toContain('Decision:    fix (repository-policy-missing-grant)');
     expect(out).toContain('Applied:     no (dry-run)');
+    expect(out).toContain('Published:   no (no --topic-arn given)');
     await expect(
       ecr.send(new GetRepositoryPolicyCommand({ repositoryName: 'platform/payments-worker' }))
     ).rejects.toThrow(/policy/i);
+  });
+
+  it('says why nothing was published when notifyOn leaves the outcome out', async () => {
+    const ecr = await ecrIn('222222222222', 'us-east-1');
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'orders-api' }));
+    const config = join(mkdtempSync(join(tmpdir(), 'lambda-ecr-autofix-apply-')), 'config.json');
+    writeFileSync(config, JSON.stringify({ notifyOn: ['needs-human'] }));
+
+    const { code, out } = await cli(
+      'apply',
+      '--event',
+      event('create-function-same-account-ecr-denied.json'),
+      '--endpoint-url',
+      moto.endpoint,
+      '--topic-arn',
+      topicArn,
+      '--config',
+      config
+    );
+
+    expect(code).toBe(0);
+    expect(out).toContain('Applied:     yes, written and verified');
+    expect(out).toContain('Published:   no (notifyOn ["needs-human"] does not include "fix")');
   });
 
   it('needs a human when the repository does not exist', async () => {
