@@ -4,6 +4,7 @@
  * free text, and anything unrecognised is `unknown`.
  */
 import type { DeployCall } from './decision';
+import { head } from './notification-text';
 import { parsePrincipalArn } from './principal-arn';
 
 /** The deployment tools a notification can name. */
@@ -154,5 +155,5 @@ function group(match: RegExpExecArray, index: number): string {
 }
 
 function clip(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return text.length > 60 ? `${head(text, 57)}...` : text;
 }

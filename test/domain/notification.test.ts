@@ -1,20 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import fc from 'fast-check';
 
 import { parseConfig } from '../../lambda/domain/config';
 import { decide } from '../../lambda/domain/decide';
-import type { Decision } from '../../lambda/domain/decision';
+import type { Decision, DeployCall } from '../../lambda/domain/decision';
 import {
   MAX_MESSAGE_BYTES,
   MAX_SUBJECT_LENGTH,
-  iacOwnerOf,
   renderErrorNotification,
   renderNotification,
   renderSubject,
 } from '../../lambda/domain/notification';
+import { iacOwnerOf } from '../../lambda/domain/iac-snippets';
 import { callFrom, eventFixtureNames, loadEvent, makeCall } from '../support/events';
 
 const DEFAULTS = parseConfig({}, 'test');
+const PAYMENTS_POLICY = readFileSync(
+  join(__dirname, '..', '..', 'examples', 'policies', 'payments-worker.json'),
+  'utf8'
+);
 const ENFORCE = { mode: 'enforce' as const, applied: true };
+
+/** The lines of the section titled `title` (up to the next blank line). */
+function section(message: string, title: string): string[] {
+  const found = message.split('\n\n').find((block) => block.startsWith(`${title}\n`));
+  if (found === undefined) throw new Error(`no section ${title}`);
+  return found.split('\n');
+}
 
 function decisionFor(fixture: string, policyText: string | null = null): Decision {
   return decide(loadEvent(fixture), { policyText }, DEFAULTS);
@@ -163,17 +177,16 @@ describe('renderNotification', () => {
       expect(message).toContain('WHAT CHANGED');
       expect(message).toContain('Added statement LambdaEcrAutofixService');
       expect(message).toContain('Re-run `terraform apply`.');
-      expect(message).toContain('repository.addToResourcePolicy(new iam.PolicyStatement({');
       expect(message).toContain('resource "aws_ecr_repository_policy" "this"');
       expect(message).toContain(
-        'aws ecr delete-repository-policy --region eu-west-1 --registry-id 111111111111 --repository-name platform/payments-worker'
+        '1. Read the current policy: aws ecr get-repository-policy --region eu-west-1 --registry-id 111111111111 --repository-name platform/payments-worker --query policyText --output text > policy.json'
       );
       expect(message).toMatch(
         /THE POLICY CHANGE\n(.*\n)*\s+\+ .*"Sid": "LambdaEcrAutofixAccounts"/
       );
     });
 
-    it('shows the previous policy to restore when there was one', () => {
+    it('undoes by removing only the added values, never by restoring an older policy', () => {
       const before = JSON.stringify({
         Version: '2012-10-17',
         Statement: [
@@ -188,18 +201,61 @@ describe('renderNotification', () => {
       const withPolicy = decisionFor('create-function-cross-account-ecr-denied.json', before);
 
       const text = renderNotification(withPolicy, ENFORCE).message;
+      const undo = section(text, 'HOW TO UNDO');
 
-      expect(text).toContain('set-repository-policy --region eu-west-1 --registry-id 111111111111');
-      expect(text).toContain('"Sid":"Keep"');
+      expect(undo).toEqual([
+        'HOW TO UNDO',
+        'Remove only what this fix added; do not restore an older copy of the policy, which would also delete grants made since:',
+        '1. Read the current policy: aws ecr get-repository-policy --region eu-west-1 --registry-id 111111111111 --repository-name platform/payments-worker --query policyText --output text > policy.json',
+        '2. In statement LambdaEcrAutofixService, remove "arn:aws:lambda:eu-west-1:222222222222:function:*" from its Condition StringLike "aws:SourceArn" list; if the list is then empty, delete the statement.',
+        '3. In statement LambdaEcrAutofixAccounts, remove "arn:aws:iam::222222222222:root" from its Principal "AWS" list; if the list is then empty, delete the statement.',
+        '4. Write it back: aws ecr set-repository-policy --region eu-west-1 --registry-id 111111111111 --repository-name platform/payments-worker --policy-text file://policy.json (if no statement is left: aws ecr delete-repository-policy --region eu-west-1 --registry-id 111111111111 --repository-name platform/payments-worker)',
+      ]);
+      expect(text).not.toContain('"Sid":"Keep"');
+      expect(text).not.toContain('before.json');
     });
 
-    it('warns prominently when the repository is managed by IaC', () => {
+    it('names, for each undo step, values that sit where the step says (checked against the planned policy)', () => {
+      // A second consumer extends both statements the first fix created.
+      const first = decisionFor('create-function-cross-account-ecr-denied.json');
+      const event = loadEvent('create-function-cross-account-ecr-denied');
+      event.detail['recipientAccountId'] = '444444444444';
+      event['account'] = '444444444444';
+      const second = decide(event, { policyText: first.policyAfter }, DEFAULTS);
+      const after = JSON.parse(second.policyAfter ?? '{}') as {
+        Statement: {
+          Sid: string;
+          Principal: { AWS?: string[] };
+          Condition?: { StringLike: Record<string, string[]> };
+        }[];
+      };
+
+      const undo = section(renderNotification(second, ENFORCE).message, 'HOW TO UNDO').join('\n');
+
+      const service = after.Statement.find((st) => st.Sid === 'LambdaEcrAutofixService');
+      const accounts = after.Statement.find((st) => st.Sid === 'LambdaEcrAutofixAccounts');
+      expect(service?.Condition?.StringLike['aws:SourceArn']).toEqual([
+        'arn:aws:lambda:eu-west-1:222222222222:function:*',
+        'arn:aws:lambda:eu-west-1:444444444444:function:*',
+      ]);
+      expect(accounts?.Principal.AWS).toContain('arn:aws:iam::444444444444:root');
+      expect(undo).toContain(
+        'In statement LambdaEcrAutofixService, remove "arn:aws:lambda:eu-west-1:444444444444:function:*" from its Condition StringLike "aws:SourceArn" list'
+      );
+      expect(undo).toContain(
+        'In statement LambdaEcrAutofixAccounts, remove "arn:aws:iam::444444444444:root" from its Principal "AWS" list'
+      );
+      // The first consumer's grant is not part of this undo.
+      expect(undo).not.toContain('222222222222');
+    });
+
+    it('warns prominently, first of all, when the repository is managed by IaC', () => {
       const text = renderNotification(decision, {
         ...ENFORCE,
         repositoryTags: { 'aws:cloudformation:stack-name': 'SharedRegistry' },
       }).message;
 
-      expect(text.split('\n\n')[3]).toMatch(
+      expect(text.split('\n\n')[0]).toMatch(
         /^!!! THIS REPOSITORY IS MANAGED BY CLOUDFORMATION STACK SHAREDREGISTRY !!!/
       );
       expect(text).toContain(
@@ -207,11 +263,17 @@ describe('renderNotification', () => {
       );
     });
 
-    it('describes a proposal in dry-run without undo instructions', () => {
+    it('says in dry-run what would be added, without undo instructions', () => {
       const text = renderNotification(decision, { mode: 'dry-run', applied: false }).message;
 
-      expect(text).toContain('PROPOSED CHANGE (dry-run: nothing was written)');
+      expect(section(text, 'WHAT WOULD CHANGE (dry-run: nothing was written)')).toEqual([
+        'WHAT WOULD CHANGE (dry-run: nothing was written)',
+        '- Would add statement LambdaEcrAutofixService: would let lambda.amazonaws.com pull for arn:aws:lambda:eu-west-1:222222222222:function:* (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer).',
+        '- Would add statement LambdaEcrAutofixAccounts: would let arn:aws:iam::222222222222:root pull (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer).',
+      ]);
+      expect(text).toContain('or set mode to "enforce" so that the fixer does it');
       expect(text).toContain('THE PROPOSED POLICY CHANGE');
+      expect(text).not.toContain('Added statement');
       expect(text).not.toContain('HOW TO UNDO');
     });
 
@@ -249,6 +311,7 @@ describe('renderNotification', () => {
       }).message;
 
       expect(text).toContain('remove this change');
+      expect(text).toContain('Would add statement');
       expect(text).toContain('Function:   (unknown)');
       expect(text).toContain('(same account as the function)');
     });
@@ -273,6 +336,9 @@ describe('renderNotification', () => {
       expect(renderNotification(second, ENFORCE).message).toContain(
         '- Extended statement LambdaEcrAutofixAccounts: lets arn:aws:iam::444444444444:root pull'
       );
+      expect(renderNotification(second, { mode: 'dry-run', applied: false }).message).toContain(
+        '- Would extend statement LambdaEcrAutofixAccounts: would let arn:aws:iam::444444444444:root pull'
+      );
     });
 
     it('gives generic advice when the call is unknown', () => {
@@ -284,7 +350,8 @@ describe('renderNotification', () => {
     it('says when enforce mode did not apply the change', () => {
       const text = renderNotification(decision, { mode: 'enforce', applied: false }).message;
 
-      expect(text).toContain('CHANGE NOT APPLIED');
+      expect(text).toContain('WHAT WOULD CHANGE (not applied: nothing was written)');
+      expect(text).not.toContain('set mode to "enforce"');
     });
 
     it.each([
@@ -322,6 +389,172 @@ describe('renderNotification', () => {
       expect(Buffer.byteLength(text, 'utf8')).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
       expect(text).toContain('... (cut)');
       expect(text).not.toContain('\uFFFD');
+    });
+  });
+
+  describe('first screen', () => {
+    /**
+     * Lines of the whole body, in the order of the table: 182, 162, 117, 120 and 162 before this layout (every
+     * snippet, the previous policy in the undo section, details first); 93, 92, 100, 76 and 123 with it. The limits
+     * below are today's counts plus a little room; the structure is what the test protects.
+     */
+    it.each([
+      ['create-function-cross-account-ecr-denied.json', PAYMENTS_POLICY, 100],
+      ['create-function-cross-account-ecr-denied.json', null, 100],
+      ['create-function-same-account-ecr-denied.json', null, 110],
+      ['create-function-cdk-cloudformation-ecr-denied.json', null, 85],
+      ['create-function-github-actions-digest-ecr-denied.json', null, 130],
+    ])(
+      'of a FIXED e-mail for %s says what happened, what changed, what to do and how to undo',
+      (fixture, policy, maxLines) => {
+        const decision = decisionFor(fixture, policy);
+        const { message } = renderNotification(decision, ENFORCE);
+        const lines = message.split('\n');
+        const screen = lines.slice(0, lines.indexOf('DETAILS') - 1);
+
+        expect(screen.length).toBeLessThanOrEqual(25);
+        expect(lines.length).toBeLessThanOrEqual(maxLines);
+        const titles = screen.filter((line) => /^[A-Z][A-Z !]+$/.test(line));
+        expect(titles).toEqual(['WHAT HAPPENED', 'WHAT CHANGED', 'WHAT TO DO NOW', 'HOW TO UNDO']);
+        const changed = section(message, 'WHAT CHANGED').slice(1);
+        expect(changed).toHaveLength(decision.grants.length);
+        changed.forEach((line, index) =>
+          expect(line).toContain(`statement ${decision.grants[index]?.sid}:`)
+        );
+        const rest = lines.slice(screen.length).join('\n');
+        for (const detail of [
+          'THE FAILED CALL',
+          'THE REPOSITORY',
+          'THE POLICY CHANGE',
+          'MAKE IT PERMANENT',
+        ]) {
+          expect(rest).toContain(`\n${detail}\n`);
+        }
+      }
+    );
+
+    it.each([
+      ['dry-run', { mode: 'dry-run' as const, applied: false }],
+      ['needs-human', ENFORCE],
+    ])('of a %s e-mail comes before the details too', (what, context) => {
+      const fixture =
+        what === 'needs-human'
+          ? 'create-function-scp-explicit-deny.json'
+          : 'create-function-cross-account-ecr-denied.json';
+      const { message } = renderNotification(decisionFor(fixture), context);
+      const lines = message.split('\n');
+
+      expect(lines.indexOf('DETAILS')).toBeLessThanOrEqual(25);
+      expect(lines.indexOf('DETAILS')).toBeLessThan(lines.indexOf('THE FAILED CALL'));
+      expect(lines.slice(0, lines.indexOf('DETAILS')).join('\n')).toMatch(/\nWHAT TO DO( NOW)?\n/);
+    });
+  });
+
+  describe('IaC snippet', () => {
+    const SNIPPET_HEADINGS = {
+      cdk: 'AWS CDK (TypeScript)',
+      cloudformation: 'CloudFormation (AWS::ECR::Repository',
+      sam: 'AWS SAM (template.yaml',
+      serverless: 'Serverless Framework (serverless.yml',
+      terraform: 'Terraform (aws_ecr_repository_policy',
+      pulumi: 'Pulumi (TypeScript',
+      all: 'CloudFormation, AWS SAM or Serverless Framework resources',
+    } as const;
+    const base = decisionFor('create-function-cross-account-ecr-denied.json');
+    const callWith = (fields: Partial<DeployCall>): DeployCall => ({
+      ...(base.call as DeployCall),
+      ...fields,
+    });
+    const headingsIn = (message: string): string[] =>
+      Object.entries(SNIPPET_HEADINGS)
+        .filter(([, heading]) => message.includes(`\n${heading}`))
+        .map(([tool]) => tool);
+
+    it.each<[string, Partial<DeployCall>, Record<string, string> | undefined, string[]]>([
+      ['Terraform', {}, undefined, ['terraform']],
+      [
+        'AWS CDK (CloudFormation exec role)',
+        {
+          userAgent: 'cloudformation.amazonaws.com',
+          caller: {
+            arn: 'arn:aws:sts::222222222222:assumed-role/cdk-hnb659fds-cfn-exec-role-222222222222-eu-west-1/x',
+            type: 'AssumedRole',
+            principalArn:
+              'arn:aws:iam::222222222222:role/cdk-hnb659fds-cfn-exec-role-222222222222-eu-west-1',
+            invokedBy: 'cloudformation.amazonaws.com',
+          },
+        },
+        undefined,
+        ['cdk'],
+      ],
+      [
+        'CloudFormation',
+        {
+          userAgent: 'cloudformation.amazonaws.com',
+          caller: {
+            arn: null,
+            type: 'AWSService',
+            principalArn: null,
+            invokedBy: 'cloudformation.amazonaws.com',
+          },
+        },
+        undefined,
+        ['cloudformation'],
+      ],
+      [
+        'SAM',
+        { userAgent: 'Boto3/1.34.144 md/Botocore#1.34.144 aws-sam-cli/1.120.0' },
+        undefined,
+        ['sam'],
+      ],
+      [
+        'Serverless',
+        { userAgent: 'aws-sdk-nodejs/2.1692.0 serverless/3.39.0' },
+        undefined,
+        ['serverless'],
+      ],
+      ['Pulumi', { userAgent: 'APN/1.0 Pulumi/1.0 PulumiAwsNative/1.12.0' }, undefined, ['pulumi']],
+      [
+        'the AWS CLI (unknown IaC)',
+        { userAgent: 'aws-cli/2.17.60' },
+        undefined,
+        ['cdk', 'terraform', 'pulumi', 'all'],
+      ],
+      ['no user agent', { userAgent: null }, undefined, ['cdk', 'terraform', 'pulumi', 'all']],
+      [
+        'a CDK deploy to a Terraform-tagged repository',
+        { userAgent: 'aws-sdk-js/3 aws-cdk/2.160.0' },
+        { 'managed-by': 'terraform' },
+        ['terraform'],
+      ],
+      [
+        'a repository of a CloudFormation stack',
+        { userAgent: 'aws-cli/2.17.60' },
+        { 'aws:cloudformation:stack-name': 'Registry' },
+        ['cloudformation'],
+      ],
+      [
+        'a repository tagged with an unknown tool',
+        { userAgent: 'aws-sdk-nodejs/2 serverless/3.39.0' },
+        { 'managed-by': 'ansible' },
+        ['serverless'],
+      ],
+    ])('for %s', (_what, fields, tags, expected) => {
+      const decision = { ...base, call: callWith(fields) };
+
+      const { message } = renderNotification(decision, {
+        ...ENFORCE,
+        ...(tags === undefined ? {} : { repositoryTags: tags }),
+      });
+
+      expect(headingsIn(message).sort()).toEqual([...expected].sort());
+    });
+
+    it('shows every snippet when the call is unknown', () => {
+      const { message } = renderNotification({ ...base, call: null }, ENFORCE);
+
+      expect(message).toContain('(the tool that manages the repository is not known)');
+      expect(headingsIn(message)).toHaveLength(4);
     });
   });
 
@@ -413,6 +646,9 @@ describe('renderErrorNotification', () => {
     expect(message).toContain('Last error: Rate exceeded');
     expect(message).toContain('aws sqs start-message-move-task');
     expect(message).toContain('Event id:  7a1739ad-24f1-497f-8724-4571e9b99590');
+    expect(message).toContain(
+      'in account 222222222222, run "aws cloudtrail lookup-events --region eu-west-1 --lookup-attributes AttributeKey=EventId,AttributeValue=7a1739ad-24f1-497f-8724-4571e9b99590 > event.json", then run "lambda-ecr-autofix plan --event event.json"'
+    );
   });
 
   it('works without a parsed call or a queue name', () => {
@@ -426,6 +662,9 @@ describe('renderErrorNotification', () => {
 
     expect(subject).toBe('[lambda-ecr-autofix] ERROR: could not process an event');
     expect(message).not.toContain('THE FAILED CALL');
+    expect(message).toContain(
+      'save the body of this message from the dead-letter queue as event.json (aws sqs receive-message)'
+    );
   });
 });
 

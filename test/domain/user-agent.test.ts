@@ -114,6 +114,12 @@ describe('deployToolOf', () => {
       'unknown',
       `unknown tool (custom-deployer/${'9'.repeat(41)}...)`,
     ],
+    [
+      // Cut between the two halves of the emoji's surrogate pair, the label would end in a lone surrogate.
+      `${'x'.repeat(56)}\u{1F680}${'y'.repeat(10)}`,
+      'unknown',
+      `unknown tool (${'x'.repeat(56)}...)`,
+    ],
     [null, 'unknown', 'unknown tool'],
   ])('recognises %j as %s', (userAgent, tool, label) => {
     // Arrange
