@@ -98,8 +98,11 @@ const COMMANDS: Record<string, Command> = {
   },
   demo: {
     help: DEMO_HELP,
-    options: { brief: { type: 'boolean', default: false } },
-    run: (values, out) => runDemo({ brief: values['brief'] === true }, out),
+    options: {
+      verbose: { type: 'boolean', default: false },
+      brief: { type: 'boolean', default: false },
+    },
+    run: (values, out) => runDemo({ verbose: values['verbose'] === true }, out),
   },
 };
 

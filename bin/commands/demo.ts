@@ -3,27 +3,31 @@
  * moto_server when one is on the PATH, else against in-memory stand-ins, and prints each decision and the e-mail.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import type { EventResult, Telemetry } from '../../lambda/application/fix-pipeline';
 import { parseConfig } from '../../lambda/domain/config';
 import type { DemoRepository, DemoWorld, SentMessage } from './demo-world';
 import { openWorld } from './demo-world';
 
-export const DEMO_HELP = `Usage: lambda-ecr-autofix demo [--brief]
+export const DEMO_HELP = `Usage: lambda-ecr-autofix demo [--verbose]
 
 Replays the bundled example events (examples/events) end to end through the fixer pipeline and prints
-each decision and the e-mail it sends. Needs no AWS account: it starts a local moto_server on
-127.0.0.1 when one is on the PATH (real AWS SDK clients), else uses in-memory stand-ins, and says which.
+each decision and the subject of the e-mail it sends. Needs no AWS account: it starts a local
+moto_server on 127.0.0.1 when one is on the PATH (real AWS SDK clients), else uses in-memory
+stand-ins, and says which.
 
 Options:
-  --brief      print only the subject of each e-mail
+  --verbose    print each e-mail in full
+  --brief      print only the subject of each e-mail (the default; kept for older scripts)
   -h, --help   show this help`;
 
 /** The examples folder of the package: beside bin/ from the sources, beside dist/ once bundled. */
 const EXAMPLES = [join(__dirname, '..', '..', 'examples'), join(__dirname, '..', 'examples')].find(
   (candidate) => existsSync(join(candidate, 'config.json'))
 ) as string;
+/** The package's root folder: a clone, or where npm installed the package. */
+const PACKAGE_ROOT = dirname(EXAMPLES);
 
 /** The repositories of the demo organization, as their owners left them. */
 const REPOSITORIES: readonly DemoRepository[] = [
@@ -109,7 +113,8 @@ const STEPS: readonly Step[] = [
 const QUIET: Telemetry = { decided: () => undefined, failed: () => undefined };
 
 export interface DemoOptions {
-  readonly brief: boolean;
+  /** Print each e-mail in full, not only its subject. */
+  readonly verbose: boolean;
   /** The moto_server executable; null forces the in-memory stand-ins. @default the one on the PATH */
   readonly motoServer?: string | null;
 }
@@ -135,7 +140,7 @@ export async function runDemo(options: DemoOptions, out: (text: string) => void)
       out(describeResult(result));
       const key = result.status === 'done' ? result.decision.outcome : 'failed';
       counts.set(key, (counts.get(key) ?? 0) + 1);
-      for (const message of world.takeMessages()) out(renderEmail(message, options.brief));
+      for (const message of world.takeMessages()) out(renderEmail(message, options.verbose));
     }
 
     const finalPolicy = await world.policyOf({
@@ -152,7 +157,8 @@ export async function runDemo(options: DemoOptions, out: (text: string) => void)
     out(
       `Summary: ${[...counts].map(([outcome, n]) => `${n} ${outcome}`).join(', ')}; ${await world.auditCount()} audit records written.`
     );
-    return 'Next: `npm test` runs the test suite; README.md explains how to deploy to an AWS Organization.';
+    if (!options.verbose) out('Each e-mail in full: lambda-ecr-autofix demo --verbose.');
+    return nextSteps(PACKAGE_ROOT);
   } finally {
     await world.close();
   }
@@ -186,9 +192,20 @@ function describeResult(result: EventResult): string {
   return lines.join('\n');
 }
 
-function renderEmail(message: SentMessage, brief: boolean): string {
+/**
+ * The demo's last line: what to try next, in the terms of where it runs. A clone has its tests and npm scripts; an
+ * installed package has only the command and its documents, named by their installed paths.
+ */
+export function nextSteps(packageRoot: string): string {
+  if (existsSync(join(packageRoot, 'test'))) {
+    return 'Next: `npm run --silent cli -- plan --event FILE` decides offline for one of your own failed deploys, `npm test` runs the test suite, and README.md explains how to deploy to an AWS Organization.';
+  }
+  return `Next: \`lambda-ecr-autofix plan --event FILE\` decides offline for one of your own failed deploys (how to get the event: ${join(packageRoot, 'docs', 'operations.md')}); how to deploy the fixer to an AWS Organization: ${join(packageRoot, 'README.md')}.`;
+}
+
+function renderEmail(message: SentMessage, verbose: boolean): string {
   const header = `   e-mail:   ${message.subject}`;
-  if (brief) return header;
+  if (!verbose) return header;
   const body = message.message
     .split('\n')
     .map((line) => `   | ${line}`)

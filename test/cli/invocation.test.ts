@@ -4,9 +4,9 @@
  * the sources (tsx) as from the bundled `dist/cli.js`.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 
 import { resolveInputPath } from '../../bin/commands/inputs';
@@ -165,6 +165,24 @@ describe('the installed command (dist/cli.js bundled by scripts/build-cli.mjs)',
 
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Decision: {4}fix/);
+  });
+
+  it('ends its demo with a next step that works outside a clone', async () => {
+    // Without moto_server on the PATH the demo uses its in-memory stand-ins.
+    const env = cleanEnv({ PATH: dirname(process.execPath) });
+
+    const { code, stdout } = await spawn(process.execPath, [cli, 'demo', '--brief'], {
+      cwd: elsewhere,
+      env,
+    });
+
+    expect(code).toBe(0);
+    const last = stdout.trimEnd().split('\n').at(-1) ?? '';
+    expect(last).toBe(
+      `Next: \`lambda-ecr-autofix plan --event FILE\` decides offline for one of your own failed deploys (how to get the event: ${join(installed, 'docs', 'operations.md')}); how to deploy the fixer to an AWS Organization: ${join(installed, 'README.md')}.`
+    );
+    expect(last).not.toContain('npm');
+    expect(existsSync(join(installed, 'docs', 'operations.md'))).toBe(true);
   });
 
   it('prints a one-line usage error and exits 2 without arguments', async () => {

@@ -182,10 +182,10 @@ describeWithMoto()('apply against moto_server', () => {
 });
 
 describe('demo', () => {
-  it('tells the whole story with the in-memory stand-ins', async () => {
+  it('tells the whole story briefly by default, with the in-memory stand-ins', async () => {
     const lines: string[] = [];
 
-    const last = await runDemo({ brief: true, motoServer: null }, (text) => lines.push(text));
+    const last = await runDemo({ verbose: false, motoServer: null }, (text) => lines.push(text));
 
     const output = lines.join('\n');
     expect(output).toContain('AWS calls go to in-memory stand-ins');
@@ -195,14 +195,29 @@ describe('demo', () => {
     expect(output).toContain(
       'e-mail:   [lambda-ecr-autofix] FIXED: 444444444444 can now pull platform/payments-worker (eu-west-1)'
     );
-    expect(last).toContain('npm test');
+    // Subjects only: 870 lines with every e-mail in full before, about 120 now.
+    expect(output).not.toContain('   | ');
+    expect(output.split('\n').length).toBeLessThan(150);
+    expect(lines.at(-1)).toBe('Each e-mail in full: lambda-ecr-autofix demo --verbose.');
+    expect(last).toContain('`npm test` runs the test suite');
+  });
+
+  it('prints every e-mail in full with verbose', async () => {
+    const lines: string[] = [];
+
+    await runDemo({ verbose: true, motoServer: null }, (text) => lines.push(text));
+
+    const output = lines.join('\n');
+    expect(output).toContain('   | WHAT CHANGED');
+    expect(output).toContain('   | HOW TO UNDO');
+    expect(output).not.toContain('demo --verbose');
   });
 
   describeWithMoto()('with moto_server', () => {
     it('tells the same story through the real SDK clients, with full e-mails', async () => {
       const lines: string[] = [];
 
-      await runDemo({ brief: false }, (text) => lines.push(text));
+      await runDemo({ verbose: true }, (text) => lines.push(text));
 
       const output = lines.join('\n');
       expect(output).toMatch(/AWS calls go to a local moto_server at http:\/\/127\.0\.0\.1:\d+/);
