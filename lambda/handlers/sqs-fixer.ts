@@ -5,7 +5,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 
 import type {
   EventResult,
@@ -36,11 +36,14 @@ export interface HandlerDependencies {
 /** Builds the handler around its dependencies (tests hand in stand-ins). */
 export function createHandler(
   dependencies: () => HandlerDependencies
-): (event: SQSEvent) => Promise<SQSBatchResponse> {
+): (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse> {
   let deps: HandlerDependencies | undefined;
-  return async (event) => {
+  return async (event, context) => {
     deps ??= dependencies();
     const { pipeline, telemetry, logger, metrics } = deps;
+    // Every log line of this invocation carries the request id, the function and cold_start (true on the first
+    // invocation of the container): https://docs.powertools.aws.dev/lambda/typescript/latest/core/logger/#capturing-lambda-context-info
+    if (context !== undefined) logger.addContext(context);
     try {
       const incoming: IncomingEvent[] = [];
       for (const record of event.Records) {

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { PublishCommand, SNSClient, InternalErrorException } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 
 import type { DecisionReport } from '../../lambda/application/fix-pipeline';
@@ -432,5 +432,45 @@ describe('sqs-fixer handler with the real SDK clients (aws-sdk-client-mock)', ()
     await handler(sqsEvent(record(eventBody('create-function-scp-explicit-deny'), 'm1')));
 
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 0);
+  });
+
+  it('logs the request id, the function and cold_start with every decision', async () => {
+    // Lambda sets this; Powertools reports a cold start only for on-demand environments.
+    process.env['AWS_LAMBDA_INITIALIZATION_TYPE'] = 'on-demand';
+    const handler = await freshHandler();
+    const context = (requestId: string): Context => ({
+      callbackWaitsForEmptyEventLoop: true,
+      functionName: 'LambdaEcrAutofix-Fixer',
+      functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:eu-west-1:333333333333:function:LambdaEcrAutofix-Fixer',
+      memoryLimitInMB: '256',
+      awsRequestId: requestId,
+      logGroupName: '/aws/lambda/LambdaEcrAutofix-Fixer',
+      logStreamName: '2026/03/03/[$LATEST]abc',
+      getRemainingTimeInMillis: () => 60_000,
+      done: () => undefined,
+      fail: () => undefined,
+      succeed: () => undefined,
+    });
+    // Decided without any AWS call: a zip function's failure is ignored.
+    const body = eventBody('create-function-zip-failure');
+
+    await handler(sqsEvent(record(body, 'm1')), context('request-1'));
+    await handler(sqsEvent(record(body, 'm2')), context('request-2'));
+
+    const decisions = stdout.lines().filter((line) => line['message'] === 'decision ignored');
+    expect(decisions).toEqual([
+      expect.objectContaining({
+        messageId: 'm1',
+        function_request_id: 'request-1',
+        cold_start: true,
+        function_name: 'LambdaEcrAutofix-Fixer',
+      }),
+      expect.objectContaining({
+        messageId: 'm2',
+        function_request_id: 'request-2',
+        cold_start: false,
+      }),
+    ]);
   });
 });
