@@ -5,6 +5,11 @@
  * https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
  *
  * Clients are built on first use: a Lambda invocation that only needs ECR and SNS never pays for the others.
+ *
+ * Every request has a connection and a request timeout (the SDK's default is to wait forever): a call that hangs
+ * fails with a `TimeoutError`, which the standard retry mode retries, and after the last attempt the event fails, is
+ * reported as a batch item failure and comes back from SQS, well within the function's timeout.
+ * https://docs.aws.amazon.com/sdk-for-javascript/v3/developer-guide/node-configuring-requesthandler.html
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient, type ECRClientConfig } from '@aws-sdk/client-ecr';
@@ -18,6 +23,18 @@ export type AwsCredentialsInput = NonNullable<ECRClientConfig['credentials']>;
 /** How many times a request is sent at most (the first attempt included). The SDK's default is 3. */
 export const MAX_ATTEMPTS = 4;
 
+/** How long one attempt may wait for the TCP/TLS connection, and for the whole request and response. */
+export interface Timeouts {
+  readonly connectionMs: number;
+  readonly requestMs: number;
+}
+
+/**
+ * ECR, STS, SNS, DynamoDB and Lambda answer these calls in well under a second. A hung call gives up after
+ * MAX_ATTEMPTS × 5 s plus the retry backoff (about 21 s), a third of the fixer's 60 s timeout (lib/sizing.ts).
+ */
+export const DEFAULT_TIMEOUTS: Timeouts = { connectionMs: 3_000, requestMs: 5_000 };
+
 export interface AwsClientsOptions {
   /** The region of the fixer (the clients without an explicit region). */
   readonly region: string;
@@ -28,6 +45,8 @@ export interface AwsClientsOptions {
    * @default the SDK's default credential provider chain
    */
   readonly credentials?: AwsCredentialsInput;
+  /** @default DEFAULT_TIMEOUTS */
+  readonly timeouts?: Timeouts;
 }
 
 /** The shared client configuration for a region, with the fixer's or the given credentials. */
@@ -35,6 +54,13 @@ export interface ClientConfig {
   readonly region: string;
   readonly retryMode: 'standard';
   readonly maxAttempts: number;
+  /** Options of the SDK's NodeHttpHandler (@smithy/node-http-handler), which each client builds from them. */
+  readonly requestHandler: {
+    readonly connectionTimeout: number;
+    readonly requestTimeout: number;
+    /** Without it, an exceeded requestTimeout only logs a warning and the call goes on waiting. */
+    readonly throwOnRequestTimeout: true;
+  };
   readonly endpoint?: string;
   readonly credentials?: AwsCredentialsInput;
 }
@@ -83,10 +109,16 @@ export class AwsClients {
   /** The configuration every client gets; `credentials` replaces the fixer's own. */
   configFor(region: string, credentials?: AwsCredentialsInput): ClientConfig {
     const chosen = credentials ?? this.options.credentials;
+    const timeouts = this.options.timeouts ?? DEFAULT_TIMEOUTS;
     return {
       region,
       retryMode: 'standard',
       maxAttempts: MAX_ATTEMPTS,
+      requestHandler: {
+        connectionTimeout: timeouts.connectionMs,
+        requestTimeout: timeouts.requestMs,
+        throwOnRequestTimeout: true,
+      },
       ...(this.options.endpoint === undefined ? {} : { endpoint: this.options.endpoint }),
       ...(chosen === undefined ? {} : { credentials: chosen }),
     };

@@ -1,14 +1,17 @@
 /**
- * The retry behaviour is proven over real HTTP against a tiny server on 127.0.0.1: aws-sdk-client-mock replaces the
- * client's `send`, so with it the retry middleware never runs.
+ * The retry and timeout behaviour is proven over real HTTP against tiny servers on 127.0.0.1: aws-sdk-client-mock
+ * replaces the client's `send`, so with it neither the retry middleware nor the HTTP handler ever runs.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { createAwsClients } from '../../lambda/adapters/aws-clients';
+import { createAwsPipeline } from '../../lambda/adapters/aws-pipeline';
 import { EcrPolicyStore } from '../../lambda/adapters/ecr-policy-store';
 import { RepositoryNotFoundError } from '../../lambda/application/errors';
 import type { RepositoryRef } from '../../lambda/application/ports';
+import { parseConfig } from '../../lambda/domain/config';
+import { loadEvent } from '../support/events';
 
 interface Reply {
   readonly status: number;
@@ -115,5 +118,79 @@ describe('standard retry mode of the clients from createAwsClients', () => {
     await expect(store().getPolicy(repository)).rejects.toBeInstanceOf(RepositoryNotFoundError);
 
     expect(targets).toHaveLength(1);
+  });
+});
+
+describe('timeouts of the clients from createAwsClients', () => {
+  let silent: Server;
+  let silentEndpoint: string;
+  let received: number;
+
+  beforeAll(async () => {
+    // Accepts the connection and reads the request, then never answers: a hung AWS endpoint.
+    silent = createServer((request: IncomingMessage) => {
+      received += 1;
+      request.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    silentEndpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    silent.closeAllConnections();
+    await new Promise<void>((resolve, reject) =>
+      silent.close((error) => (error ? reject(error) : resolve()))
+    );
+  });
+
+  beforeEach(() => {
+    received = 0;
+  });
+
+  const shortTimeouts = { connectionMs: 200, requestMs: 300 };
+
+  it('gives up on an endpoint that never answers, after every attempt timed out', async () => {
+    const clients = createAwsClients({
+      region: 'us-east-1',
+      endpoint: silentEndpoint,
+      credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'example' },
+      timeouts: shortTimeouts,
+    });
+
+    await expect(new EcrPolicyStore(clients.ecr).getPolicy(repository)).rejects.toMatchObject({
+      name: 'TimeoutError',
+      $metadata: { attempts: 4 },
+    });
+
+    expect(received).toBe(4);
+  });
+
+  it('fails the event, so that SQS delivers it again, when AWS hangs', async () => {
+    const clients = createAwsClients({
+      region: 'us-east-1',
+      endpoint: silentEndpoint,
+      credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'example' },
+      timeouts: shortTimeouts,
+    });
+    const { pipeline } = createAwsPipeline({
+      config: parseConfig({}, 'test'),
+      region: 'us-east-1',
+      fixerAccountId: '222222222222',
+      fixerRoleArns: [],
+      topicArn: null,
+      auditTableName: null,
+      telemetry: { decided: () => undefined, failed: () => undefined },
+      clients,
+    });
+
+    const [result] = await pipeline.process([
+      { messageId: 'm1', event: loadEvent('create-function-same-account-ecr-denied'), attempt: 1 },
+    ]);
+
+    expect(result).toMatchObject({
+      messageId: 'm1',
+      status: 'failed',
+      error: expect.objectContaining({ name: 'TimeoutError' }) as Error,
+    });
   });
 });

@@ -9,7 +9,12 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
 
-import { MAX_ATTEMPTS, createAwsClients } from '../../lambda/adapters/aws-clients';
+import {
+  DEFAULT_TIMEOUTS,
+  MAX_ATTEMPTS,
+  createAwsClients,
+} from '../../lambda/adapters/aws-clients';
+import { FIXER_SIZING } from '../../lib/sizing';
 
 // Count constructions: each client class is wrapped by a mock that builds the real client.
 jest.mock('@aws-sdk/client-ecr', () => {
@@ -109,7 +114,51 @@ describe('createAwsClients', () => {
   it('uses the AWS endpoints and the default credential chain when given neither', () => {
     const config = createAwsClients({ region: 'eu-west-1' }).configFor('eu-west-1');
 
-    expect(config).toStrictEqual({ region: 'eu-west-1', retryMode: 'standard', maxAttempts: 4 });
+    expect(config).toStrictEqual({
+      region: 'eu-west-1',
+      retryMode: 'standard',
+      maxAttempts: 4,
+      requestHandler: {
+        connectionTimeout: 3_000,
+        requestTimeout: 5_000,
+        throwOnRequestTimeout: true,
+      },
+    });
+  });
+
+  it('lets a hung call give up within half of the function timeout, retries included', () => {
+    // Standard retry mode waits at most 0.1 + 0.2 + 0.4 s between attempts for transient errors (20 s cap unused).
+    const backoffMs = 700;
+
+    const worstCaseMs = MAX_ATTEMPTS * DEFAULT_TIMEOUTS.requestMs + backoffMs;
+
+    expect(worstCaseMs).toBeLessThanOrEqual(FIXER_SIZING.timeout.toMilliseconds() / 2);
+    expect(DEFAULT_TIMEOUTS.connectionMs).toBeLessThan(DEFAULT_TIMEOUTS.requestMs);
+  });
+
+  it('gives every client a NodeHttpHandler with the timeouts', async () => {
+    const clients = createAwsClients({
+      region: 'eu-west-1',
+      timeouts: { connectionMs: 1_234, requestMs: 5_678 },
+    });
+
+    for (const client of [
+      clients.ecr,
+      clients.sts,
+      clients.sns,
+      clients.dynamodb,
+      clients.lambda,
+    ]) {
+      // The handler keeps its options in configProvider (an internal of @smithy/node-http-handler 4).
+      const handler = client.config.requestHandler as unknown as {
+        configProvider: Promise<Record<string, unknown>>;
+      };
+      await expect(handler.configProvider).resolves.toMatchObject({
+        connectionTimeout: 1_234,
+        requestTimeout: 5_678,
+        throwOnRequestTimeout: true,
+      });
+    }
   });
 
   it('builds clients for other regions with other credentials', async () => {
