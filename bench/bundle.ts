@@ -16,6 +16,14 @@ import { defineLambdaEcrAutofix } from '../lib/lambda-ecr-autofix-app';
 import type { Summary } from './stats';
 import { summarize } from './stats';
 
+/** The fixer bundled by esbuild with FixerFunction's options, without and with the Powertools Tracer. */
+export interface TracerVariant {
+  readonly withoutBytes: number;
+  readonly withoutGzipBytes: number;
+  readonly withBytes: number;
+  readonly withGzipBytes: number;
+}
+
 export interface BundleResult {
   readonly codeBytes: number;
   readonly codeGzipBytes: number;
@@ -23,7 +31,14 @@ export interface BundleResult {
   readonly mapGzipBytes: number;
   readonly naiveBytes: number;
   readonly naiveGzipBytes: number;
-  readonly load: Readonly<Record<'bare' | 'naive' | 'fixer' | 'fixerWithSourceMaps', Summary>>;
+  readonly load: Readonly<
+    Record<
+      'bare' | 'naive' | 'fixer' | 'fixerWithSourceMaps' | 'variantWithout' | 'variantWithTracer',
+      Summary
+    >
+  >;
+  /** What adding `@aws-lambda-powertools/tracer` (SDK clients captured) would cost; tracing is off because of it. */
+  readonly tracer: TracerVariant;
   readonly runs: number;
   /** Creating the fixer's dependencies (configuration, Powertools, SDK clients), no AWS call: first invocation. */
   readonly init: Summary;
@@ -68,6 +83,56 @@ async function naiveBundle(directory: string): Promise<string> {
   return outfile;
 }
 
+/**
+ * The fixer as FixerFunction bundles it (lib/constructs/fixer-function.ts: ESM, minified, node24, the `module` field
+ * first, the require shim, the environment-only credential provider), once as it is and once with the Powertools
+ * Tracer wrapping its SDK clients, as `tracer.captureAWSv3Client(client)` would in aws-clients.ts.
+ */
+async function tracerVariants(directory: string): Promise<{ without: string; with: string }> {
+  const handler = join(ROOT, 'lambda', 'handlers', 'sqs-fixer.ts');
+  const entries = {
+    without: [`export { handler } from ${JSON.stringify(handler)};`],
+    with: [
+      `export { handler } from ${JSON.stringify(handler)};`,
+      "import { Tracer } from '@aws-lambda-powertools/tracer';",
+      "import { ECRClient } from '@aws-sdk/client-ecr';",
+      "const tracer = new Tracer({ serviceName: 'lambda-ecr-autofix' });",
+      'export const ecr = tracer.captureAWSv3Client(new ECRClient({}));',
+    ],
+  };
+  const outputs = { without: '', with: '' };
+  for (const [name, lines] of Object.entries(entries) as [keyof typeof entries, string[]][]) {
+    const entry = join(directory, `variant-${name}.ts`);
+    writeFileSync(entry, lines.join('\n'));
+    const outfile = join(directory, `variant-${name}.mjs`);
+    await build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node24',
+      mainFields: ['module', 'main'],
+      minify: true,
+      banner: {
+        js: "import { createRequire as __r } from 'node:module';const require = __r(import.meta.url);",
+      },
+      alias: {
+        '@aws-sdk/credential-provider-node': join(
+          ROOT,
+          'lambda',
+          'adapters',
+          'lambda-credentials.ts'
+        ),
+      },
+      nodePaths: [join(ROOT, 'node_modules')],
+      logLevel: 'error',
+    });
+    outputs[name] = outfile;
+  }
+  return outputs;
+}
+
 /** Wall time of each command, interleaved so that machine noise hits all of them alike. */
 function interleaved(
   commands: Readonly<Record<string, readonly string[]>>,
@@ -93,6 +158,7 @@ export async function measureBundle(runs: number): Promise<BundleResult> {
   const code = join(asset, 'index.mjs');
   const map = join(asset, 'index.mjs.map');
   const naive = await naiveBundle(work);
+  const variants = await tracerVariants(work);
 
   const initScript = join(work, 'init.mjs');
   writeFileSync(
@@ -110,6 +176,8 @@ export async function measureBundle(runs: number): Promise<BundleResult> {
       naive: [naive],
       fixer: [code],
       fixerWithSourceMaps: ['--enable-source-maps', code],
+      variantWithout: [variants.without],
+      variantWithTracer: [variants.with],
     },
     runs
   );
@@ -142,6 +210,14 @@ export async function measureBundle(runs: number): Promise<BundleResult> {
       naive: summarize(samples['naive'] ?? []),
       fixer: summarize(samples['fixer'] ?? []),
       fixerWithSourceMaps: summarize(samples['fixerWithSourceMaps'] ?? []),
+      variantWithout: summarize(samples['variantWithout'] ?? []),
+      variantWithTracer: summarize(samples['variantWithTracer'] ?? []),
+    },
+    tracer: {
+      withoutBytes: statSync(variants.without).size,
+      withoutGzipBytes: gz(variants.without),
+      withBytes: statSync(variants.with).size,
+      withGzipBytes: gz(variants.with),
     },
     runs,
     init: summarize(init),

@@ -190,6 +190,24 @@ benchmark), the decision core with \`zod/mini\` about 20 ms and Powertools Logge
 source map at start (\`--enable-source-maps\`) would add ${ms(mapsDelta - loadDelta)} more, which is why the function
 ships the map without enabling it.
 
+## Tracing
+
+The function runs without X-Ray tracing. Tracing SDK calls needs the Powertools Tracer
+(\`@aws-lambda-powertools/tracer\`, which bundles \`aws-xray-sdk-core\`); this is what it would cost, measured on the fixer
+bundled with FixerFunction's esbuild options, once as it is and once with the Tracer capturing its SDK clients:
+
+| | Raw | Gzip | Module load (median) | Above \`node -e 0\` |
+|---|---|---|---|---|
+| fixer | ${kb(bundle.tracer.withoutBytes)} | ${kb(bundle.tracer.withoutGzipBytes)} | ${ms(load.variantWithout.median)} | ${ms(load.variantWithout.median - load.bare.median)} |
+| fixer + Powertools Tracer | ${kb(bundle.tracer.withBytes)} | ${kb(bundle.tracer.withGzipBytes)} | ${ms(load.variantWithTracer.median)} | ${ms(load.variantWithTracer.median - load.bare.median)} |
+| difference | +${kb(bundle.tracer.withBytes - bundle.tracer.withoutBytes)} | +${kb(bundle.tracer.withGzipBytes - bundle.tracer.withoutGzipBytes)} | +${ms(load.variantWithTracer.median - load.variantWithout.median)} | |
+
+${
+  bundle.tracer.withGzipBytes > GOALS.bundleGzipBytes
+    ? `With the Tracer the bundle would be ${kb(bundle.tracer.withGzipBytes)} gzip, above the ${kb(GOALS.bundleGzipBytes)} goal, so tracing is off (\`Tracing.ACTIVE\` was removed from the function): an active trace without SDK subsegments only shows the invocation's total time, which the \`REPORT\` log line and the dashboard already give.`
+    : `With the Tracer the bundle would be ${kb(bundle.tracer.withGzipBytes)} gzip, within the ${kb(GOALS.bundleGzipBytes)} goal: tracing could be turned on again.`
+}
+
 ## Decision core
 
 \`decide()\` for a failed cross-account CreateFunction (parse and validate the event, classify, locate, guard, evaluate

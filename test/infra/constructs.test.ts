@@ -113,7 +113,7 @@ describe('construct validation', () => {
       Architectures: ['arm64'],
       MemorySize: 256,
       Timeout: 60,
-      TracingConfig: { Mode: 'Active' },
+      TracingConfig: Match.absent(),
       Environment: Match.absent(),
     });
     assertResourceProperties(template, 'AWS::Logs::LogGroup', { RetentionInDays: 90 });

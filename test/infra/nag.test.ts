@@ -138,7 +138,6 @@ describe('cdk-nag AwsSolutions checks', () => {
 
     // Assert
     expect(inventory(central)).toEqual([
-      'LambdaEcrAutofix/Fixer/Role/DefaultPolicy/Resource AwsSolutions-IAM5[Resource::*]',
       'LambdaEcrAutofix/RegistryAccessPolicy/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/*]',
       'LambdaEcrAutofix/RegistryAccessPolicy/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/LambdaEcrAutofixRegistryAccess]',
       'LambdaEcrAutofix/RegistryAccessPolicy/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:*:<AWS::AccountId>:function:*]',
