@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 import { build } from 'esbuild';
@@ -56,6 +56,8 @@ function log(text: string): void {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // Timings on a shared machine say little when other processes compete for the CPU: the report says how busy it was.
+  const loadAtStart = loadavg()[0] ?? 0;
   const runs = Number(process.env['BENCH_RUNS'] ?? 21);
   log(`Bundle and module load (${runs} interleaved runs each)…`);
   const bundle = await measureBundle(runs);
@@ -79,7 +81,13 @@ async function main(): Promise<void> {
   const single = await runBurstInChild({ ...base, concurrency: 1 });
   const seconds = (Date.now() - started) / 1000;
 
-  const markdown = render(bundle, core, [configured, batchOf10, oneByOne, single], seconds);
+  const markdown = render(
+    bundle,
+    core,
+    [configured, batchOf10, oneByOne, single],
+    seconds,
+    loadAtStart
+  );
   writeFileSync(join(ROOT, 'BENCHMARKS.md'), markdown);
   log(markdown);
   log(`Wrote BENCHMARKS.md in ${seconds.toFixed(0)} s.`);
@@ -89,7 +97,8 @@ function render(
   bundle: BundleResult,
   core: CoreResult,
   bursts: readonly ChildBurst[],
-  seconds: number
+  seconds: number,
+  loadAtStart: number
 ): string {
   const cpu = cpus();
   const load = bundle.load;
@@ -141,6 +150,7 @@ machine and this run; each is compared with a baseline measured in the same run.
 | Memory | ${mb(totalmem())} |
 | OS | ${platform()} ${release()} |
 | Node.js | ${process.version} (the Lambda runs Node.js 24 on arm64) |
+| Load average when the run started | ${loadAtStart.toFixed(1)} on ${cpu.length} cores${loadAtStart > cpu.length ? ': other processes competed for the CPU, so the timings are inflated' : ''} |
 
 A bare \`node -e 0\` takes ${ms(load.bare.median)} here: this is a slow machine, and absolute times on Lambda differ.
 

@@ -2,13 +2,14 @@
  * The input files people actually have (issue 12): lookup-events output, bare CloudTrail records, dead-letter queue
  * messages, `--query policyText` output, a policy of another registry, and files that are not events at all.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { chooseEvent } from '../../bin/commands/event-input';
+import { renderErrorNotification } from '../../lambda/domain/notification';
 import { runCli } from '../support/cli';
-import { EVENTS_DIR, detailOf, loadEvent } from '../support/events';
+import { EVENTS_DIR, callFrom, detailOf, loadEvent } from '../support/events';
 
 const CROSS_ACCOUNT = 'create-function-cross-account-ecr-denied.json';
 const SAME_ACCOUNT = 'create-function-same-account-ecr-denied.json';
@@ -317,5 +318,25 @@ describe('plan --policy accepts', () => {
 
     expect(matching.err).toBe('');
     expect(ignored.err).toBe('');
+  });
+});
+
+describe('docs/operations.md', () => {
+  const operations = readFileSync(join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
+
+  it('has the section the error e-mail sends people to, with the commands it names', () => {
+    const { message } = renderErrorNotification({
+      messageId: 'm1',
+      attempts: 5,
+      error: 'boom',
+      call: callFrom(CROSS_ACCOUNT),
+      deadLetterQueue: null,
+    });
+    const section = /docs\/operations\.md, "([^"]+)"/.exec(message)?.[1];
+
+    expect(section).toBeDefined();
+    expect(operations).toContain(`\n## ${section}\n`);
+    expect(operations).toContain('--lookup-attributes AttributeKey=EventId,AttributeValue=');
+    expect(operations).toContain("--query 'Messages[0].Body' --output text > event.json");
   });
 });
