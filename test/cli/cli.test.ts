@@ -236,6 +236,24 @@ describe('plan', () => {
     expect(err).toContain('unknown key "colour"');
   });
 
+  it('exits 2 naming the key, the expected type and an example for a wrong JSON type', async () => {
+    const config = join(scratch(), 'config.json');
+    writeFileSync(config, JSON.stringify({ excludeRepositories: 'platform/*' }));
+
+    const { code, err } = await run(
+      'plan',
+      '--event',
+      event('create-function-success-image.json'),
+      '--config',
+      config
+    );
+
+    expect(code).toBe(2);
+    expect(err).toBe(
+      `lambda-ecr-autofix plan: Invalid configuration in ${config}: "excludeRepositories" must be a list, e.g. ["platform/*"] (got "platform/*") (see --help)`
+    );
+  });
+
   it.each([['plan'], ['apply'], ['demo']])('documents %s with --help', async (command) => {
     const { code, out } = await run(command, '--help');
 
