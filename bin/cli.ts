@@ -135,11 +135,7 @@ export async function main(
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (command === undefined) {
-    const close = closestMatch(name, commands);
-    const what = name.startsWith('-') ? 'option' : 'command';
-    err(
-      `lambda-ecr-autofix: unknown ${what} ${what === 'command' ? `"${name}"` : name}; ${close === null ? `expected one of ${commands.join(', ')}` : `did you mean ${close}?`} (see --help)`
-    );
+    err(`lambda-ecr-autofix: ${unknownFirstArgument(name, commands)} (see --help)`);
     return 2;
   }
   try {
@@ -181,6 +177,16 @@ export async function main(
     }
     throw error;
   }
+}
+
+/** What is wrong with a first argument that is no command, with the closest command or global option. */
+function unknownFirstArgument(name: string, commands: readonly string[]): string {
+  if (name.startsWith('-')) {
+    const close = closestMatch(name.replace(/^-+/, ''), ['help', 'version']);
+    return `unknown option ${name}; ${close === null ? `expected a command first: ${commands.join(', ')}` : `did you mean --${close}?`}`;
+  }
+  const close = closestMatch(name, commands);
+  return `unknown command "${name}"; ${close === null ? `expected one of ${commands.join(', ')}` : `did you mean ${close}?`}`;
 }
 
 /**

@@ -180,7 +180,11 @@ describe('plan', () => {
     [['plan', '--json=yes'], /^lambda-ecr-autofix plan: --json takes no value \(see --help\)$/],
     [[], /^lambda-ecr-autofix: missing command; expected one of plan, apply, demo \(see --help\)$/],
     [['plna'], /^lambda-ecr-autofix: unknown command "plna"; did you mean plan\? \(see --help\)$/],
-    [['--verbose'], /^lambda-ecr-autofix: unknown option --verbose; expected one of plan/],
+    [
+      ['--verbose'],
+      /^lambda-ecr-autofix: unknown option --verbose; expected a command first: plan, apply, demo \(see --help\)$/,
+    ],
+    [['--verison'], /^lambda-ecr-autofix: unknown option --verison; did you mean --version\? /],
     [
       ['plan', '--event', 'x.json', 'extra'],
       /^lambda-ecr-autofix plan: unexpected argument "extra"/,
