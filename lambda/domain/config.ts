@@ -73,19 +73,44 @@ export const configSchema = z.strictObject({
   ),
   organizationId: z.optional(text(ORG_ID, 'must be an AWS Organizations id like "o-a1b2c3d4e5"')),
   memberDeployment: z.optional(
-    z.strictObject({
-      organizationalUnitIds: z
-        .array(
-          text(
-            OU_ID,
-            'must be an organizational unit id like "ou-ab12-cdef3456" or a root id "r-ab12"'
+    z
+      .strictObject({
+        organizationalUnitIds: z
+          .array(
+            text(
+              OU_ID,
+              'must be an organizational unit id like "ou-ab12-cdef3456" or a root id "r-ab12"'
+            )
           )
-        )
-        .check(z.minLength(1, { message: 'must name at least one organizational unit' })),
-      regions: z
-        .array(text(REGION, 'must be an AWS region like "eu-west-1"'))
-        .check(z.minLength(1, { message: 'must name at least one region' })),
-    })
+          .check(z.minLength(1, { message: 'must name at least one organizational unit' })),
+        regions: z
+          .array(text(REGION, 'must be an AWS region like "eu-west-1"'))
+          .check(z.minLength(1, { message: 'must name at least one region' })),
+        // IAM is global: the registry role lives in one region's stack instance per account. The StackSet updates
+        // regions in parallel, so moving that region in one update would delete the role in one instance while
+        // another creates it (IAM names are account-wide). Hence an explicit, stable key instead of "the first region".
+        registryRoleRegion: text(
+          REGION,
+          'must name the one region (one of "regions") whose stack instances create the global registry role, ' +
+            'e.g. "eu-west-1"; earlier versions used the first region of "regions". Set it once and never change it ' +
+            '(docs/deployment.md, "Updating the member deployment")'
+        ),
+      })
+      .check(
+        z.superRefine((deployment, context) => {
+          const { regions, registryRoleRegion } = deployment;
+          // A malformed value already has its own message.
+          if (!REGION.test(registryRoleRegion) || regions.includes(registryRoleRegion)) return;
+          context.addIssue({
+            code: 'custom',
+            path: ['registryRoleRegion'],
+            input: registryRoleRegion,
+            message:
+              `must be one of "regions" (${regions.join(', ')}): add it to "regions" rather than ` +
+              'changing it, since the registry role must stay where it was created',
+          });
+        })
+      )
   ),
   notifyOn: z._default(
     z.array(
@@ -166,7 +191,11 @@ const EXAMPLES: Readonly<Record<string, unknown>> = {
   registryAccounts: ['111111111111'],
   consumerAccounts: ['222222222222'],
   excludeRepositories: ['prod/*'],
-  memberDeployment: { organizationalUnitIds: ['r-ab12'], regions: ['eu-west-1'] },
+  memberDeployment: {
+    organizationalUnitIds: ['r-ab12'],
+    regions: ['eu-west-1'],
+    registryRoleRegion: 'eu-west-1',
+  },
   notifyOn: ['fix', 'needs-human', 'error'],
 };
 

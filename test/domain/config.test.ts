@@ -49,6 +49,7 @@ describe('parseConfig', () => {
         memberDeployment: {
           organizationalUnitIds: ['ou-ab12-cdef3456', 'r-ab12'],
           regions: ['eu-west-1'],
+          registryRoleRegion: 'eu-west-1',
         },
         notifyOn: ['fix'],
         auditRetentionDays: 30,
@@ -89,10 +90,17 @@ describe('parseConfig', () => {
     ],
     [
       { memberDeployment: 'r-ab12' },
-      '"memberDeployment" must be an object, e.g. {"organizationalUnitIds":["r-ab12"],"regions":["eu-west-1"]} (got "r-ab12")',
+      '"memberDeployment" must be an object, e.g. {"organizationalUnitIds":["r-ab12"],"regions":["eu-west-1"],' +
+        '"registryRoleRegion":"eu-west-1"} (got "r-ab12")',
     ],
     [
-      { memberDeployment: { organizationalUnitIds: 'r-ab12', regions: ['eu-west-1'] } },
+      {
+        memberDeployment: {
+          organizationalUnitIds: 'r-ab12',
+          regions: ['eu-west-1'],
+          registryRoleRegion: 'eu-west-1',
+        },
+      },
       '"memberDeployment.organizationalUnitIds" must be a list, e.g. ["r-ab12"] (got "r-ab12")',
     ],
     [
@@ -108,16 +116,61 @@ describe('parseConfig', () => {
       '"organizationId" must be an AWS Organizations id like "o-a1b2c3d4e5" (got "org-1")',
     ],
     [
-      { memberDeployment: { organizationalUnitIds: [], regions: ['eu-west-1'] } },
+      {
+        memberDeployment: {
+          organizationalUnitIds: [],
+          regions: ['eu-west-1'],
+          registryRoleRegion: 'eu-west-1',
+        },
+      },
       '"memberDeployment.organizationalUnitIds" must name at least one organizational unit',
     ],
     [
-      { memberDeployment: { organizationalUnitIds: ['ou-1'], regions: ['eu-west-1'] } },
+      {
+        memberDeployment: {
+          organizationalUnitIds: ['ou-1'],
+          regions: ['eu-west-1'],
+          registryRoleRegion: 'eu-west-1',
+        },
+      },
       '"memberDeployment.organizationalUnitIds.0" must be an organizational unit id',
     ],
     [
-      { memberDeployment: { organizationalUnitIds: ['r-ab12'], regions: ['Europe'] } },
+      {
+        memberDeployment: {
+          organizationalUnitIds: ['r-ab12'],
+          regions: ['Europe', 'eu-west-1'],
+          registryRoleRegion: 'eu-west-1',
+        },
+      },
       '"memberDeployment.regions.0" must be an AWS region like "eu-west-1" (got "Europe")',
+    ],
+    [
+      { memberDeployment: { organizationalUnitIds: ['r-ab12'], regions: ['eu-west-1'] } },
+      '"memberDeployment.registryRoleRegion" must name the one region (one of "regions") whose stack instances ' +
+        'create the global registry role, e.g. "eu-west-1"',
+    ],
+    [
+      {
+        memberDeployment: {
+          organizationalUnitIds: ['r-ab12'],
+          regions: ['eu-west-1'],
+          registryRoleRegion: 'Ireland',
+        },
+      },
+      '"memberDeployment.registryRoleRegion" must name the one region (one of "regions")',
+    ],
+    [
+      {
+        memberDeployment: {
+          organizationalUnitIds: ['r-ab12'],
+          regions: ['eu-west-1', 'us-east-1'],
+          registryRoleRegion: 'ap-south-1',
+        },
+      },
+      '"memberDeployment.registryRoleRegion" must be one of "regions" (eu-west-1, us-east-1): add it to ' +
+        '"regions" rather than changing it, since the registry role must stay where it was created ' +
+        '(got "ap-south-1")',
     ],
     [
       { notifyOn: ['everything'] },
@@ -153,10 +206,16 @@ describe('parseConfig', () => {
   it('lists the keys of the nested object an unknown key is in', () => {
     expect(
       problemsOf({
-        memberDeployment: { organizationalUnitIds: ['r-ab12'], regions: ['eu-west-1'], region: 1 },
+        memberDeployment: {
+          organizationalUnitIds: ['r-ab12'],
+          regions: ['eu-west-1'],
+          registryRoleRegion: 'eu-west-1',
+          region: 1,
+        },
       })
     ).toEqual([
-      'unknown key "memberDeployment.region": remove it or use one of organizationalUnitIds, regions (did you mean "regions"?)',
+      'unknown key "memberDeployment.region": remove it or use one of organizationalUnitIds, regions, ' +
+        'registryRoleRegion (did you mean "regions"?)',
     ]);
   });
 
@@ -179,9 +238,11 @@ describe('parseConfig', () => {
   });
 
   it('says when a required value is missing', () => {
-    expect(problemsOf({ memberDeployment: { regions: ['eu-west-1'] } })[0]).toContain(
-      '(got nothing)'
-    );
+    expect(
+      problemsOf({
+        memberDeployment: { regions: ['eu-west-1'], registryRoleRegion: 'eu-west-1' },
+      })[0]
+    ).toContain('(got nothing)');
   });
 
   it.each([[[]], ['text'], [42]])('rejects %j as not an object', (input) => {

@@ -120,18 +120,52 @@ describe('configuration from cdk.json', () => {
     ],
     [
       'memberDeployment OU',
-      { memberDeployment: { organizationalUnitIds: ['ou-1'], regions: ['eu-west-1'] } },
+      {
+        memberDeployment: {
+          organizationalUnitIds: ['ou-1'],
+          regions: ['eu-west-1'],
+          registryRoleRegion: 'eu-west-1',
+        },
+      },
       /"memberDeployment\.organizationalUnitIds\.0" must be an organizational unit id like "ou-ab12-cdef3456" .*\(got "ou-1"\)/,
     ],
     [
       'memberDeployment no OU',
-      { memberDeployment: { organizationalUnitIds: [], regions: ['eu-west-1'] } },
+      {
+        memberDeployment: {
+          organizationalUnitIds: [],
+          regions: ['eu-west-1'],
+          registryRoleRegion: 'eu-west-1',
+        },
+      },
       /"memberDeployment\.organizationalUnitIds" must name at least one organizational unit \(got \[\]\)/,
     ],
     [
       'memberDeployment region',
-      { memberDeployment: { organizationalUnitIds: ['r-ab12'], regions: ['Ireland'] } },
+      {
+        memberDeployment: {
+          organizationalUnitIds: ['r-ab12'],
+          regions: ['Ireland', 'eu-west-1'],
+          registryRoleRegion: 'eu-west-1',
+        },
+      },
       /"memberDeployment\.regions\.0" must be an AWS region like "eu-west-1" \(got "Ireland"\)/,
+    ],
+    [
+      'memberDeployment without the registry role region',
+      { memberDeployment: { organizationalUnitIds: ['r-ab12'], regions: ['eu-west-1'] } },
+      /"memberDeployment\.registryRoleRegion" must name the one region \(one of "regions"\) .* never change it .*\(got nothing\)/,
+    ],
+    [
+      'memberDeployment with a registry role region outside the regions',
+      {
+        memberDeployment: {
+          organizationalUnitIds: ['r-ab12'],
+          regions: ['eu-west-1', 'us-east-1'],
+          registryRoleRegion: 'eu-central-1',
+        },
+      },
+      /"memberDeployment\.registryRoleRegion" must be one of "regions" \(eu-west-1, us-east-1\): add it to "regions" .*\(got "eu-central-1"\)/,
     ],
     [
       'memberDeployment unknown key',
@@ -139,6 +173,7 @@ describe('configuration from cdk.json', () => {
         memberDeployment: {
           organizationalUnitIds: ['r-ab12'],
           regions: ['eu-west-1'],
+          registryRoleRegion: 'eu-west-1',
           accounts: ['1'],
         },
       },
@@ -196,7 +231,11 @@ describe('configuration from cdk.json', () => {
   it('refuses memberDeployment without organizationId when the stacks are declared', () => {
     // Arrange
     const app = appWith({
-      memberDeployment: { organizationalUnitIds: ['r-ab12'], regions: ['eu-west-1'] },
+      memberDeployment: {
+        organizationalUnitIds: ['r-ab12'],
+        regions: ['eu-west-1'],
+        registryRoleRegion: 'eu-west-1',
+      },
     });
 
     // Act
