@@ -8,7 +8,10 @@ import { defineLambdaEcrAutofix, readConfig } from '../lib/lambda-ecr-autofix-ap
 
 const app = new App();
 try {
-  const { member } = defineLambdaEcrAutofix(app, readConfig(app));
+  const { member } = defineLambdaEcrAutofix(app, readConfig(app), {
+    // Where the CLI deploys (its profile or AWS_REGION); unset offline, which keeps the stacks environment-agnostic.
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  });
   // Synth fails on any unacknowledged finding; acknowledgements are written into the templates as an audit trail.
   Validations.of(app).addPlugins(
     new AwsSolutionsChecks(app, { writeSuppressionsToCloudFormation: true })

@@ -1,19 +1,18 @@
 import * as path from 'node:path';
 
+import { Aws, CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import {
-  Aws,
-  CfnOutput,
-  CfnParameter,
-  Duration,
-  Stack,
-  Validations,
-  type StackProps,
-} from 'aws-cdk-lib';
-import { Rule } from 'aws-cdk-lib/aws-events';
-import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+  EventField,
+  Rule,
+  RuleTargetInput,
+  type IRuleRef,
+  type IRuleTarget,
+  type RuleTargetConfig,
+} from 'aws-cdk-lib/aws-events';
+import { SqsQueue, addToDeadLetterQueueResourcePolicy } from 'aws-cdk-lib/aws-events-targets';
+import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { Construct, IConstruct } from 'constructs';
+import type { Construct } from 'constructs';
 
 import { ConfigError, type Config } from '../lambda/domain/config';
 import { OUTCOMES } from '../lambda/domain/decision';
@@ -21,20 +20,20 @@ import { AuditTable } from './constructs/audit-table';
 import { CentralEventBus } from './constructs/central-event-bus';
 import { FixerFunction } from './constructs/fixer-function';
 import { FixerMonitoring } from './constructs/fixer-monitoring';
+import { FixerPermissions } from './constructs/fixer-permissions';
 import { FixerQueue } from './constructs/fixer-queue';
-import { MemberStackSet } from './constructs/member-stack-set';
 import { NotificationTopic } from './constructs/notification-topic';
 import { FAILED_IMAGE_DEPLOY_PATTERN } from './failed-deploy-event-pattern';
-import { MEMBER_PARAMETERS, type MemberStack } from './member-stack';
 import {
+  CENTRAL_BUS_NAME,
   CONTEXT_KEY,
   DASHBOARD_NAME,
   FIXER_ROLE_NAME,
-  MEMBER_STACK_SET_NAME,
+  MEMBER_FORWARDING_ALARM_NAME,
   METRICS_NAMESPACE,
   SERVICE_NAME,
+  WORK_QUEUE_NAME,
 } from './names';
-import { registryPermissionStatements } from './registry-permissions';
 import { FIXER_SIZING } from './sizing';
 
 const REPOSITORY_ROOT = path.join(__dirname, '..');
@@ -45,14 +44,20 @@ export const FIXER_HANDLER_ENTRY = path.join(REPOSITORY_ROOT, 'lambda', 'handler
 /** Budget for the `CONFIG` environment variable, leaving room for the others within Lambda's 4 KB. */
 const CONFIG_ENVIRONMENT_BUDGET_BYTES = 3 * 1024;
 
+/**
+ * What the fixer does with the audit table: records written in batches and read back on a retry; a repository's
+ * lease is a conditional put and a conditional delete of one item. No scans, queries or updates.
+ */
+export const AUDIT_TABLE_ACTIONS = [
+  'dynamodb:BatchWriteItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+] as const;
+
 export interface CentralStackProps extends StackProps {
   /** The validated configuration. */
   readonly config: Config;
-  /**
-   * The standalone member stack (in its own stage). Its template becomes the StackSet's template.
-   * @default - no StackSet; required when `config.memberDeployment` is set
-   */
-  readonly memberStack?: MemberStack;
   /**
    * Path of the fixer's handler file.
    * @default lambda/handlers/sqs-fixer.ts in this repository
@@ -65,13 +70,18 @@ export interface CentralStackProps extends StackProps {
  *
  * failed-deploy events (the organization's, through the central bus; the central account's own, through a rule on its
  * default bus) → SQS queue (+ dead-letter queue) → fixer function → ECR repository policy (directly in this account,
- * through the registry role elsewhere), audit table, SNS topic; alarms and a dashboard; and, with `memberDeployment`,
- * the StackSet that installs the member stack across the organization.
+ * through the registry role elsewhere), audit table, SNS topic; alarms and a dashboard; and the member accounts'
+ * forwarding alarms to the same topic. The StackSet that installs the member stack lives in a stack of its own
+ * (`MemberDeploymentStack`), so nothing here ever waits for, or rolls back because of, a member account.
+ *
+ * Provenance (DESIGN.md, "Provenance"): only the project's rules (and the replay role) may send to the queues, the
+ * local rule matches only this account's events, the registry roles trust the fixer role by its ARN, and the fixer's
+ * permissions work only from the fixer function's own code (docs/security-model.md).
  */
 export class CentralStack extends Stack {
   /** The bus the member accounts forward to. */
   public readonly eventBus: CentralEventBus;
-  /** The work queue and its dead-letter queue. */
+  /** The work queue, its dead-letter queue and the replay role. */
   public readonly queue: FixerQueue;
   /** The encrypted SNS topic (decisions and alarms) and its key. */
   public readonly notifications: NotificationTopic;
@@ -79,27 +89,33 @@ export class CentralStack extends Stack {
   public readonly audit: AuditTable;
   /** The fixer function, its role and log group. */
   public readonly fixer: FixerFunction;
-  /** What the fixer may do to registries: ECR and Lambda in this account, the registry role elsewhere. */
-  public readonly registryAccessPolicy: Policy;
+  /** What the fixer may do to registries, the topic and the audit table. */
+  public readonly permissions: FixerPermissions;
+  /** Failed deploys forwarded by the organization's accounts (central bus). */
+  public readonly organizationRule: Rule;
+  /** Failed deploys of this account in this region (default bus). */
+  public readonly localRule: Rule;
+  /** Member accounts' forwarding alarms (central bus) → the topic. */
+  public readonly memberAlarmRule: Rule;
   /** Alarms and dashboard. */
   public readonly monitoring: FixerMonitoring;
-  /** Present when `memberDeployment` is configured. */
-  public readonly memberStackSet?: MemberStackSet;
 
   constructor(scope: Construct, id: string, props: CentralStackProps) {
-    const { config, memberStack, handlerEntry, ...stackProps } = props;
+    const { config, handlerEntry, ...stackProps } = props;
     super(scope, id, {
       description:
         'lambda-ecr-autofix central: fixes ECR repository policies when Lambda may not pull a container image',
       ...stackProps,
     });
     const configJson = JSON.stringify(config);
-    validateForCentralStack(config, configJson, memberStack);
+    validateForCentralStack(config, configJson);
 
     this.eventBus = new CentralEventBus(this, 'EventBus', {
       organizationId: config.organizationId,
+      eventBusName: CENTRAL_BUS_NAME,
     });
     this.queue = new FixerQueue(this, 'Queue', {
+      queueName: WORK_QUEUE_NAME,
       visibilityTimeout: Duration.seconds(
         FIXER_SIZING.timeout.toSeconds() * FIXER_SIZING.visibilityTimeoutFactor
       ),
@@ -107,6 +123,7 @@ export class CentralStack extends Stack {
     });
     this.notifications = new NotificationTopic(this, 'Notifications', {
       emails: config.notificationEmails,
+      eventBusName: CENTRAL_BUS_NAME,
     });
     this.audit = new AuditTable(this, 'Audit');
 
@@ -140,17 +157,14 @@ export class CentralStack extends Stack {
     // The loop guard: the handler ignores the fixer's own SetRepositoryPolicy calls.
     fn.addEnvironment('FIXER_ROLE_ARN', this.fixer.role.roleArn);
 
-    this.notifications.grantPublish(fn);
-    // Audit records are written in batches and read back on a retry; a repository's lease is a conditional put and
-    // a conditional delete of one item. No scans, queries or updates.
-    this.audit.table.grant(
-      fn,
-      'dynamodb:BatchWriteItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:GetItem',
-      'dynamodb:PutItem'
-    );
-    this.registryAccessPolicy = this.createRegistryAccessPolicy(config);
+    this.permissions = new FixerPermissions(this, 'FixerPermissions', {
+      role: this.fixer.role,
+      functionArn: fn.functionArn,
+      config,
+      notifications: this.notifications,
+      auditTable: this.audit.table,
+      auditTableActions: AUDIT_TABLE_ACTIONS,
+    });
 
     fn.addEventSource(
       new SqsEventSource(this.queue.queue, {
@@ -160,20 +174,42 @@ export class CentralStack extends Stack {
         reportBatchItemFailures: true,
       })
     );
+    // The policies name the function (lambda:SourceFunctionArn), so the function cannot wait for them as it waits for
+    // its default policy; the event source mapping, which starts the invocations, does.
+    for (const mapping of fn.node.children.filter((c) => c instanceof EventSourceMapping)) {
+      mapping.node.addDependency(...this.permissions.unconditionalPolicies);
+    }
 
-    // Both rules deliver to the same queue; events EventBridge cannot deliver go to the same dead-letter queue.
+    // Both failed-deploy rules deliver to the same queue; events EventBridge cannot deliver go to the dead-letter queue.
     const toQueue = new SqsQueue(this.queue.queue, { deadLetterQueue: this.queue.deadLetterQueue });
-    new Rule(this, 'OrganizationRule', {
+    this.organizationRule = new Rule(this, 'OrganizationRule', {
       description:
         'lambda-ecr-autofix: failed Lambda image deploys forwarded by organization accounts',
       eventBus: this.eventBus.eventBus,
       eventPattern: FAILED_IMAGE_DEPLOY_PATTERN,
       targets: [toQueue],
     });
-    new Rule(this, 'LocalRule', {
+    this.localRule = new Rule(this, 'LocalRule', {
       description: 'lambda-ecr-autofix: failed Lambda image deploys in this account and region',
-      eventPattern: FAILED_IMAGE_DEPLOY_PATTERN,
+      // Only this account's own events: a default bus can receive other accounts' events too, if its resource policy
+      // (which this stack does not manage) lets them in. Those come through the central bus, or not at all.
+      eventPattern: { ...FAILED_IMAGE_DEPLOY_PATTERN, account: [Aws.ACCOUNT_ID] },
       targets: [toQueue],
+    });
+    this.memberAlarmRule = new Rule(this, 'MemberAlarmRule', {
+      description:
+        'lambda-ecr-autofix: a member account could not forward failed deploys (its alarm, forwarded)',
+      eventBus: this.eventBus.eventBus,
+      eventPattern: {
+        source: ['aws.cloudwatch'],
+        detailType: ['CloudWatch Alarm State Change'],
+        detail: { alarmName: [MEMBER_FORWARDING_ALARM_NAME], state: { value: ['ALARM'] } },
+      },
+      targets: [new EncryptedTopicTarget(this.notifications, this.queue, memberAlarmNotice())],
+    });
+    this.queue.restrictSenders({
+      workQueueRuleArns: [this.organizationRule.ruleArn, this.localRule.ruleArn],
+      deadLetterRuleArns: [this.memberAlarmRule.ruleArn],
     });
 
     this.monitoring = new FixerMonitoring(this, 'Monitoring', {
@@ -187,36 +223,12 @@ export class CentralStack extends Stack {
       dashboardName: DASHBOARD_NAME,
     });
 
-    if (config.memberDeployment !== undefined && memberStack !== undefined) {
-      const callAs = new CfnParameter(this, 'StackSetCallAs', {
-        type: 'String',
-        default: 'DELEGATED_ADMIN',
-        allowedValues: ['DELEGATED_ADMIN', 'SELF'],
-        description:
-          'DELEGATED_ADMIN when this account is a delegated administrator for StackSets, SELF in the management account',
-      });
-      const { organizationalUnitIds, regions } = config.memberDeployment;
-      this.memberStackSet = new MemberStackSet(this, 'Members', {
-        memberStack,
-        stackSetName: MEMBER_STACK_SET_NAME,
-        organizationalUnitIds,
-        regions,
-        callAs: callAs.valueAsString,
-        parameters: {
-          [MEMBER_PARAMETERS.centralAccountId]: Aws.ACCOUNT_ID,
-          [MEMBER_PARAMETERS.centralRegion]: Aws.REGION,
-          // The registry role is global: create it in the first region only.
-          [MEMBER_PARAMETERS.registryRoleRegion]: regions[0] ?? '',
-        },
-      });
-    }
-
     new CfnOutput(this, 'EventBusArn', {
       description: 'Central bus the member accounts forward to',
       value: this.eventBus.eventBus.eventBusArn,
     });
     new CfnOutput(this, 'FixerRoleArn', {
-      description: 'Role the member registry roles trust',
+      description: 'Role the member registry roles trust (by its ARN)',
       value: this.fixer.role.roleArn,
     });
     new CfnOutput(this, 'TopicArn', {
@@ -225,74 +237,73 @@ export class CentralStack extends Stack {
     });
     new CfnOutput(this, 'QueueArn', { value: this.queue.queue.queueArn });
     new CfnOutput(this, 'DeadLetterQueueArn', {
-      description: 'Replay with: aws sqs start-message-move-task --source-arn <this>',
+      description:
+        'Replay (as ReplayRoleArn): aws sqs start-message-move-task --source-arn <DeadLetterQueueArn> ' +
+        '--destination-arn <QueueArn>; the ReplayCommand output has both filled in',
       value: this.queue.deadLetterQueue.queueArn,
+    });
+    new CfnOutput(this, 'ReplayRoleArn', {
+      description:
+        'The only principal besides the rules that may send to the work queue: assume it to replay dead letters',
+      value: this.queue.replayRole.roleArn,
+    });
+    new CfnOutput(this, 'ReplayCommand', {
+      description:
+        'Replays the dead letters into the work queue; run it as ReplayRoleArn (docs/operations.md)',
+      value: Fn.join('', [
+        'aws sqs start-message-move-task --source-arn ',
+        this.queue.deadLetterQueue.queueArn,
+        ' --destination-arn ',
+        this.queue.queue.queueArn,
+        ' --max-number-of-messages-per-second 10',
+      ]),
     });
     new CfnOutput(this, 'AuditTableName', { value: this.audit.table.tableName });
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards/dashboard/${DASHBOARD_NAME}`,
     });
   }
+}
 
-  /**
-   * The fixer's access to registries, as its own policy so it reads as one unit:
-   * - in this account, the same ECR and Lambda statements the member accounts' registry role carries;
-   * - elsewhere, `sts:AssumeRole` on the registry role only (every account's, or only the configured
-   *   `registryAccounts`'), only inside the organization (`aws:ResourceOrgID`).
-   */
-  private createRegistryAccessPolicy(config: Config): Policy {
-    const roleArns = config.registryAccounts.includes('*')
-      ? [`arn:${Aws.PARTITION}:iam::*:role/${config.registryRoleName}`]
-      : config.registryAccounts.map(
-          (account) => `arn:${Aws.PARTITION}:iam::${account}:role/${config.registryRoleName}`
-        );
-    const assumeRegistryRole = new PolicyStatement({
-      sid: 'AssumeRegistryRole',
-      actions: ['sts:AssumeRole'],
-      resources: roleArns,
-      conditions:
-        config.organizationId === undefined
-          ? undefined
-          : { StringEquals: { 'aws:ResourceOrgID': config.organizationId } },
-    });
-    const policy = new Policy(this, 'RegistryAccessPolicy', {
-      roles: [this.fixer.role],
-      statements: [...registryPermissionStatements(config), assumeRegistryRole],
-    });
+/**
+ * An EventBridge target that publishes to the encrypted notification topic with the topic policy naming this one
+ * rule (`aws:SourceArn`). `aws-events-targets`' `SnsTopic` would instead let EventBridge publish for any rule, and
+ * grant `events.amazonaws.com` the key without conditions. Undeliverable notices go to the dead-letter queue, whose
+ * alarm then notifies as well.
+ */
+class EncryptedTopicTarget implements IRuleTarget {
+  constructor(
+    private readonly notifications: NotificationTopic,
+    private readonly queues: FixerQueue,
+    private readonly input: RuleTargetInput
+  ) {}
 
-    Validations.of(policy.node.defaultChild as IConstruct).acknowledge(
-      {
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/*]',
-        reason:
-          'Repositories in the central account: the failing repository is known only when an event arrives. Limited ' +
-          'to reading/writing repository policies and reading tags; repositories with the opt-out tag are denied ' +
-          'SetRepositoryPolicy.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:*:<AWS::AccountId>:function:*]',
-        reason:
-          'lambda:GetFunction (read-only) on the central-account function named by a failed UpdateFunctionCode call, ' +
-          'known only when the event arrives.',
-      }
-    );
-    if (config.registryAccounts.includes('*')) {
-      Validations.of(policy.node.defaultChild as IConstruct).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${config.registryRoleName}]`,
-        reason:
-          'registryAccounts is ["*"]: the registry role of any account of the organization (aws:ResourceOrgID), and ' +
-          'only that role name; each role in turn trusts only this fixer role.',
-      });
-    }
-    return policy;
+  public bind(rule: IRuleRef): RuleTargetConfig {
+    const ruleArn = rule.ruleRef.ruleArn;
+    this.notifications.allowRule(ruleArn);
+    addToDeadLetterQueueResourcePolicy(rule, this.queues.deadLetterQueue);
+    return {
+      arn: this.notifications.topic.topicArn,
+      input: this.input,
+      deadLetterConfig: { arn: this.queues.deadLetterQueue.queueArn },
+      targetResource: this.notifications.topic,
+    };
   }
 }
 
+/** The e-mail text for a member account's forwarding alarm. */
+function memberAlarmNotice(): RuleTargetInput {
+  return RuleTargetInput.fromText(
+    `lambda-ecr-autofix: account ${EventField.account} could not forward failed Lambda image deploys from region ` +
+      `${EventField.region} to the central account.\n\n` +
+      `Alarm ${EventField.fromPath('$.detail.alarmName')}: ${EventField.fromPath('$.detail.state.reason')}\n\n` +
+      "The events wait in that account's forwarding dead-letter queue for 14 days. Find the cause and replay " +
+      'them: see "Member accounts" in docs/operations.md.'
+  );
+}
+
 /** Configuration problems the schema cannot see: they depend on how the central stack uses the values. */
-function validateForCentralStack(
-  config: Config,
-  configJson: string,
-  memberStack: MemberStack | undefined
-): void {
+function validateForCentralStack(config: Config, configJson: string): void {
   const source = `cdk.json context "${CONTEXT_KEY}"`;
   const problems: string[] = [];
   if (config.memberDeployment !== undefined && config.organizationId === undefined) {
@@ -310,10 +321,4 @@ function validateForCentralStack(
     );
   }
   if (problems.length > 0) throw new ConfigError(source, problems);
-  if (config.memberDeployment !== undefined && memberStack === undefined) {
-    throw new Error(
-      'CentralStack: config.memberDeployment is set but props.memberStack is missing; pass the member stack whose ' +
-        'template the StackSet deploys.'
-    );
-  }
 }

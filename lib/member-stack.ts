@@ -16,7 +16,12 @@ import { AssetFreeSynthesizer } from './asset-free-synthesizer';
 import { EventForwarder } from './constructs/event-forwarder';
 import { RegistryAccessRole } from './constructs/registry-access-role';
 import { FAILED_IMAGE_DEPLOY_PATTERN } from './failed-deploy-event-pattern';
-import { CENTRAL_BUS_NAME, CONTEXT_KEY, FIXER_ROLE_NAME } from './names';
+import {
+  CENTRAL_BUS_NAME,
+  CONTEXT_KEY,
+  FIXER_ROLE_NAME,
+  MEMBER_FORWARDING_ALARM_NAME,
+} from './names';
 
 /** Names of the member stack's CloudFormation parameters (the StackSet passes them). */
 export const MEMBER_PARAMETERS = {
@@ -34,9 +39,12 @@ export interface MemberStackProps extends StackProps {
  * What every member account needs, in every enabled region:
  *
  * - a rule on the default bus forwarding failed Lambda image deploys to the central bus (with its role and
- *   dead-letter queue), except in the central account's own region, which the central stack watches directly;
+ *   dead-letter queue), and an alarm when that queue holds an event, whose state changes go to the central bus too
+ *   (the central stack e-mails them); except in the central account's own region, which the central stack watches
+ *   directly;
  * - once per account (in the region named by `RegistryRoleRegion`, or wherever it is deployed when that is empty),
- *   the registry role the fixer assumes, except in the central account, where the fixer acts with its own role.
+ *   the registry role the fixer assumes, except in the central account, where the fixer acts with its own role. It
+ *   trusts the fixer role by ARN, so the central stack must exist first.
  *
  * One template serves both ways of deploying it: the central stack's service-managed StackSet, and
  * `cdk deploy Member/LambdaEcrAutofixMember --parameters CentralAccountId=… --parameters CentralRegion=…` per account
@@ -122,13 +130,13 @@ export class MemberStack extends Stack {
       eventPattern: FAILED_IMAGE_DEPLOY_PATTERN,
       description:
         'lambda-ecr-autofix: forwards failed Lambda image deploys to the central account',
+      alarmName: MEMBER_FORWARDING_ALARM_NAME,
     });
     onlyIf(forwardEvents, this.forwarder);
 
     this.registryRole = new RegistryAccessRole(this, 'RegistryRole', {
       roleName: config.registryRoleName,
       trustedRoleArn: `arn:${Aws.PARTITION}:iam::${centralAccountId}:role/${FIXER_ROLE_NAME}`,
-      trustedAccountId: centralAccountId,
       organizationId: config.organizationId,
       mode: config.mode,
       optOutTag: config.optOutTag,

@@ -35,3 +35,18 @@ export const METRICS_NAMESPACE = 'LambdaEcrAutofix';
 
 /** Name of the CloudWatch dashboard. */
 export const DASHBOARD_NAME = 'LambdaEcrAutofix';
+
+/**
+ * Name of the central work queue. Fixed so that its dead-letter queue's redrive-allow policy can name it: the two
+ * queues reference each other, which CloudFormation accepts only when one ARN is computed from a known name.
+ */
+export const WORK_QUEUE_NAME = 'lambda-ecr-autofix-work';
+
+/** Id of the stack that holds the StackSet (also its CloudFormation stack name). */
+export const MEMBER_DEPLOYMENT_STACK_NAME = 'LambdaEcrAutofixMemberDeployment';
+
+/**
+ * Name of the alarm in every member account and region that fires when failed-deploy events could not be forwarded to
+ * the central bus. The central bus has a rule for this name's state changes, forwarded by the member accounts.
+ */
+export const MEMBER_FORWARDING_ALARM_NAME = 'lambda-ecr-autofix-forwarding-failed';

@@ -1,10 +1,10 @@
 /**
  * The permissions the fixer needs on one account's ECR repositories and Lambda functions. The same statements go to
- * the fixer's own role (for repositories in the central account) and to the registry role in every member account,
- * so the two can never drift apart.
+ * the fixer's own role (for the central account, as far as the configuration lets it patch repositories there) and
+ * to the registry role in every member account, so the two can never drift apart.
  */
 import { Aws } from 'aws-cdk-lib';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Effect, PolicyStatement, type Conditions } from 'aws-cdk-lib/aws-iam';
 
 import { optOutTagParts, type Config } from '../lambda/domain/config';
 
@@ -20,43 +20,61 @@ export function repositoryActions(mode: Config['mode']): string[] {
   return mode === 'enforce' ? [...actions, 'ecr:SetRepositoryPolicy'] : actions;
 }
 
+/** Read (and in `enforce` mode write) repository policies and read repository tags, under `conditions` if given. */
+export function repositoryAccessStatement(
+  config: Pick<Config, 'mode'>,
+  conditions?: Conditions
+): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'RepositoryPolicies',
+    actions: repositoryActions(config.mode),
+    resources: [ACCOUNT_REPOSITORIES_ARN],
+    conditions,
+  });
+}
+
 /**
- * Statements for one account:
- * - read (and in `enforce` mode write) repository policies and read repository tags;
- * - `lambda:GetFunction`, to find the image of an `UpdateFunctionCode` event that lacks it;
- * - an explicit deny of `ecr:SetRepositoryPolicy` on repositories carrying the opt-out tag, so the opt-out holds even
- *   if the handler's own check were wrong (tag-based access control:
- *   https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-supported-iam-actions-tagging.html).
+ * In `enforce` mode, an explicit deny of `ecr:SetRepositoryPolicy` on repositories carrying the opt-out tag, so the
+ * opt-out holds even if the handler's own check were wrong (tag-based access control:
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-supported-iam-actions-tagging.html). In `dry-run` mode
+ * nothing may write, so there is nothing to deny.
  */
+export function optOutDenyStatements(
+  config: Pick<Config, 'mode' | 'optOutTag'>
+): PolicyStatement[] {
+  if (config.mode !== 'enforce') return [];
+  const { key, value } = optOutTagParts(config);
+  const tagKey = `aws:ResourceTag/${key}`;
+  return [
+    new PolicyStatement({
+      sid: 'RespectOptOutTag',
+      effect: Effect.DENY,
+      actions: ['ecr:SetRepositoryPolicy'],
+      resources: [ACCOUNT_REPOSITORIES_ARN],
+      // "key" alone opts out whatever the value; "key=value" only for that value.
+      conditions:
+        value === null ? { Null: { [tagKey]: 'false' } } : { StringEquals: { [tagKey]: value } },
+    }),
+  ];
+}
+
+/** `lambda:GetFunction` on the account's functions (read-only), under `conditions` if given. */
+export function functionLookupStatement(conditions?: Conditions): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'FunctionLookup',
+    actions: ['lambda:GetFunction'],
+    resources: [ACCOUNT_FUNCTIONS_ARN],
+    conditions,
+  });
+}
+
+/** Everything the registry role of a member account may do: repositories, the opt-out deny, the function lookup. */
 export function registryPermissionStatements(
   config: Pick<Config, 'mode' | 'optOutTag'>
 ): PolicyStatement[] {
-  const statements = [
-    new PolicyStatement({
-      sid: 'RepositoryPolicies',
-      actions: repositoryActions(config.mode),
-      resources: [ACCOUNT_REPOSITORIES_ARN],
-    }),
-    new PolicyStatement({
-      sid: 'FunctionLookup',
-      actions: ['lambda:GetFunction'],
-      resources: [ACCOUNT_FUNCTIONS_ARN],
-    }),
+  return [
+    repositoryAccessStatement(config),
+    functionLookupStatement(),
+    ...optOutDenyStatements(config),
   ];
-  if (config.mode === 'enforce') {
-    const { key, value } = optOutTagParts(config);
-    const tagKey = `aws:ResourceTag/${key}`;
-    statements.push(
-      new PolicyStatement({
-        sid: 'RespectOptOutTag',
-        effect: Effect.DENY,
-        actions: ['ecr:SetRepositoryPolicy'],
-        resources: [ACCOUNT_REPOSITORIES_ARN],
-        // "key" alone opts out whatever the value; "key=value" only for that value.
-        conditions:
-          value === null ? { Null: { [tagKey]: 'false' } } : { StringEquals: { [tagKey]: value } },
-      })
-    );
-  }
-  return statements;
 }

@@ -37,6 +37,14 @@ export interface MemberStackSetProps {
    * @default 'lambda-ecr-autofix-member'
    */
   readonly stackSetName?: string;
+  /**
+   * Percentage of stack instances, per region, that may fail before CloudFormation stops the operation and reports
+   * it failed (which fails the stack that holds this StackSet). An organization always has accounts that cannot take
+   * the stack (a Region-deny SCP, a suspended account, a quota): with 100, the operation always completes, failed
+   * instances stay `OUTDATED` with their reason, and the next update or auto-deployment retries them.
+   * @default 100
+   */
+  readonly failureTolerancePercentage?: number;
 }
 
 /**
@@ -85,6 +93,12 @@ export class MemberStackSet extends Construct {
       );
     }
     const parameters = props.parameters ?? {};
+    const failureTolerancePercentage = props.failureTolerancePercentage ?? 100;
+    if (failureTolerancePercentage < 0 || failureTolerancePercentage > 100) {
+      throw new Error(
+        `MemberStackSet: failureTolerancePercentage must be between 0 and 100, got ${failureTolerancePercentage}.`
+      );
+    }
 
     this.stackSet = new CfnStackSet(this, 'StackSet', {
       stackSetName: props.stackSetName ?? 'lambda-ecr-autofix-member',
@@ -95,11 +109,15 @@ export class MemberStackSet extends Construct {
       capabilities: ['CAPABILITY_NAMED_IAM'],
       // Lets CloudFormation queue overlapping operations instead of failing the deploy.
       managedExecution: { Active: true },
+      // Regions run in parallel: safe because the member template's one global resource, the registry role, lives in
+      // exactly one configured region per account (a parameter that never changes), so no two regions of an account
+      // ever create and delete it at the same time. SOFT_FAILURE_TOLERANCE keeps the concurrency at its maximum
+      // whatever fails. https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-concepts.html
       operationPreferences: {
         regionConcurrencyType: 'PARALLEL',
         concurrencyMode: 'SOFT_FAILURE_TOLERANCE',
         maxConcurrentPercentage: 100,
-        failureTolerancePercentage: 10,
+        failureTolerancePercentage,
       },
       parameters: Object.entries(parameters).map(([parameterKey, parameterValue]) => ({
         parameterKey,

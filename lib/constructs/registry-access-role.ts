@@ -1,5 +1,5 @@
 import { Token, Validations } from 'aws-cdk-lib';
-import { AccountPrincipal, PolicyDocument, Role } from 'aws-cdk-lib/aws-iam';
+import { ArnPrincipal, PolicyDocument, Role } from 'aws-cdk-lib/aws-iam';
 import { Construct, type IConstruct } from 'constructs';
 
 import type { Config } from '../../lambda/domain/config';
@@ -10,11 +10,9 @@ export interface RegistryAccessRoleProps {
   readonly roleName: string;
   /**
    * ARN of the fixer's role, the only principal that may assume this role. A string, not an `IRole`: the role lives
-   * in another account and may not exist yet when this role is created.
+   * in another account. It must exist when this role is created (IAM checks a role principal at that moment).
    */
   readonly trustedRoleArn: string;
-  /** Account id of the fixer's role. */
-  readonly trustedAccountId: string;
   /**
    * Organization the fixer's account must belong to (`aws:PrincipalOrgID`).
    * @default - no organization condition
@@ -30,16 +28,17 @@ export interface RegistryAccessRoleProps {
  * The role the fixer assumes in a registry (or consumer) account: read and write repository policies, read
  * repository tags, look up functions. Nothing else.
  *
- * Trust: the central account as principal, narrowed by conditions to the fixer's role ARN (`aws:PrincipalArn`) and
- * the organization (`aws:PrincipalOrgID`). Naming the account rather than the role as principal lets this role be
- * created before the fixer's role exists; IAM would reject a role ARN principal that does not exist yet.
+ * Trust: the fixer's role by its ARN as the principal, inside the organization (`aws:PrincipalOrgID`). IAM binds a role
+ * principal to the role's unique id when the policy is saved, so a role deleted and re-created under the same name is
+ * not trusted (the trust policy then shows the old unique id). Two consequences, both documented in
+ * docs/deployment.md: the fixer's role must exist before this role is created (the member deployment stack depends on
+ * the central stack), and after the central stack is re-created the member stacks must be re-created too.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles
  *
  * @example
  * new RegistryAccessRole(this, 'RegistryRole', {
  *   roleName: 'LambdaEcrAutofixRegistryAccess',
  *   trustedRoleArn: 'arn:aws:iam::111111111111:role/LambdaEcrAutofixFixer',
- *   trustedAccountId: '111111111111',
  *   organizationId: 'o-a1b2c3d4e5',
  *   mode: 'enforce',
  *   optOutTag: 'lambda-ecr-autofix=off',
@@ -56,18 +55,17 @@ export class RegistryAccessRole extends Construct {
         `RegistryAccessRole: roleName must be an IAM role name (1-64 of letters, digits and +=,.@_-), got "${props.roleName}".`
       );
     }
-    const conditions: Record<string, Record<string, string>> = {
-      ArnEquals: { 'aws:PrincipalArn': props.trustedRoleArn },
-    };
-    if (props.organizationId !== undefined) {
-      conditions.StringEquals = { 'aws:PrincipalOrgID': props.organizationId };
-    }
-
+    const principal = new ArnPrincipal(props.trustedRoleArn);
     this.role = new Role(this, 'Role', {
       roleName: props.roleName,
       description:
         'lambda-ecr-autofix: lets the central fixer read and patch ECR repository policies here',
-      assumedBy: new AccountPrincipal(props.trustedAccountId).withConditions(conditions),
+      assumedBy:
+        props.organizationId === undefined
+          ? principal
+          : principal.withConditions({
+              StringEquals: { 'aws:PrincipalOrgID': props.organizationId },
+            }),
       inlinePolicies: {
         RegistryAccess: new PolicyDocument({ statements: registryPermissionStatements(props) }),
       },

@@ -3,7 +3,7 @@
  * built-in CloudFormation validation off (cfn-lint checks every template in cfn-lint.test.ts; the built-in engine would
  * add about 20 s to each app), and cdk-nag's acknowledgements written into the templates as bin/app.ts writes them.
  */
-import { App, Aspects, type Stack } from 'aws-cdk-lib';
+import { App, Aspects, type Environment, type Stack } from 'aws-cdk-lib';
 import { Annotations, type Template } from 'aws-cdk-lib/assertions';
 import { WriteNagSuppressionsToCloudFormationAspect } from 'cdk-nag';
 
@@ -20,6 +20,7 @@ export const ORGANIZATION_CONFIG: ConfigInput = {
   memberDeployment: {
     organizationalUnitIds: ['ou-ab12-cdef3456', 'ou-ab12-ghij7890'],
     regions: ['eu-west-1', 'us-east-1'],
+    registryRoleRegion: 'eu-west-1',
   },
 };
 
@@ -33,6 +34,8 @@ export interface BuildOptions {
   readonly bundling?: boolean;
   /** Cloud assembly directory. */
   readonly outdir?: string;
+  /** Account and region of the central and member deployment stacks (default: environment-agnostic). */
+  readonly env?: Environment;
 }
 
 /** Declares the app from a configuration input (validated like cdk.json's). */
@@ -42,7 +45,7 @@ export function buildApp(input: ConfigInput, options: BuildOptions = {}): BuiltA
     builtinCloudFormationValidation: false,
     outdir: options.outdir,
   });
-  const stacks = defineLambdaEcrAutofix(app, parseConfig(input, 'test'));
+  const stacks = defineLambdaEcrAutofix(app, parseConfig(input, 'test'), { env: options.env });
   Aspects.of(app).add(new WriteNagSuppressionsToCloudFormationAspect());
   if (stacks.member)
     Aspects.of(stacks.member).add(new WriteNagSuppressionsToCloudFormationAspect());
@@ -53,6 +56,13 @@ export function buildApp(input: ConfigInput, options: BuildOptions = {}): BuiltA
 export function memberOf(built: BuiltApp): Stack {
   if (built.stacks.member === undefined) throw new Error('This configuration has no member stack.');
   return built.stacks.member;
+}
+
+/** The member deployment stack (the StackSet), or a failed expectation when the configuration produced none. */
+export function memberDeploymentOf(built: BuiltApp): Stack {
+  const stack = built.stacks.memberDeployment;
+  if (stack === undefined) throw new Error('This configuration has no member deployment stack.');
+  return stack;
 }
 
 /** A synthesized resource. */
@@ -108,6 +118,11 @@ export function assertResourceCount(template: Template, type: string, count: num
 /** `template.hasParameter`. */
 export function assertParameter(template: Template, logicalId: string, props: unknown): void {
   template.hasParameter(logicalId, props);
+}
+
+/** `Annotations.hasNoWarning` on a stack. */
+export function assertNoWarning(stack: Stack, constructPath: string, message: unknown): void {
+  Annotations.fromStack(stack).hasNoWarning(constructPath, message);
 }
 
 /** `Annotations.hasWarning` on a stack. */

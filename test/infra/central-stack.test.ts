@@ -8,7 +8,6 @@ import { FIXER_SIZING } from '../../lib/sizing';
 import {
   ORGANIZATION_CONFIG,
   actionsOf,
-  assertParameter,
   assertResource,
   assertResourceCount,
   assertResourceProperties,
@@ -69,9 +68,7 @@ describe('central stack, organization-wide configuration', () => {
       // Arrange
       const queueId = queueLogicalId(template);
       const dlqId = deadLetterQueueLogicalId(template);
-      const rules = resourcesOf(template, 'AWS::Events::Rule').map(
-        ([, rule]) => rule.Properties ?? {}
-      );
+      const rules = failedDeployRules(template).map(([, rule]) => rule.Properties ?? {});
 
       // Assert
       expect(rules).toHaveLength(2);
@@ -88,12 +85,16 @@ describe('central stack, organization-wide configuration', () => {
           }),
         ]);
       }
-      expect(onCentralBus[0]?.EventPattern).toEqual(onDefaultBus[0]?.EventPattern);
+      // The default-bus rule takes only this account's events (provenance.test.ts).
+      expect(onDefaultBus[0]?.EventPattern).toEqual({
+        ...(onCentralBus[0]?.EventPattern as object),
+        account: [{ Ref: 'AWS::AccountId' }],
+      });
     });
 
     it('lets only these two rules send to the queue', () => {
       // Arrange
-      const ruleIds = resourcesOf(template, 'AWS::Events::Rule')
+      const ruleIds = failedDeployRules(template)
         .map(([id]) => id)
         .sort();
       const policy = only(
@@ -108,7 +109,7 @@ describe('central stack, organization-wide configuration', () => {
         policy.Properties?.PolicyDocument as { Statement: Statement[] }
       ).Statement.filter((s) => s.Effect === 'Allow');
 
-      // Assert
+      // Assert: the Allows; the Deny that makes them the only senders is simulated in provenance.test.ts.
       expect(allows.map((s) => s.Principal)).toEqual([
         { Service: 'events.amazonaws.com' },
         { Service: 'events.amazonaws.com' },
@@ -307,7 +308,8 @@ describe('central stack, organization-wide configuration', () => {
         fixerStatements.filter((s) => actionsOf(s).includes('sts:AssumeRole')),
         'AssumeRole statement'
       );
-      expect(assume.Condition).toEqual({ StringEquals: { 'aws:ResourceOrgID': 'o-a1b2c3d4e5' } });
+      expect(assume.Condition?.StringEquals).toEqual({ 'aws:ResourceOrgID': 'o-a1b2c3d4e5' });
+      expect(Object.keys(assume.Condition ?? {}).sort()).toEqual(['ArnLike', 'StringEquals']);
     });
 
     it('is denied SetRepositoryPolicy on repositories carrying the opt-out tag', () => {
@@ -325,7 +327,7 @@ describe('central stack, organization-wide configuration', () => {
   });
 
   describe('notifications and audit', () => {
-    it('encrypts the topic with a rotated customer-managed key that CloudWatch may use', () => {
+    it('encrypts the topic with a rotated customer-managed key that CloudWatch and EventBridge may use', () => {
       // Assert
       const keyId = logicalIdOf(template, 'AWS::KMS::Key');
       assertResourceProperties(template, 'AWS::SNS::Topic', {
@@ -338,7 +340,12 @@ describe('central stack, organization-wide configuration', () => {
             Match.objectLike({
               Effect: 'Allow',
               Principal: { Service: 'cloudwatch.amazonaws.com' },
-              Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            }),
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
             }),
           ]),
         },
@@ -452,34 +459,6 @@ describe('central stack, organization-wide configuration', () => {
       }
     });
   });
-
-  describe('member deployment', () => {
-    it('deploys the member template to the chosen units and regions through a service-managed StackSet', () => {
-      // Assert
-      assertResourceProperties(template, 'AWS::CloudFormation::StackSet', {
-        StackSetName: 'lambda-ecr-autofix-member',
-        PermissionModel: 'SERVICE_MANAGED',
-        AutoDeployment: { Enabled: true, RetainStacksOnAccountRemoval: false },
-        CallAs: { Ref: 'StackSetCallAs' },
-        Capabilities: ['CAPABILITY_NAMED_IAM'],
-        StackInstancesGroup: [
-          {
-            DeploymentTargets: { OrganizationalUnitIds: ['ou-ab12-cdef3456', 'ou-ab12-ghij7890'] },
-            Regions: ['eu-west-1', 'us-east-1'],
-          },
-        ],
-        Parameters: [
-          { ParameterKey: 'CentralAccountId', ParameterValue: { Ref: 'AWS::AccountId' } },
-          { ParameterKey: 'CentralRegion', ParameterValue: { Ref: 'AWS::Region' } },
-          { ParameterKey: 'RegistryRoleRegion', ParameterValue: 'eu-west-1' },
-        ],
-      });
-      assertParameter(template, 'StackSetCallAs', {
-        Default: 'DELEGATED_ADMIN',
-        AllowedValues: ['DELEGATED_ADMIN', 'SELF'],
-      });
-    });
-  });
 });
 
 describe('central stack, other configurations', () => {
@@ -548,13 +527,13 @@ describe('central stack, other configurations', () => {
     it('watches only the central account: no bus policy, no StackSet, no member stack', () => {
       // Assert
       assertResourceCount(template, 'AWS::Events::EventBusPolicy', 0);
-      assertResourceCount(template, 'AWS::CloudFormation::StackSet', 0);
       expect(built.stacks.member).toBeUndefined();
+      expect(built.stacks.memberDeployment).toBeUndefined();
       const conditions = resourcesOf(template, 'AWS::IAM::Policy')
         .flatMap(([, p]) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement)
         .filter((s) => actionsOf(s).includes('sts:AssumeRole'))
-        .map((s) => s.Condition);
-      expect(conditions).toEqual([undefined]);
+        .map((s) => Object.keys(s.Condition ?? {}));
+      expect(conditions).toEqual([['ArnLike']]);
     });
 
     it('warns at synth time that member accounts are not covered', () => {
@@ -578,6 +557,13 @@ describe('central stack, other configurations', () => {
     );
   });
 });
+
+/** The two rules that deliver failed-deploy events to the queue. */
+function failedDeployRules(template: Template): ReturnType<typeof resourcesOf> {
+  return resourcesOf(template, 'AWS::Events::Rule').filter(([, rule]) =>
+    JSON.stringify(rule.Properties?.EventPattern).includes('"aws.lambda"')
+  );
+}
 
 function queueLogicalId(template: Template): string {
   return only(

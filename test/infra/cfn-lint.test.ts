@@ -64,12 +64,24 @@ describe('cfn-lint on every synthesized template', () => {
     });
     const single = path.join(scratch, 'single-account');
     buildApp({}, { outdir: single }).app.synth();
+    // Listed registry accounts: the fixer's ECR policy then waits for a deploy-time condition (nested Fn::Or).
+    const listed = path.join(scratch, 'listed-registries');
+    buildApp(
+      {
+        ...ORGANIZATION_CONFIG,
+        registryAccounts: Array.from({ length: 12 }, (_, i) => String(300000000000 + i)),
+      },
+      { outdir: listed }
+    ).app.synth();
 
     const stackSetTemplate = path.join(scratch, 'stack-set-member.template.json');
-    const central = JSON.parse(
-      fs.readFileSync(path.join(organization, 'LambdaEcrAutofix.template.json'), 'utf8')
+    const memberDeployment = JSON.parse(
+      fs.readFileSync(
+        path.join(organization, 'LambdaEcrAutofixMemberDeployment.template.json'),
+        'utf8'
+      )
     ) as { Resources: Record<string, { Type: string; Properties: { TemplateBody?: string } }> };
-    const stackSet = Object.values(central.Resources).find(
+    const stackSet = Object.values(memberDeployment.Resources).find(
       (r) => r.Type === 'AWS::CloudFormation::StackSet'
     );
     fs.writeFileSync(stackSetTemplate, stackSet?.Properties.TemplateBody ?? '');
@@ -77,6 +89,7 @@ describe('cfn-lint on every synthesized template', () => {
     const templates = [
       ...templatesUnder(organization),
       ...templatesUnder(single),
+      ...templatesUnder(listed),
       stackSetTemplate,
     ];
 
@@ -89,8 +102,12 @@ describe('cfn-lint on every synthesized template', () => {
     // Assert
     expect(templates.map((t) => path.relative(scratch, t))).toEqual([
       'organization/LambdaEcrAutofix.template.json',
+      'organization/LambdaEcrAutofixMemberDeployment.template.json',
       'organization/assembly-Member/MemberLambdaEcrAutofixMember6AB91EBE.template.json',
       'single-account/LambdaEcrAutofix.template.json',
+      'listed-registries/LambdaEcrAutofix.template.json',
+      'listed-registries/LambdaEcrAutofixMemberDeployment.template.json',
+      'listed-registries/assembly-Member/MemberLambdaEcrAutofixMember6AB91EBE.template.json',
       'stack-set-member.template.json',
     ]);
     expect(

@@ -4,8 +4,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Function as LambdaFunction, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
 
-import { parseConfig } from '../../lambda/domain/config';
-import { CentralStack, FIXER_HANDLER_ENTRY } from '../../lib/central-stack';
+import { FIXER_HANDLER_ENTRY } from '../../lib/central-stack';
 import { CentralEventBus } from '../../lib/constructs/central-event-bus';
 import { FixerFunction } from '../../lib/constructs/fixer-function';
 import { FixerMonitoring } from '../../lib/constructs/fixer-monitoring';
@@ -51,7 +50,6 @@ describe('construct validation', () => {
         new RegistryAccessRole(stack(), 'Role', {
           roleName: 'my role',
           trustedRoleArn: 'arn:aws:iam::111111111111:role/LambdaEcrAutofixFixer',
-          trustedAccountId: '111111111111',
           mode: 'enforce',
           optOutTag: 'lambda-ecr-autofix=off',
         })
@@ -119,20 +117,28 @@ describe('construct validation', () => {
     assertResourceProperties(template, 'AWS::Logs::LogGroup', { RetentionInDays: 90 });
   });
 
-  it('CentralStack throws when memberDeployment is configured but no member stack is given', () => {
+  it('FixerQueue refuses to restrict its senders to no rule at all', () => {
     // Arrange
-    const config = parseConfig(
-      {
-        organizationId: 'o-a1b2c3d4e5',
-        memberDeployment: { organizationalUnitIds: ['r-ab12'], regions: ['eu-west-1'] },
-      },
-      'test'
-    );
+    const queues = new FixerQueue(stack(), 'Queue', { visibilityTimeout: Duration.minutes(6) });
 
     // Act
-    const act = () => new CentralStack(new App(), 'Central', { config });
+    const act = () => queues.restrictSenders({ workQueueRuleArns: [] });
 
     // Assert
-    expect(act).toThrow(/props\.memberStack is missing; pass the member stack/);
+    expect(act).toThrow(
+      'FixerQueue: restrictSenders needs the ARNs of the rules that deliver to the queue, e.g. [rule.ruleArn].'
+    );
+  });
+
+  it('FixerQueue without a queue name leaves the dead-letter queue open to redrive (no circular reference)', () => {
+    // Arrange
+    const scope = stack();
+    new FixerQueue(scope, 'Queue', { visibilityTimeout: Duration.minutes(6) });
+
+    // Assert
+    assertResourceProperties(Template.fromStack(scope), 'AWS::SQS::Queue', {
+      RedrivePolicy: Match.absent(),
+      RedriveAllowPolicy: Match.absent(),
+    });
   });
 });

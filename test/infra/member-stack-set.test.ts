@@ -7,7 +7,13 @@ import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 
 import { AssetFreeSynthesizer } from '../../lib/asset-free-synthesizer';
 import { MemberStackSet, TEMPLATE_BODY_LIMIT_BYTES } from '../../lib/constructs/member-stack-set';
-import { ORGANIZATION_CONFIG, buildApp, memberOf, resourcesOf } from './app-fixture';
+import {
+  ORGANIZATION_CONFIG,
+  buildApp,
+  memberDeploymentOf,
+  memberOf,
+  resourcesOf,
+} from './app-fixture';
 
 function appWithMember(build: (member: Stack) => void): { app: App; member: Stack; host: Stack } {
   const app = new App({ builtinCloudFormationValidation: false });
@@ -21,12 +27,12 @@ function appWithMember(build: (member: Stack) => void): { app: App; member: Stac
 
 const TARGETS = { organizationalUnitIds: ['ou-ab12-cdef3456'], regions: ['eu-west-1'] };
 
-describe('the StackSet of the central stack', () => {
+describe('the StackSet of the member deployment stack', () => {
   it('embeds exactly the standalone member template, compact and within the TemplateBody limit', () => {
     // Arrange
     const built = buildApp(ORGANIZATION_CONFIG);
-    const central = Template.fromStack(built.stacks.central);
-    const [, stackSet] = resourcesOf(central, 'AWS::CloudFormation::StackSet')[0] ?? [];
+    const deployment = Template.fromStack(memberDeploymentOf(built));
+    const [, stackSet] = resourcesOf(deployment, 'AWS::CloudFormation::StackSet')[0] ?? [];
 
     // Act
     const body = stackSet?.Properties?.TemplateBody as string;
@@ -85,7 +91,12 @@ describe('MemberStackSet', () => {
   it.each<
     [
       string,
-      Partial<{ organizationalUnitIds: string[]; regions: string[]; callAs: string }>,
+      Partial<{
+        organizationalUnitIds: string[];
+        regions: string[];
+        callAs: string;
+        failureTolerancePercentage: number;
+      }>,
       RegExp,
     ]
   >([
@@ -95,6 +106,16 @@ describe('MemberStackSet', () => {
       /organizationalUnitIds must name at least one/,
     ],
     ['no region', { regions: [] }, /regions must name at least one region/],
+    [
+      'a failure tolerance above 100 %',
+      { failureTolerancePercentage: 101 },
+      /failureTolerancePercentage must be between 0 and 100, got 101/,
+    ],
+    [
+      'a negative failure tolerance',
+      { failureTolerancePercentage: -1 },
+      /failureTolerancePercentage must be between 0 and 100, got -1/,
+    ],
     [
       'an unknown callAs',
       { callAs: 'ADMIN' },

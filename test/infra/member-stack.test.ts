@@ -17,6 +17,7 @@ import {
   type BuiltApp,
   type CfnResourceJson,
 } from './app-fixture';
+import { evaluateCondition, type EvaluationContext } from './cfn-conditions';
 
 const CENTRAL_BUS =
   'arn:${AWS::Partition}:events:${CentralRegion}:${CentralAccountId}:event-bus/lambda-ecr-autofix';
@@ -38,6 +39,15 @@ describe('member stack', () => {
       .filter(([, r]) => r.Type === type)
       .map(([id]) => id);
     if (ids.length !== 1) throw new Error(`Expected one ${type}, found ${ids.length}.`);
+    return ids[0] as string;
+  }
+
+  /** The rule that forwards failed deploys (the other forwards the forwarding alarm). */
+  function forwardingRuleId(): string {
+    const ids = resourcesOf(template, 'AWS::Events::Rule')
+      .filter(([, r]) => JSON.stringify(r.Properties?.EventPattern).includes('"aws.lambda"'))
+      .map(([id]) => id);
+    if (ids.length !== 1) throw new Error(`Expected one forwarding rule, found ${ids.length}.`);
     return ids[0] as string;
   }
 
@@ -74,7 +84,7 @@ describe('member stack', () => {
       const topLevel = built.app.synth().stacks.map((stack) => stack.stackName);
 
       // Assert
-      expect(topLevel).toEqual(['LambdaEcrAutofix']);
+      expect(topLevel).toEqual(['LambdaEcrAutofix', 'LambdaEcrAutofixMemberDeployment']);
       expect(memberOf(built).stackName).toBe('LambdaEcrAutofixMember');
       expect(memberOf(built).node.path).toBe('Member/LambdaEcrAutofixMember');
     });
@@ -98,14 +108,15 @@ describe('member stack', () => {
     it('forwards the same failed-deploy pattern from the default bus to the central bus', () => {
       // Arrange
       const central = Template.fromStack(built.stacks.central);
-      const centralPatterns = resourcesOf(central, 'AWS::Events::Rule').map(
-        ([, r]) => r.Properties?.EventPattern
-      );
-      const rule = resources[idOf('AWS::Events::Rule')]?.Properties ?? {};
+      const organizationPattern = resourcesOf(central, 'AWS::Events::Rule')
+        .filter(([, r]) => r.Properties?.EventBusName !== undefined)
+        .map(([, r]) => r.Properties?.EventPattern)
+        .find((pattern) => JSON.stringify(pattern).includes('"aws.lambda"'));
+      const rule = resources[forwardingRuleId()]?.Properties ?? {};
 
       // Assert
       expect(rule.EventBusName).toBeUndefined();
-      expect(centralPatterns).toEqual([rule.EventPattern, rule.EventPattern]);
+      expect(rule.EventPattern).toEqual(organizationPattern);
       expect(rule.Targets).toEqual([
         expect.objectContaining({
           RoleArn: { 'Fn::GetAtt': [roleIdNamed(undefined), 'Arn'] },
@@ -139,12 +150,19 @@ describe('member stack', () => {
       ]);
     });
 
-    it('keeps undeliverable events 14 days in an encrypted, TLS-only dead-letter queue', () => {
-      // Assert
+    it('keeps undeliverable events 14 days in an encrypted, TLS-only dead-letter queue of its own rules', () => {
+      // Arrange
+      const queueArn = { 'Fn::GetAtt': [idOf('AWS::SQS::Queue'), 'Arn'] };
+      const ruleArns = resourcesOf(template, 'AWS::Events::Rule').map(([id]) => ({
+        'Fn::GetAtt': [id, 'Arn'],
+      }));
+
+      // Assert (what the Deny means for a request: member-deployment.test.ts simulates it)
       assertResourceProperties(template, 'AWS::SQS::Queue', {
         SqsManagedSseEnabled: true,
         MessageRetentionPeriod: 14 * 24 * 3600,
       });
+      expect(ruleArns).toHaveLength(2);
       assertResourceProperties(template, 'AWS::SQS::QueuePolicy', {
         PolicyDocument: {
           Statement: [
@@ -153,19 +171,23 @@ describe('member stack', () => {
               Action: 'sqs:*',
               Condition: { Bool: { 'aws:SecureTransport': 'false' } },
               Principal: { AWS: '*' },
-              Resource: { 'Fn::GetAtt': [idOf('AWS::SQS::Queue'), 'Arn'] },
+              Resource: queueArn,
             },
-            {
+            ...ruleArns.map((ruleArn) => ({
               Effect: 'Allow',
               Principal: { Service: 'events.amazonaws.com' },
               Action: 'sqs:SendMessage',
-              Condition: {
-                ArnEquals: {
-                  'aws:SourceArn': { 'Fn::GetAtt': [idOf('AWS::Events::Rule'), 'Arn'] },
-                },
-              },
-              Resource: { 'Fn::GetAtt': [idOf('AWS::SQS::Queue'), 'Arn'] },
+              Condition: { ArnEquals: { 'aws:SourceArn': ruleArn } },
+              Resource: queueArn,
               Sid: Match.anyValue(),
+            })),
+            {
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: 'sqs:SendMessage',
+              Condition: { ArnNotEquals: { 'aws:SourceArn': ruleArns } },
+              Resource: queueArn,
+              Sid: 'OnlyTheForwardingRulesSend',
             },
           ],
         },
@@ -183,13 +205,10 @@ describe('member stack', () => {
       // Assert
       expect(trust).toHaveLength(1);
       expect(trust[0]?.Action).toBe('sts:AssumeRole');
-      expect(render((trust[0]?.Principal as { AWS: unknown }).AWS)).toBe(
-        'arn:${AWS::Partition}:iam::${CentralAccountId}:root'
-      );
-      const condition = trust[0]?.Condition as Record<string, Record<string, unknown>>;
-      expect(Object.keys(condition).sort()).toEqual(['ArnEquals', 'StringEquals']);
-      expect(render(condition.ArnEquals?.['aws:PrincipalArn'])).toBe(FIXER_ROLE);
-      expect(condition.StringEquals).toEqual({ 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' });
+      expect(render((trust[0]?.Principal as { AWS: unknown }).AWS)).toBe(FIXER_ROLE);
+      expect(trust[0]?.Condition).toEqual({
+        StringEquals: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' },
+      });
     });
 
     it('may read and write repository policies, read tags and look up functions in this account, and nothing else', () => {
@@ -251,11 +270,11 @@ describe('member stack', () => {
         };
         const created = (id: string) => {
           const condition = resources[id]?.Condition;
-          return condition === undefined || evaluate({ Condition: condition }, context);
+          return condition === undefined || evaluateCondition({ Condition: condition }, context);
         };
 
         // Act
-        const forwarderCreated = created(idOf('AWS::Events::Rule'));
+        const forwarderCreated = created(forwardingRuleId());
         const roleCreated = created(roleIdNamed('LambdaEcrAutofixRegistryAccess'));
 
         // Assert
@@ -274,6 +293,8 @@ describe('member stack', () => {
       // Assert
       expect(byCondition).toEqual([
         'AWS::CloudFormation::WaitConditionHandle -',
+        'AWS::CloudWatch::Alarm ForwardEvents',
+        'AWS::Events::Rule ForwardEvents',
         'AWS::Events::Rule ForwardEvents',
         'AWS::IAM::Policy ForwardEvents',
         'AWS::IAM::Role CreateRegistryRole',
@@ -284,36 +305,3 @@ describe('member stack', () => {
     });
   });
 });
-
-interface EvaluationContext {
-  readonly conditions: Record<string, unknown>;
-  readonly refs: Record<string, string>;
-}
-
-/** Evaluates the condition functions CloudFormation allows in `Conditions` (Equals, Not, And, Or, Condition). */
-function evaluate(expression: unknown, context: EvaluationContext): boolean {
-  const [name, argument] = Object.entries(expression as Record<string, unknown>)[0] ?? [];
-  const args = argument as unknown[];
-  switch (name) {
-    case 'Condition':
-      return evaluate(context.conditions[argument as string], context);
-    case 'Fn::Not':
-      return !evaluate(args[0], context);
-    case 'Fn::And':
-      return args.every((a) => evaluate(a, context));
-    case 'Fn::Or':
-      return args.some((a) => evaluate(a, context));
-    case 'Fn::Equals':
-      return value(args[0], context) === value(args[1], context);
-    default:
-      throw new Error(`Unsupported condition function ${String(name)}`);
-  }
-}
-
-function value(operand: unknown, context: EvaluationContext): string {
-  if (typeof operand === 'string') return operand;
-  const ref = (operand as { Ref?: string }).Ref;
-  const resolved = ref === undefined ? undefined : context.refs[ref];
-  if (resolved === undefined) throw new Error(`Cannot resolve ${JSON.stringify(operand)}`);
-  return resolved;
-}

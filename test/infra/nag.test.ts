@@ -9,7 +9,13 @@ import { CfnInclude } from 'aws-cdk-lib/cloudformation-include';
 import { AwsSolutionsChecks } from 'cdk-nag';
 
 import type { ConfigInput } from '../../lambda/domain/config';
-import { ORGANIZATION_CONFIG, buildApp, memberOf, resourcesOf } from './app-fixture';
+import {
+  ORGANIZATION_CONFIG,
+  buildApp,
+  memberDeploymentOf,
+  memberOf,
+  resourcesOf,
+} from './app-fixture';
 
 // cdk-nag's EVB1 rule reads the deprecated CfnEventBusPolicy#principal; keep its warning out of the test output.
 process.env.JSII_DEPRECATED = 'quiet';
@@ -65,6 +71,7 @@ function included(template: CfnTemplate, acknowledge: boolean): Stack {
 describe('cdk-nag AwsSolutions checks', () => {
   let central: Stack;
   let member: Stack;
+  let memberDeployment: Stack;
   let centralTemplate: CfnTemplate;
   let memberTemplate: CfnTemplate;
   let stackSetTemplate: CfnTemplate;
@@ -74,10 +81,11 @@ describe('cdk-nag AwsSolutions checks', () => {
     const built = buildApp(ORGANIZATION_CONFIG);
     central = built.stacks.central;
     member = memberOf(built);
-    const centralAssertions = Template.fromStack(central);
-    centralTemplate = centralAssertions.toJSON() as CfnTemplate;
+    memberDeployment = memberDeploymentOf(built);
+    centralTemplate = Template.fromStack(central).toJSON() as CfnTemplate;
     memberTemplate = Template.fromStack(member).toJSON() as CfnTemplate;
-    const [, stackSet] = resourcesOf(centralAssertions, 'AWS::CloudFormation::StackSet')[0] ?? [];
+    const [, stackSet] =
+      resourcesOf(Template.fromStack(memberDeployment), 'AWS::CloudFormation::StackSet')[0] ?? [];
     stackSetTemplate = JSON.parse(stackSet?.Properties?.TemplateBody as string) as CfnTemplate;
   });
 
@@ -85,6 +93,10 @@ describe('cdk-nag AwsSolutions checks', () => {
 
   it('finds nothing unacknowledged in the central stack', () => {
     expect(findings(central)).toEqual([]);
+  });
+
+  it('finds nothing unacknowledged in the member deployment stack (the StackSet)', () => {
+    expect(findings(memberDeployment)).toEqual([]);
   });
 
   it('finds nothing unacknowledged in the standalone member stack', () => {
@@ -138,10 +150,11 @@ describe('cdk-nag AwsSolutions checks', () => {
 
     // Assert
     expect(inventory(central)).toEqual([
-      'LambdaEcrAutofix/RegistryAccessPolicy/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/*]',
-      'LambdaEcrAutofix/RegistryAccessPolicy/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/LambdaEcrAutofixRegistryAccess]',
-      'LambdaEcrAutofix/RegistryAccessPolicy/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:*:<AWS::AccountId>:function:*]',
+      'LambdaEcrAutofix/FixerPermissions/CentralRepositories/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/*]',
+      'LambdaEcrAutofix/FixerPermissions/RegistryAccess/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/LambdaEcrAutofixRegistryAccess]',
+      'LambdaEcrAutofix/FixerPermissions/RegistryAccess/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:*:<AWS::AccountId>:function:*]',
     ]);
+    expect(inventory(memberDeployment)).toEqual([]);
     expect(inventory(member)).toEqual([
       'Member/LambdaEcrAutofixMember/Forwarder/DeadLetterQueue/Resource AwsSolutions-SQS3',
       'Member/LambdaEcrAutofixMember/RegistryRole/Role/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/*]',
