@@ -35,9 +35,10 @@ export interface EventForwarderProps {
  *   Event bus targets take no retry policy. Only the forwarder's rules may send to that queue.
  *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
  * - With `alarmName`: an alarm when the dead-letter queue holds a message, and a second rule that forwards the alarm's
- *   state changes (`CloudWatch Alarm State Change`, from this account's default bus) to the same bus. A CloudWatch
- *   alarm action can only notify an SNS topic of its own region, and the receiving side is usually in another account
- *   and region; an event travels there like the forwarded ones. It shares their path, so it tells the receiving side
+ *   state changes (`CloudWatch Alarm State Change`, from this account's default bus) to the same bus. An alarm's SNS
+ *   action would need a topic that admits every member account, documented in the alarm's own region, while the
+ *   receiving side is in another account and usually another region; an event travels there like the forwarded ones,
+ *   with the permissions that already exist. It shares their path, so it tells the receiving side
  *   about failures that are not the path itself (a bus that did not exist yet, throttling, an outage), while a path
  *   that is broken for good (a wrong organization id, a moved central region) shows in this account's alarm only.
  *   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
