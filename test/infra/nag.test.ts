@@ -170,7 +170,10 @@ describe('cdk-nag AwsSolutions checks', () => {
 
   it('lists exactly these acknowledgements in docs/security-model.md', () => {
     // Arrange: the table rows of the "cdk-nag" section: `construct path` | `finding` | reason.
-    const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'security-model.md'), 'utf8');
+    const doc = fs.readFileSync(
+      path.join(__dirname, '..', '..', 'docs', 'security-model.md'),
+      'utf8'
+    );
     const section = doc.slice(doc.indexOf('## cdk-nag'), doc.indexOf('## cfn-lint'));
     const documented = [...section.matchAll(/^\| `([^`]+)`[^|]*\| `([^`]+)` \|/gm)]
       .map(([, construct, finding]) => `${construct ?? ''} ${finding ?? ''}`)
