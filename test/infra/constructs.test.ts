@@ -1,17 +1,20 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Function as LambdaFunction, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
 
 import { FIXER_HANDLER_ENTRY } from '../../lib/central-stack';
 import { CentralEventBus } from '../../lib/constructs/central-event-bus';
+import { EventForwarder } from '../../lib/constructs/event-forwarder';
 import { FixerFunction } from '../../lib/constructs/fixer-function';
 import { FixerMonitoring } from '../../lib/constructs/fixer-monitoring';
 import { FixerQueue } from '../../lib/constructs/fixer-queue';
 import { NotificationTopic } from '../../lib/constructs/notification-topic';
 import { RegistryAccessRole } from '../../lib/constructs/registry-access-role';
-import { assertResourceProperties } from './app-fixture';
+import { assertResourceCount, assertResourceProperties } from './app-fixture';
 
 function stack(): Stack {
   return new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Test');
@@ -139,6 +142,77 @@ describe('construct validation', () => {
     assertResourceProperties(Template.fromStack(scope), 'AWS::SQS::Queue', {
       RedrivePolicy: Match.absent(),
       RedriveAllowPolicy: Match.absent(),
+    });
+  });
+
+  it('NotificationTopic.grantPublish gives a principal sns:Publish and the two KMS actions, only through SNS', () => {
+    // Arrange
+    const scope = stack();
+    const notifications = new NotificationTopic(scope, 'Topic');
+    const role = new Role(scope, 'Publisher', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+    });
+
+    // Act
+    notifications.grantPublish(role);
+
+    // Assert
+    assertResourceProperties(Template.fromStack(scope), 'AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({ Action: 'sns:Publish', Effect: 'Allow' }),
+          Match.objectLike({
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Condition: { StringEquals: { 'kms:ViaService': Match.anyValue() } },
+          }),
+        ],
+      },
+    });
+  });
+
+  it('EventForwarder without alarmName forwards with one rule and no alarm', () => {
+    // Arrange
+    const scope = stack();
+
+    // Act
+    new EventForwarder(scope, 'Forwarder', {
+      targetBus: EventBus.fromEventBusArn(
+        scope,
+        'Bus',
+        'arn:aws:events:eu-west-1:111111111111:event-bus/b'
+      ),
+      eventPattern: { source: ['aws.lambda'] },
+    });
+
+    // Assert
+    const template = Template.fromStack(scope);
+    assertResourceCount(template, 'AWS::Events::Rule', 1);
+    assertResourceCount(template, 'AWS::CloudWatch::Alarm', 0);
+  });
+
+  it('RegistryAccessRole without organizationId trusts the fixer role by ARN, with no condition', () => {
+    // Arrange
+    const scope = stack();
+
+    // Act
+    new RegistryAccessRole(scope, 'Role', {
+      roleName: 'LambdaEcrAutofixRegistryAccess',
+      trustedRoleArn: 'arn:aws:iam::111111111111:role/LambdaEcrAutofixFixer',
+      mode: 'dry-run',
+      optOutTag: 'lambda-ecr-autofix=off',
+    });
+
+    // Assert
+    assertResourceProperties(Template.fromStack(scope), 'AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'sts:AssumeRole',
+            Principal: { AWS: 'arn:aws:iam::111111111111:role/LambdaEcrAutofixFixer' },
+          },
+        ],
+      },
     });
   });
 });
