@@ -43,7 +43,7 @@ export class MemberDeploymentStack extends Stack {
         'lambda-ecr-autofix member deployment: the StackSet that installs the member stack across the organization',
       ...stackProps,
     });
-    this.addDependency(
+    this.addStackDependency(
       central,
       "member registry roles trust the central fixer role by ARN, and forwarders need the central bus's policy"
     );
