@@ -75,7 +75,7 @@ describe('configuration from cdk.json', () => {
     [
       'memberDeployment type',
       { memberDeployment: ['r-ab12'] },
-      /^"memberDeployment" must be an object, e\.g\. \{"organizationalUnitIds":\["r-ab12"\],"regions":\["eu-west-1"\]\} \(got \["r-ab12"\]\)$/,
+      /^"memberDeployment" must be an object, e\.g\. \{"organizationalUnitIds":\["r-ab12"\],"regions":\["eu-west-1"\],"registryRoleRegion":"eu-west-1"\} \(got \["r-ab12"\]\)$/,
     ],
     ['mode', { mode: 'fix' }, /"mode" must be "enforce" or "dry-run" \(got "fix"\)/],
     [
