@@ -22,6 +22,15 @@ async function waitForPid(file: string): Promise<number> {
   throw new Error(`${file} never appeared`);
 }
 
+async function stopsWithin(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (running(pid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
 function script(name: string, body: string): string {
   const path = join(dir, name);
   writeFileSync(path, `#!/bin/sh\n${body}\n`);
@@ -100,7 +109,8 @@ describe('startMotoServer', () => {
     const error = await started;
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toContain('timeout 3000 ms');
-    expect(running(grandchild)).toBe(false);
+    // The group got its signal before startMotoServer gave up; under load the grandchild may take a moment to die.
+    expect(await stopsWithin(grandchild, 5_000)).toBe(true);
   });
 });
 
