@@ -16,6 +16,7 @@
  * - Anything else (execution role, layers/handler/runtime with an image, KMS, throttling, conflicts, other services'
  *   denials) → ignored. Image-related Lambda errors: https://docs.aws.amazon.com/lambda/latest/dg/troubleshooting-images.html
  */
+import { cleanText } from './bounded-text';
 import type { DeployCall, IgnoredReason, ImageReference, NeedsHumanReason } from './decision';
 import { findImageUriInMessage, parseImageUri } from './image-uri';
 import { registryHostOf } from './partition';
@@ -385,7 +386,7 @@ function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-/** Keeps quoted messages, codes and URIs from the event to a readable length. */
+/** Keeps quoted messages, codes and URIs from the event to a readable length, cut on a code point boundary. */
 function clip(text: string): string {
-  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
+  return cleanText(text, 300);
 }

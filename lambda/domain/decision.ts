@@ -39,6 +39,8 @@ export const REASONS = {
     'repository-opted-out',
     'registry-account-excluded',
     'consumer-account-excluded',
+    // sharing an image with another account needs its owner's consent
+    'sharing-not-consented',
     // the fixer could not do its job
     'registry-role-unavailable',
     'access-denied-to-fixer',
@@ -46,6 +48,8 @@ export const REASONS = {
   ],
   ignored: [
     'invalid-event',
+    // the event's fields name different accounts (or Regions): it did not come from AWS as it is
+    'inconsistent-event',
     'not-a-lambda-deploy',
     'call-succeeded',
     'zip-package',

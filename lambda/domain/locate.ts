@@ -6,6 +6,7 @@
 import type { Classification } from './classify';
 import { crossRegionNextSteps } from './classify';
 import type { DeployCall, ImageReference, NeedsHumanReason, Target } from './decision';
+import { parseFunctionName } from './function-name';
 import { findImageUriInMessage, parseImageUri } from './image-uri';
 import { partitionOfRegion } from './partition';
 import { imageFromRepositoryArn, repositoryArnOf } from './repository-arn';
@@ -21,13 +22,6 @@ export type LocateResult =
       readonly explanation: string;
       readonly nextSteps: string[];
     };
-
-/**
- * A function name as CreateFunction/UpdateFunctionCode accept it: a name, a partial ARN (`ACCOUNT:function:NAME`) or
- * a full ARN, each with an optional `:QUALIFIER` (https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html).
- */
-const FUNCTION_NAME =
-  /^(?:arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?([A-Za-z0-9_-]{1,64})(?::(?:\$LATEST|[A-Za-z0-9_-]{1,128}))?$/;
 
 /** Locates the repository to fix and the function it is for; refuses what the fixer must not act on. */
 export function locateTarget(call: DeployCall, classification: Classification): LocateResult {
@@ -55,7 +49,7 @@ export function locateTarget(call: DeployCall, classification: Classification): 
       crossRegionNextSteps(image, call.region)
     );
   }
-  const functionName = bareFunctionName(call.functionName);
+  const functionName = bareFunctionName(call.functionName, call.consumerAccount);
   const partition = partitionOfRegion(call.region);
   return {
     ok: true,
@@ -97,10 +91,15 @@ function findImage(call: DeployCall, classification: Classification): FoundImage
   return repositoryArn === null ? null : imageFromRepositoryArn(repositoryArn);
 }
 
-/** The bare name in a name, partial ARN or ARN (qualifier dropped); null when absent or not a function name. */
-function bareFunctionName(functionName: string | null): string | null {
+/**
+ * The bare name in any accepted form (qualifier dropped; see function-name.ts); null when absent, not a function name,
+ * or an ARN of another account than the consumer's (the parser already refuses such events as inconsistent).
+ */
+function bareFunctionName(functionName: string | null, consumerAccount: string): string | null {
   if (functionName === null) return null;
-  const match = FUNCTION_NAME.exec(functionName);
-  // Group 1 is mandatory in FUNCTION_NAME.
-  return match === null ? null : (match[1] as string);
+  const reference = parseFunctionName(functionName);
+  if (reference === null) return null;
+  return reference.account === null || reference.account === consumerAccount
+    ? reference.name
+    : null;
 }

@@ -30,9 +30,12 @@ const REGION_NAME = /^[a-z]{2,4}(?:-[a-z]+)+-\d{1,2}$/;
 // names look like commercial ones, but their endpoints and ARNs do not.
 const OTHER_PARTITION_REGION = /^(?:us-iso|us-isob|eu-isoe|us-isof|eusc)-/;
 
-/** Whether `region` is shaped like an AWS Region name (`eu-west-1`); says nothing about whether it exists. */
+/**
+ * Whether `region` is shaped like an AWS Region name (`eu-west-1`), at most 32 characters (the longest today has 14);
+ * says nothing about whether it exists.
+ */
 export function isRegionName(region: string): boolean {
-  return REGION_NAME.test(region);
+  return region.length <= 32 && REGION_NAME.test(region);
 }
 
 /** Whether `region` belongs to `aws`, `aws-cn` or `aws-us-gov`, the partitions lambda-ecr-autofix supports. */

@@ -3,8 +3,8 @@
  * notification can say "Terraform 1.9.5" and suggest the fix in that tool's terms. Best effort: user agents are
  * free text, and anything unrecognised is `unknown`.
  */
+import { cleanText } from './bounded-text';
 import type { DeployCall } from './decision';
-import { head } from './notification-text';
 import { parsePrincipalArn } from './principal-arn';
 
 /** The deployment tools a notification can name. */
@@ -154,6 +154,7 @@ function group(match: RegExpExecArray, index: number): string {
   return String(match[index]);
 }
 
+/** At most 60 characters, cut on a code point boundary: a label must never split an emoji (SNS refuses the halves). */
 function clip(text: string): string {
-  return text.length > 60 ? `${head(text, 57)}...` : text;
+  return cleanText(text, 60);
 }

@@ -671,7 +671,7 @@ describe('classifyFailure', () => {
       const result = classifyFailure(call);
 
       // Assert
-      expect(result.explanation).toContain(`${'x'.repeat(297)}...`);
+      expect(result.explanation).toContain(`${'x'.repeat(299)}\u2026`);
       expect(result.explanation.length).toBeLessThan(450);
     });
 

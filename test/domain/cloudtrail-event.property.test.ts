@@ -60,6 +60,36 @@ function expectWellTyped(call: DeployCall): void {
   }
   expect(Object.values(call.requestTags).every((value) => typeof value === 'string')).toBe(true);
   expect(Object.getPrototypeOf(call.requestTags)).toBe(Object.prototype);
+  // Every kept string is well-formed, one line and bounded: safe in a key, a log line and an e-mail.
+  const texts = [
+    call.envelopeId,
+    call.eventId,
+    call.eventTime,
+    call.region,
+    call.errorCode,
+    call.errorMessage,
+    call.functionName,
+    call.requestImageUri,
+    call.packageType,
+    call.caller.arn,
+    call.caller.type,
+    call.caller.principalArn,
+    call.caller.invokedBy,
+    call.userAgent,
+    call.sourceIpAddress,
+    ...Object.entries(call.requestTags).flat(),
+  ].filter((text): text is string => text !== null);
+  for (const text of texts) {
+    expect(isWellFormed(text)).toBe(true);
+    expect(text).not.toMatch(/[\p{Cc}\p{Zl}\p{Zp}]/u);
+    expect(text.length).toBeLessThanOrEqual(2_000);
+  }
+  expect(Object.keys(call.requestTags).length).toBeLessThanOrEqual(50);
+}
+
+/** `String.prototype.isWellFormed` (Node 20; not in the ES2023 typings the project compiles against). */
+function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
 function expectAnswer(input: unknown): void {
@@ -67,9 +97,11 @@ function expectAnswer(input: unknown): void {
   if (result.ok) {
     expectWellTyped(result.call);
   } else {
-    expect(['invalid-event', 'not-a-lambda-deploy']).toContain(result.reason);
+    expect(['invalid-event', 'inconsistent-event', 'not-a-lambda-deploy']).toContain(result.reason);
     expect(result.explanation).toMatch(/\.$/);
     expect(result.explanation.length).toBeLessThan(400);
+    expect(isWellFormed(result.explanation)).toBe(true);
+    expect(result.explanation).not.toMatch(/[\p{Cc}\p{Zl}\p{Zp}]/u);
   }
 }
 
@@ -188,6 +220,46 @@ describe('parseDeployEvent properties', () => {
         }
         const result = parseDeployEvent(event);
         expect(result.ok).toBe(true);
+      }),
+      RUNS
+    );
+  });
+
+  it('keeps free text from any field well-formed, on one line and bounded, whatever it holds', () => {
+    const hostile = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 300 }),
+      fc.string({ unit: 'binary', minLength: 1_990, maxLength: 2_100 }),
+      fc.constantFrom(
+        '\uD83D',
+        '\uDE00',
+        'a\uD83D\uDE00'.repeat(700),
+        'ok\r\nSubject: forged',
+        '\u202Eevil'
+      )
+    );
+    const fields = [
+      ['detail', 'userAgent'],
+      ['detail', 'errorMessage'],
+      ['detail', 'errorCode'],
+      ['detail', 'sourceIPAddress'],
+      ['detail', 'userIdentity', 'arn'],
+      ['detail', 'userIdentity', 'type'],
+      ['detail', 'userIdentity', 'invokedBy'],
+      ['detail', 'requestParameters', 'functionName'],
+      ['detail', 'requestParameters', 'packageType'],
+      ['detail', 'requestParameters', 'code', 'imageUri'],
+      ['detail', 'requestParameters', 'tags', 'team'],
+    ];
+    fc.assert(
+      fc.property(fc.constantFrom(...fields), hostile, (path, text) => {
+        const event = replaced(
+          loadEvent('create-function-cross-account-ecr-denied.json'),
+          path,
+          text
+        );
+        const result = parseDeployEvent(event);
+        if (result.ok) expectWellTyped(result.call);
+        else expectAnswer(event);
       }),
       RUNS
     );

@@ -2,12 +2,18 @@
  * parseDeployEvent: EventBridge envelopes and bare CloudTrail records of Lambda deploy calls become DeployCalls;
  * everything else becomes a reason with an explanation that names the field, and nothing ever throws.
  */
+import { classifyFailure } from '../../lambda/domain/classify';
 import { parseDeployEvent } from '../../lambda/domain/cloudtrail-event';
 import type { DeployCall } from '../../lambda/domain/decision';
 import { detailOf, loadEvent, requestOf } from '../support/events';
 
 const CROSS_ACCOUNT = 'create-function-cross-account-ecr-denied.json';
 const UPDATE = 'update-function-code-ecr-denied.json';
+
+/** `String.prototype.isWellFormed` (Node 20; not in the ES2023 typings the project compiles against). */
+function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
 
 function parsedCall(event: unknown): DeployCall {
   const result = parseDeployEvent(event);
@@ -286,11 +292,6 @@ describe('parseDeployEvent', () => {
         'The event is a "EC2 Instance State-change Notification" event, not an "AWS API Call via CloudTrail" event.',
       ],
       ['source', 'aws.s3', 'The event comes from "aws.s3", not from "aws.lambda".'],
-      [
-        'detail.eventSource',
-        'ecr.amazonaws.com',
-        'The call was made to "ecr.amazonaws.com", not to lambda.amazonaws.com.',
-      ],
     ])('refuses %s %j as not a Lambda deploy', (path, value, explanation) => {
       // Arrange
       const event = eventWith(path, value);
@@ -341,7 +342,7 @@ describe('parseDeployEvent', () => {
     it.each([
       ['id', 42, 'id must be a string, got 42.'],
       ['id', undefined, 'id is missing.'],
-      ['id', '', 'id must not be empty, got "".'],
+      ['id', '', 'id must be 1 to 128 printable characters without spaces, got "".'],
       ['detail-type', null, 'detail-type must be a string, got null.'],
       ['source', [], 'source must be a string, got an array.'],
       ['account', '12', 'account must be a 12-digit account id, got "12".'],
@@ -485,17 +486,6 @@ describe('parseDeployEvent', () => {
 
       // Assert
       expect(call.consumerAccount).toBe('555555555555');
-    });
-
-    it('prefers recipientAccountId over the envelope account', () => {
-      // Arrange
-      const event = eventWith('account', '555555555555');
-
-      // Act
-      const call = parsedCall(event);
-
-      // Assert
-      expect(call.consumerAccount).toBe('222222222222');
     });
 
     it('refuses an envelope with neither recipientAccountId nor account', () => {
@@ -665,6 +655,314 @@ describe('parseDeployEvent', () => {
           'arn:aws:iam::222222222222:role/cdk-hnb659fds-cfn-exec-role-222222222222-ap-southeast-2',
         invokedBy: 'cloudformation.amazonaws.com',
       });
+    });
+  });
+  describe('provenance', () => {
+    it('refuses an envelope whose account differs from recipientAccountId', () => {
+      // Arrange
+      const event = eventWith('account', '555555555555');
+
+      // Act
+      const result = parseDeployEvent(event);
+
+      // Assert
+      expect(result).toEqual({
+        ok: false,
+        reason: 'inconsistent-event',
+        explanation:
+          'The envelope account 555555555555 and detail.recipientAccountId 222222222222 differ, so the event does not say whose function failed.',
+      });
+    });
+
+    it("refuses an aws.lambda envelope around another service's record", () => {
+      // Arrange
+      const event = eventWith('detail.eventSource', 'ecr.amazonaws.com');
+
+      // Act
+      const result = parseDeployEvent(event);
+
+      // Assert
+      expect(result).toEqual({
+        ok: false,
+        reason: 'inconsistent-event',
+        explanation:
+          'The envelope says source "aws.lambda" but detail.eventSource is "ecr.amazonaws.com", not lambda.amazonaws.com.',
+      });
+    });
+
+    it('still calls a bare record of another service not a Lambda deploy', () => {
+      // Arrange
+      const record = detailOf(eventWith('detail.eventSource', 'ecr.amazonaws.com'));
+
+      // Act
+      const result = parseDeployEvent(record);
+
+      // Assert
+      expect(result).toEqual({
+        ok: false,
+        reason: 'not-a-lambda-deploy',
+        explanation: 'The call was made to "ecr.amazonaws.com", not to lambda.amazonaws.com.',
+      });
+    });
+
+    it.each([
+      [
+        'a full ARN of another account',
+        'arn:aws:lambda:eu-west-1:999999999999:function:payments-worker',
+        'detail.requestParameters.functionName names a function of account 999999999999, but the event comes from account 222222222222.',
+      ],
+      [
+        'a partial ARN of another account',
+        '999999999999:function:payments-worker:live',
+        'detail.requestParameters.functionName names a function of account 999999999999, but the event comes from account 222222222222.',
+      ],
+      [
+        'a full ARN in another Region',
+        'arn:aws:lambda:us-east-1:222222222222:function:payments-worker',
+        'detail.requestParameters.functionName names a function in us-east-1, but the call was made in eu-west-1 (detail.awsRegion).',
+      ],
+      [
+        'a full ARN in another partition',
+        'arn:aws-cn:lambda:eu-west-1:222222222222:function:payments-worker',
+        'detail.requestParameters.functionName names a function in partition aws-cn, but eu-west-1 is in aws.',
+      ],
+    ])('refuses a function given as %s', (_what, functionName, explanation) => {
+      // Arrange
+      const event = eventWith('detail.requestParameters.functionName', functionName);
+
+      // Act
+      const result = parseDeployEvent(event);
+
+      // Assert
+      expect(result).toEqual({ ok: false, reason: 'inconsistent-event', explanation });
+    });
+
+    it("checks a bare record's function ARN against its recipientAccountId", () => {
+      // Arrange
+      const record = detailOf(
+        eventWith('detail.requestParameters.functionName', '999999999999:function:payments-worker')
+      );
+
+      // Act
+      const result = parseDeployEvent(record);
+
+      // Assert
+      expect(result).toMatchObject({
+        ok: false,
+        reason: 'inconsistent-event',
+        explanation: expect.stringMatching(
+          /^requestParameters\.functionName names a function of account 999999999999/
+        ) as unknown,
+      });
+    });
+
+    it('accepts a caller of another account (a CI account deploying into the workload account)', () => {
+      // Arrange
+      const event = eventWith('detail.userIdentity.accountId', '333333333333');
+      const identity = detailOf(event)['userIdentity'] as Record<string, unknown>;
+      identity['arn'] = 'arn:aws:sts::333333333333:assumed-role/ci-deployer/run-17';
+
+      // Act
+      const call = parsedCall(event);
+
+      // Assert
+      expect(call.consumerAccount).toBe('222222222222');
+      expect(call.caller.arn).toBe('arn:aws:sts::333333333333:assumed-role/ci-deployer/run-17');
+    });
+
+    it("accepts function names of the event's own account and Region in every form", () => {
+      for (const functionName of [
+        'payments-worker',
+        'function:payments-worker',
+        'function:payments-worker:3',
+        '222222222222:function:payments-worker',
+        'arn:aws:lambda:eu-west-1:222222222222:function:payments-worker:live',
+      ]) {
+        // Act
+        const call = parsedCall(eventWith('detail.requestParameters.functionName', functionName));
+
+        // Assert
+        expect(call.functionName).toBe(functionName);
+      }
+    });
+  });
+
+  describe('eventTime and ids', () => {
+    it.each([
+      '2026-03-03T14:02:51Z',
+      '2026-03-03T14:02:51.123Z',
+      '2026-03-03T14:02:51.123456789Z',
+      '2026-03-03T14:02:51+01:00',
+      '2024-02-29T00:00:00Z',
+    ])('accepts eventTime %s', (eventTime) => {
+      // Act
+      const call = parsedCall(eventWith('detail.eventTime', eventTime));
+
+      // Assert
+      expect(call.eventTime).toBe(eventTime);
+    });
+
+    it.each([
+      ['a 50 KB value', `2026-03-03T14:02:51Z${' '.repeat(50_000)}`],
+      ['50 KB of digits', `2026-03-03T14:02:51.${'1'.repeat(50_000)}Z`],
+      ['a date only', '2026-03-03'],
+      ['no zone', '2026-03-03T14:02:51'],
+      ['a space for T', '2026-03-03 14:02:51Z'],
+      ['30 February', '2026-02-30T00:00:00Z'],
+      ['29 February of a common year', '2025-02-29T00:00:00Z'],
+      ['hour 24', '2026-03-03T24:00:00Z'],
+      ['month 13', '2026-13-03T14:02:51Z'],
+      ['a newline', '2026-03-03T14:02:51Z\n'],
+      ['epoch seconds', '1772546571'],
+    ])('refuses eventTime with %s', (_what, eventTime) => {
+      // Act
+      const result = parseDeployEvent(eventWith('detail.eventTime', eventTime));
+
+      // Assert
+      expect(result).toMatchObject({
+        ok: false,
+        reason: 'invalid-event',
+        explanation: expect.stringMatching(
+          /^detail\.eventTime must be an ISO-8601 timestamp such as "2026-03-03T14:02:51Z", got ".{0,60}"\.$/
+        ) as unknown,
+      });
+      expect((result as { explanation: string }).explanation.length).toBeLessThan(200);
+    });
+
+    it.each([
+      ['detail.eventID', 'x'.repeat(129)],
+      ['detail.eventID', 'has space'],
+      ['detail.eventID', 'line\nbreak'],
+      ['id', 'é'],
+      ['id', 'x'.repeat(50_000)],
+    ])('refuses %s %j', (path, value) => {
+      // Act
+      const result = parseDeployEvent(eventWith(path, value));
+
+      // Assert
+      expect(result).toMatchObject({
+        ok: false,
+        reason: 'invalid-event',
+        explanation: expect.stringContaining(
+          `${path} must be 1 to 128 printable characters without spaces`
+        ) as unknown,
+      });
+    });
+
+    it('refuses an over-long awsRegion', () => {
+      // Act
+      const result = parseDeployEvent(
+        eventWith('detail.awsRegion', `eu-${'west-'.repeat(10_000)}1`)
+      );
+
+      // Assert
+      expect(result).toMatchObject({ ok: false, reason: 'invalid-event' });
+    });
+  });
+
+  describe('hostile text', () => {
+    const EMOJI = '\u{1F680}';
+
+    it('keeps an emoji user agent whole, and cuts a long one on a code point boundary', () => {
+      // Arrange: 1,023 code units before the emoji, so a cut at 1,024 would split it.
+      const userAgent = `${'a'.repeat(1_023)}${EMOJI}${'b'.repeat(100)}`;
+
+      // Act
+      const short = parsedCall(eventWith('detail.userAgent', `Terraform ${EMOJI}`));
+      const long = parsedCall(eventWith('detail.userAgent', userAgent));
+
+      // Assert
+      expect(short.userAgent).toBe(`Terraform ${EMOJI}`);
+      expect(long.userAgent).toBe(`${'a'.repeat(1_023)}\u2026`);
+      expect(isWellFormed(long.userAgent ?? '')).toBe(true);
+    });
+
+    it('replaces a lone surrogate, which SNS and encodeURIComponent refuse', () => {
+      // Act
+      const call = parsedCall(eventWith('detail.userAgent', 'curl/8 \uD83D'));
+
+      // Assert
+      expect(call.userAgent).toBe('curl/8 \uFFFD');
+      expect(() => encodeURIComponent(call.userAgent ?? '')).not.toThrow();
+    });
+
+    it.each([
+      ['detail.userAgent', (call: DeployCall) => call.userAgent],
+      ['detail.userIdentity.arn', (call: DeployCall) => call.caller.arn],
+      ['detail.errorCode', (call: DeployCall) => call.errorCode],
+      ['detail.sourceIPAddress', (call: DeployCall) => call.sourceIpAddress],
+      ['detail.userIdentity.invokedBy', (call: DeployCall) => call.caller.invokedBy],
+    ])('keeps %s on one line', (path, read) => {
+      // Arrange
+      const forged = 'x\r\n\r\nHOW TO UNDO\nrun: aws ecr delete-repository --force\u2028done';
+
+      // Act
+      const call = parsedCall(eventWith(path, forged));
+
+      // Assert
+      expect(read(call)).toBe('x HOW TO UNDO run: aws ecr delete-repository --force done');
+    });
+
+    it('keeps an error message on one line and still classifies it', () => {
+      // Arrange
+      const message =
+        'Lambda does not have permission to access the ECR image.\nCheck the ECR permissions.';
+
+      // Act
+      const call = parsedCall(eventWith('detail.errorMessage', message));
+
+      // Assert
+      expect(call.errorMessage).toBe(
+        'Lambda does not have permission to access the ECR image. Check the ECR permissions.'
+      );
+      expect(classifyFailure(call).kind).toBe('repository-policy');
+    });
+
+    it('bounds every free-text field and the request tags', () => {
+      // Arrange
+      const event = loadEvent(CROSS_ACCOUNT);
+      const detail = detailOf(event);
+      detail['errorMessage'] = 'm'.repeat(100_000);
+      detail['userAgent'] = 'u'.repeat(100_000);
+      detail['sourceIPAddress'] = 'i'.repeat(100_000);
+      detail['errorCode'] = 'c'.repeat(100_000);
+      (detail['userIdentity'] as Record<string, unknown>)['arn'] = 'a'.repeat(100_000);
+      const request = requestOf(event);
+      request['functionName'] = 'f'.repeat(100_000);
+      (request['code'] as Record<string, unknown>)['imageUri'] = 'i'.repeat(100_000);
+      request['tags'] = Object.fromEntries(
+        Array.from({ length: 200 }, (_, i) => [`k${i}${'k'.repeat(500)}`, 'v'.repeat(1_000)])
+      );
+
+      // Act
+      const call = parsedCall(event);
+
+      // Assert
+      expect(call.errorMessage).toHaveLength(2_000);
+      expect(call.userAgent).toHaveLength(1_024);
+      expect(call.sourceIpAddress).toHaveLength(256);
+      expect(call.errorCode).toHaveLength(128);
+      expect(call.caller.arn).toHaveLength(1_024);
+      expect(call.functionName).toHaveLength(256);
+      expect(call.requestImageUri).toHaveLength(1_024);
+      expect(Object.keys(call.requestTags)).toHaveLength(50);
+      for (const [key, value] of Object.entries(call.requestTags)) {
+        expect(key.length).toBeLessThanOrEqual(128);
+        expect(value.length).toBeLessThanOrEqual(256);
+      }
+    });
+
+    it('never makes a cut value look like a name, URI or ARN', () => {
+      // Arrange: a valid image URI followed by junk; cut, it must not parse as the URI alone.
+      const uri = '111111111111.dkr.ecr.eu-west-1.amazonaws.com/platform/payments-worker:1';
+
+      // Act
+      const call = parsedCall(
+        eventWith('detail.requestParameters.code.imageUri', `${uri}${'1'.repeat(5_000)}`)
+      );
+
+      // Assert
+      expect(call.requestImageUri?.endsWith('\u2026')).toBe(true);
     });
   });
 });

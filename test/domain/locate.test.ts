@@ -64,9 +64,15 @@ describe('locateTarget', () => {
       ['222222222222:function:orders-api:7', 'orders-api'],
       ['arn:aws:lambda:us-east-1:222222222222:function:orders-api', 'orders-api'],
       ['arn:aws:lambda:us-east-1:222222222222:function:orders-api:live', 'orders-api'],
-      // The account and Region of a request ARN are never trusted: the call's own are used.
-      ['arn:aws:lambda:eu-west-1:999999999999:function:orders-api', 'orders-api'],
-      ['999999999999:function:Orders_API-2', 'Orders_API-2'],
+      ['222222222222:function:Orders_API-2', 'Orders_API-2'],
+      // `function:NAME` is function NAME (not function "function" with qualifier NAME), with or without a qualifier.
+      ['function:orders-api', 'orders-api'],
+      ['function:orders-api:7', 'orders-api'],
+      ['function:orders-api:$LATEST', 'orders-api'],
+      // A function literally named "function".
+      ['function', 'function'],
+      // The Region of a request ARN is never used: the call's own is (the parser refuses a mismatch).
+      ['arn:aws:lambda:eu-west-1:222222222222:function:orders-api', 'orders-api'],
     ])('takes %s as function %s of the calling account', (functionName, name) => {
       // Arrange
       const call = makeCall({ functionName });
@@ -79,20 +85,29 @@ describe('locateTarget', () => {
       expect(target.functionArn).toBe(`arn:aws:lambda:us-east-1:222222222222:function:${name}`);
     });
 
-    it.each([null, 'bad name', 'a'.repeat(65), 'arn:aws:s3:::bucket', 'orders-api:', ''])(
-      'leaves the function unknown for %p',
-      (functionName) => {
-        // Arrange
-        const call = makeCall({ functionName });
+    it.each([
+      null,
+      'bad name',
+      'a'.repeat(65),
+      'arn:aws:s3:::bucket',
+      'orders-api:',
+      '',
+      'function:',
+      'orders-api:a:b',
+      // An ARN of another account than the event's (the parser refuses such events as inconsistent-event).
+      'arn:aws:lambda:us-east-1:999999999999:function:orders-api',
+      '999999999999:function:orders-api',
+    ])('leaves the function unknown for %p', (functionName) => {
+      // Arrange
+      const call = makeCall({ functionName });
 
-        // Act
-        const target = located(call);
+      // Act
+      const target = located(call);
 
-        // Assert
-        expect(target.functionName).toBeNull();
-        expect(target.functionArn).toBeNull();
-      }
-    );
+      // Assert
+      expect(target.functionName).toBeNull();
+      expect(target.functionArn).toBeNull();
+    });
   });
 
   describe('partitions and image forms', () => {

@@ -112,14 +112,17 @@ describe('deployToolOf', () => {
     [
       `custom-deployer/${'9'.repeat(100)}`,
       'unknown',
-      `unknown tool (custom-deployer/${'9'.repeat(41)}...)`,
+      `unknown tool (custom-deployer/${'9'.repeat(43)}\u2026)`,
     ],
     [
-      // Cut between the two halves of the emoji's surrogate pair, the label would end in a lone surrogate.
+      // Cut right after the emoji's surrogate pair would be fine; cut between its halves, never.
       `${'x'.repeat(56)}\u{1F680}${'y'.repeat(10)}`,
       'unknown',
-      `unknown tool (${'x'.repeat(56)}...)`,
+      `unknown tool (${'x'.repeat(56)}\u{1F680}y\u2026)`,
     ],
+    // 59 characters, then an emoji: the cut at 60 must not keep its first half (SNS refuses lone surrogates).
+    [`x/${'y'.repeat(57)}\u{1F680}z`, 'unknown', `unknown tool (x/${'y'.repeat(57)}\u2026)`],
+    ['a\nb', 'unknown', 'unknown tool (a b)'],
     [null, 'unknown', 'unknown tool'],
   ])('recognises %j as %s', (userAgent, tool, label) => {
     // Arrange
