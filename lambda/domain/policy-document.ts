@@ -1,7 +1,10 @@
 /**
  * Reading an ECR repository policy into a shape the evaluator and the planner can work with, without losing a byte of
- * meaning: the original statement objects are kept as they were and written back untouched.
+ * meaning: the original statement objects are kept as they were and written back untouched. A text whose meaning
+ * `JSON.parse` would change (a repeated key) or that nests too deeply to handle is refused, never rewritten.
  */
+import { cleanText } from './bounded-text';
+import { findJsonStructureProblem, MAX_JSON_DEPTH } from './json-structure';
 
 /** A JSON object as it came from `JSON.parse`. */
 export type JsonObject = { [key: string]: unknown };
@@ -19,7 +22,15 @@ export interface PolicyDocument {
 
 export type PolicyParseResult =
   | { readonly ok: true; readonly policy: PolicyDocument }
-  | { readonly ok: false; readonly problem: string };
+  | {
+      readonly ok: false;
+      readonly problem: string;
+      /**
+       * `invalid`: not a policy at all (not JSON, wrong shape, nested beyond reason); `ambiguous`: valid JSON whose
+       * meaning depends on the reader (a key repeated in one object).
+       */
+      readonly kind: 'invalid' | 'ambiguous';
+    };
 
 /** The policy a repository without one effectively has. */
 export const EMPTY_POLICY: PolicyDocument = {
@@ -55,27 +66,38 @@ function parsePolicyText(text: string): PolicyParseResult {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { ok: false, problem: `the policy is not valid JSON (${(error as Error).message})` };
+    return invalid(`the policy is not valid JSON (${(error as Error).message})`);
+  }
+  const structure = findJsonStructureProblem(text);
+  if (structure?.kind === 'too-deep') {
+    return invalid(`the policy nests JSON more than ${MAX_JSON_DEPTH} levels deep`);
+  }
+  if (structure?.kind === 'duplicate-key') {
+    return {
+      ok: false,
+      kind: 'ambiguous',
+      problem: `the key ${JSON.stringify(cleanText(structure.key, 64))} appears twice in one JSON object (at character ${structure.offset + 1}); JSON readers keep only one of the two, so what the policy means depends on who reads it`,
+    };
   }
   return policyFromJson(value);
 }
 
+function invalid(problem: string): PolicyParseResult {
+  return { ok: false, kind: 'invalid', problem };
+}
+
 /** Validates an already-parsed policy value. */
 export function policyFromJson(value: unknown): PolicyParseResult {
-  if (!isJsonObject(value)) {
-    return { ok: false, problem: 'the policy is not a JSON object' };
-  }
+  if (!isJsonObject(value)) return invalid('the policy is not a JSON object');
   const statement = value['Statement'];
   const singleStatement = isJsonObject(statement);
   const list: unknown[] = singleStatement ? [statement] : Array.isArray(statement) ? statement : [];
   if (!singleStatement && !Array.isArray(statement)) {
-    return { ok: false, problem: 'the policy has no "Statement" list' };
+    return invalid('the policy has no "Statement" list');
   }
   const statements: JsonObject[] = [];
   for (const [index, entry] of list.entries()) {
-    if (!isJsonObject(entry)) {
-      return { ok: false, problem: `statement ${index + 1} is not a JSON object` };
-    }
+    if (!isJsonObject(entry)) return invalid(`statement ${index + 1} is not a JSON object`);
     statements.push(entry);
   }
   const keys = Object.keys(value);
