@@ -14,14 +14,26 @@ import { isJsonObject } from './policy-document';
 
 export type Tri = 'yes' | 'no' | 'unknown';
 
-/** Who asks. A service principal, or an IAM principal of an account (the account root, and the caller if known). */
+/**
+ * Who asks. A service principal, or an arbitrary IAM principal of an account.
+ *
+ * "An arbitrary principal of the account" is what a cross-account grant is about: may the account's principals pull,
+ * whichever of them it is? So an Allow counts only when it names the account itself (its id or root ARN) or everyone
+ * (`*`, `{"AWS": "*"}`, subject to conditions); an Allow naming one role or user of the account does not, and neither
+ * does one naming the caller of the failed deploy, who may even belong to another account (a CI account deploying
+ * into a workload account). A Deny, in turn, counts when it names the account, everyone, or one of `callerArns`: the
+ * identities known to make this call, whose deploy the Deny blocks whatever else is granted.
+ */
 export type RequestPrincipal =
   | { readonly kind: 'service'; readonly service: string }
   | {
       readonly kind: 'account';
       readonly accountId: string;
       readonly partition: string;
-      /** Specific principals of that account known to make the call (role ARN, session ARN, user ARN). */
+      /**
+       * The identities known to make the call (role ARN, session ARN, user ARN), of this account or another: only a
+       * Deny naming one of them applies for that reason. Empty when the caller is not known.
+       */
       readonly callerArns: readonly string[];
     };
 
@@ -174,9 +186,12 @@ function principalBlockMatches(block: unknown, principal: RequestPrincipal, isDe
   if (!isPrincipalBlock(block)) return 'unknown';
   return lists(block, principal, (entry): Tri => {
     if (principal.kind !== 'account') return 'no';
-    if (isAccountEntry(entry, principal) || principal.callerArns.includes(entry)) return 'yes';
+    if (isAccountEntry(entry, principal)) return 'yes';
+    // A grant to one identity is not a grant to the account (see RequestPrincipal).
+    if (!isDeny) return 'no';
+    if (principal.callerArns.includes(entry)) return 'yes';
     // When the caller is not known, a Deny naming another identity of the account may be naming the caller.
-    const unknownCaller = isDeny && principal.callerArns.length === 0;
+    const unknownCaller = principal.callerArns.length === 0;
     return unknownCaller && accountOfArn(entry) === principal.accountId ? 'unknown' : 'no';
   });
 }

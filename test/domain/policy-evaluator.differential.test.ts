@@ -11,6 +11,12 @@
  * - "allowed" = at least one Allow statement applies (for a cross-account principal, including account-level
  *   matches: the resource policy alone decides for the resource side).
  *
+ * The account request is the planner's: an arbitrary IAM principal of the account (see RequestPrincipal). Its
+ * "allowed" is therefore compared with the simulator asked as the account's root (only a grant to the account, or to
+ * everyone, lets any principal of it pull; a grant to the caller's role does not), and its "denied" with the simulator
+ * asked as the caller (a Deny naming the caller blocks the deploy). Like the planner, our context does not know
+ * `aws:PrincipalArn` for an arbitrary principal.
+ *
  * Cases where the simulator models something differently from AWS are excluded by `simulatorDiffers`, each naming
  * its finding in docs/evaluator-findings.md.
  */
@@ -52,6 +58,10 @@ interface Scenario {
   readonly principal: RequestPrincipal;
   /** The principal as iam-simulate takes it: a service name or an IAM ARN. */
   readonly simulatorPrincipal: string;
+  /** Who the simulator is asked as for the Allow side, when it differs from `simulatorPrincipal` (the account root). */
+  readonly simulatorAllowPrincipal?: string;
+  /** Context only the simulator gets for the caller (what the caller's request really carries). */
+  readonly simulatorContext?: Readonly<Record<string, string>>;
   /** Our context: every key we condition on is listed, `null` = known to be absent (not sent to the simulator). */
   readonly context: Readonly<Record<string, string | null>>;
 }
@@ -82,6 +92,7 @@ const serviceScenario: fc.Arbitrary<Scenario> = fc
       'aws:SourceAccount': withSourceAccount ? (sourceArn.split(':')[4] ?? null) : null,
       'aws:PrincipalIsAWSService': 'true',
       'aws:PrincipalServiceName': service,
+      'aws:SecureTransport': 'true',
       // Service principals carry no principal account, ARN or organization.
       'aws:PrincipalOrgID': null,
       'aws:PrincipalAccount': null,
@@ -104,6 +115,9 @@ const accountScenario: fc.Arbitrary<Scenario> = fc
     return {
       principal: { kind: 'account', accountId: account, partition: 'aws', callerArns },
       simulatorPrincipal,
+      simulatorAllowPrincipal: rootArn(account),
+      // For a role session, aws:PrincipalArn is the role's ARN.
+      simulatorContext: { 'aws:PrincipalArn': caller === 'root' ? rootArn(account) : role },
       context: {
         'aws:PrincipalAccount': account,
         'aws:PrincipalIsAWSService': 'false',
@@ -111,8 +125,7 @@ const accountScenario: fc.Arbitrary<Scenario> = fc
         'aws:SourceArn': null,
         'aws:SourceAccount': null,
         'aws:PrincipalOrgID': org,
-        // For a role session, aws:PrincipalArn is the role's ARN.
-        'aws:PrincipalArn': caller === 'root' ? rootArn(account) : role,
+        'aws:SecureTransport': 'true',
       },
     } satisfies Scenario;
   });
@@ -224,6 +237,7 @@ const KNOWN_KEYS = [
   'aws:PrincipalIsAWSService',
   'aws:PrincipalServiceName',
   'aws:PrincipalArn',
+  'aws:SecureTransport',
 ] as const;
 type KnownKey = (typeof KNOWN_KEYS)[number];
 
@@ -268,6 +282,7 @@ function poolFor(key: KnownKey): readonly (string | boolean)[] {
     case 'aws:PrincipalOrgID':
       return ORG_VALUES;
     case 'aws:PrincipalIsAWSService':
+    case 'aws:SecureTransport':
       return BOOL_VALUES;
     default:
       return SERVICE_NAME_VALUES;
@@ -499,19 +514,45 @@ interface SimulatorAnswer {
   readonly result: 'ExplicitDeny' | 'Allowed' | 'ImplicitDeny';
 }
 
+/** Deny as the caller; Allow as the account root when the scenario asks for an arbitrary principal of an account. */
 async function simulate(
   policy: JsonObject,
   scenario: Scenario,
   action: string
 ): Promise<SimulatorAnswer> {
+  const asCaller = await simulateAs(policy, scenario.simulatorPrincipal, action, {
+    ...scenario.context,
+    ...scenario.simulatorContext,
+  });
+  const root = scenario.simulatorAllowPrincipal;
+  if (root === undefined) return asCaller;
+  const asAccount = await simulateAs(policy, root, action, {
+    ...scenario.context,
+    'aws:PrincipalArn': root,
+  });
+  const { denied } = asCaller;
+  const { allowed } = asAccount;
+  return {
+    allowed,
+    denied,
+    result: denied ? 'ExplicitDeny' : allowed ? 'Allowed' : 'ImplicitDeny',
+  };
+}
+
+async function simulateAs(
+  policy: JsonObject,
+  principal: string,
+  action: string,
+  context: Readonly<Record<string, string | null>>
+): Promise<SimulatorAnswer> {
   const contextVariables: Record<string, string> = {};
-  for (const [key, value] of Object.entries(scenario.context)) {
+  for (const [key, value] of Object.entries(context)) {
     if (value !== null) contextVariables[key] = value;
   }
   const response = await runSimulation(
     {
       request: {
-        principal: scenario.simulatorPrincipal,
+        principal,
         action,
         resource: { resource: REPOSITORY_ARN, accountId: REGISTRY },
         contextVariables,

@@ -159,9 +159,16 @@ describe('evaluatePolicy', () => {
         ACCOUNT,
         'no',
       ],
-      ['the calling role', { AWS: ROLE }, ROLE_SESSION, 'yes'],
-      ['the calling session', { AWS: SESSION }, ROLE_SESSION, 'yes'],
+      // A grant to one identity is not a grant to an arbitrary principal of the account, the caller's included.
+      ['the calling role', { AWS: ROLE }, ROLE_SESSION, 'no'],
+      ['the calling session', { AWS: SESSION }, ROLE_SESSION, 'no'],
       ['a role when the caller is unknown', { AWS: ROLE }, ACCOUNT, 'no'],
+      [
+        'the calling role of another (CI) account',
+        { AWS: 'arn:aws:iam::333333333333:role/ci' },
+        { ...ACCOUNT, callerArns: ['arn:aws:iam::333333333333:role/ci'] },
+        'no',
+      ],
       ['an account id for a service', { AWS: '222222222222' }, LAMBDA, 'no'],
       ['the service', { Service: 'lambda.amazonaws.com' }, LAMBDA, 'yes'],
       [
@@ -635,6 +642,39 @@ describe('evaluatePolicy', () => {
         'no',
       ],
       ['pushes only', { Action: ['ecr:PutImage', 'ecr:InitiateLayerUpload'] }, {}, 'no'],
+      // A Deny naming the caller blocks this deploy, whichever account the caller belongs to.
+      ['the calling role', { Principal: { AWS: ROLE } }, { principal: ROLE_SESSION }, 'yes'],
+      ['the calling session', { Principal: { AWS: SESSION } }, { principal: ROLE_SESSION }, 'yes'],
+      [
+        'the calling role of a CI account',
+        { Principal: { AWS: 'arn:aws:iam::333333333333:role/ci' } },
+        { principal: { ...ACCOUNT, callerArns: ['arn:aws:iam::333333333333:role/ci'] } },
+        'yes',
+      ],
+      [
+        'another role of the account than the known caller',
+        { Principal: { AWS: 'arn:aws:iam::222222222222:role/intern' } },
+        { principal: ROLE_SESSION },
+        'no',
+      ],
+      [
+        'a role of the account, the caller unknown (it may be that role)',
+        { Principal: { AWS: 'arn:aws:iam::222222222222:role/intern' } },
+        { principal: ACCOUNT },
+        'unknown',
+      ],
+      [
+        'a role of another account, the caller unknown',
+        { Principal: { AWS: 'arn:aws:iam::333333333333:role/intern' } },
+        { principal: ACCOUNT },
+        'no',
+      ],
+      [
+        'plain HTTP only (a TLS guard), for a request over HTTPS',
+        { Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+        { context: { 'aws:SecureTransport': 'true' } },
+        'no',
+      ],
       [
         'an unmodelled operator',
         { Condition: { NotIpAddress: { 'aws:SourceIp': '203.0.113.0/24' } } },
