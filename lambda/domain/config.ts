@@ -29,6 +29,11 @@ const ORG_ID = /^o-[a-z0-9]{10,32}$/;
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 /** Tag keys and values: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_Tag.html */
 const OPT_OUT_TAG = /^[\p{L}\p{Z}\p{N}_.:/+\-@]{1,128}(=[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256})?$/u;
+/**
+ * The share tag's key: an ECR tag key without spaces or `=` (so the `aws ecr tag-resource` command in a notice needs no
+ * quoting), not in the `aws:` prefix AWS reserves for itself.
+ */
+const SHARE_TAG_KEY = /^(?!aws:)[\p{L}\p{N}_.:/+\-@]{1,128}$/iu;
 
 export const NOTIFY_ON = [...OUTCOMES, 'error'] as const;
 export type NotifyOn = (typeof NOTIFY_ON)[number];
@@ -120,6 +125,29 @@ export const configSchema = z.strictObject({
     ),
     ['fix', 'needs-human', 'error']
   ),
+  sharing: z._default(
+    z.enum(['consented', 'organization'], {
+      message:
+        'must be "consented" (share a repository only with its owner\'s consent) or "organization" (every repository with every account of the organization; needs "organizationId")',
+    }),
+    'consented'
+  ),
+  sharedRegistries: z._default(
+    z.array(
+      text(
+        ACCOUNT_ID,
+        'must be a 12-digit AWS account id whose repositories the organization shares'
+      )
+    ),
+    []
+  ),
+  shareTag: z._default(
+    text(
+      SHARE_TAG_KEY,
+      'must be an ECR tag key (1-128 letters, digits and _.:/+-@, not starting with "aws:"), e.g. "lambda-ecr-autofix:share"'
+    ),
+    'lambda-ecr-autofix:share'
+  ),
   auditRetentionDays: z._default(
     z
       .int({ message: 'must be a whole number of days' })
@@ -153,9 +181,41 @@ export class ConfigError extends Error {
 export function parseConfig(input: unknown, source: string): Config {
   const value = input ?? {};
   const result = configSchema.safeParse(value, { reportInput: true });
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => describeIssue(issue));
-  throw new ConfigError(source, problems);
+  if (!result.success) {
+    throw new ConfigError(
+      source,
+      result.error.issues.map((issue) => describeIssue(issue))
+    );
+  }
+  const problems = crossKeyProblems(result.data);
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return result.data;
+}
+
+/**
+ * Rules that involve several keys. Sharing beyond the owner's explicit consent is only safe inside an organization:
+ * the account statement then carries `aws:PrincipalOrgID`, so a grant ends when the account leaves it.
+ */
+function crossKeyProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.organizationId === undefined) {
+    if (config.sharing === 'organization') {
+      problems.push(
+        '"sharing" "organization" needs "organizationId" (got nothing): set "organizationId" (aws organizations describe-organization) or use "sharing": "consented"'
+      );
+    }
+    if (config.sharedRegistries.length > 0) {
+      problems.push(
+        `"sharedRegistries" needs "organizationId" (got ${render(config.sharedRegistries)} and no organizationId): set "organizationId" (aws organizations describe-organization) or remove "sharedRegistries"`
+      );
+    }
+  }
+  if (optOutTagParts(config).key === config.shareTag) {
+    problems.push(
+      `"shareTag" and "optOutTag" use the same tag key "${config.shareTag}": give them different keys`
+    );
+  }
+  return problems;
 }
 
 /** One problem in words: the key, what is wrong, what is expected (with an example) and the value received. */

@@ -8,6 +8,7 @@ import type { Classification } from './classify';
 import { classifyFailure } from './classify';
 import { parseDeployEvent } from './cloudtrail-event';
 import type { Config } from './config';
+import { ownerConsent } from './consent';
 import type { Decision, DeployCall, NeedsHumanReason, Reason, Target } from './decision';
 import { guardRepositoryTags, guardTarget, isOwnChange } from './guard';
 import { locateTarget } from './locate';
@@ -84,7 +85,10 @@ export function triageCall(call: DeployCall, config: Config, fixer: FixerIdentit
   return { kind: 'read-repository', call, target };
 }
 
-/** What the repository says decides the rest: opt-out tag, then the policy plan. */
+/**
+ * What the repository says decides the rest: the opt-out tag (which wins over every form of consent), then the policy
+ * plan, with the owner's consent (its share tag, or the configuration) for a cross-account grant.
+ */
 export function decideForPolicy(
   call: DeployCall,
   target: Target,
@@ -108,6 +112,7 @@ export function decideForPolicy(
     grantScope: config.grantScope,
     organizationId: config.organizationId,
     callerArns: callerArns(call),
+    consent: ownerConsent(target, repository.tags, config),
   });
   const base = { call, target, policyBefore: repository.policyText };
   switch (plan.outcome) {
@@ -172,7 +177,7 @@ export function decide(
   }
 }
 
-/** The caller's role and session ARNs, as a repository policy might name them. */
+/** The caller's role and session ARNs, as a repository policy's Deny might name them. */
 export function callerArns(call: DeployCall): string[] {
   const arns = [call.caller.principalArn, call.caller.arn].filter(
     (arn): arn is string => arn !== null

@@ -4,12 +4,20 @@
  * The rules (DESIGN.md, "Policy rules"): the fixer owns only `LambdaEcrAutofixService` and `LambdaEcrAutofixAccounts`,
  * merges new consumers into their lists, keeps every other statement and top-level key exactly as it was, never
  * touches a Deny, never writes `Principal: "*"`, and gives up (`needs-human`) rather than exceed ECR's policy size.
+ *
+ * Sharing (DESIGN.md, "Sharing and consent"): a cross-account target needs the account statement only when the policy
+ * does not already let an arbitrary principal of the consumer account pull (that existing grant is the owner's
+ * consent: the plan then adds only Lambda's statement); adding it needs the owner's consent (`consent`), else the plan
+ * is `needs-human` (`sharing-not-consented`) and writes nothing. With `organizationId` the account statement carries
+ * `aws:PrincipalOrgID`, so a grant ends when the account leaves the organization.
  */
+import type { AccountConsent } from './consent';
+import { whoCanPull } from './consent';
 import type { NeedsHumanReason, StatementChange, Target } from './decision';
 import type { AccessRequest, Evaluation, RequestContext, Tri } from './policy-evaluator';
 import { anyOf, evaluateActions } from './policy-evaluator';
 import type { JsonObject, PolicyDocument } from './policy-document';
-import { isJsonObject, parsePolicy, serializePolicy } from './policy-document';
+import { EMPTY_POLICY, isJsonObject, parsePolicy, serializePolicy } from './policy-document';
 
 /** ECR's limit on `policyText`: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_SetRepositoryPolicy.html */
 export const MAX_POLICY_LENGTH = 10_240;
@@ -26,10 +34,21 @@ export interface PlanInput {
   readonly policyText: string | null;
   readonly target: Target;
   readonly grantScope: GrantScope;
-  /** The organization id, when known: lets the evaluator resolve `aws:PrincipalOrgID` for the consumer account. */
+  /**
+   * The organization id, when configured: the consumer account's requests carry it as `aws:PrincipalOrgID`, and the
+   * account statement is conditioned on it.
+   */
   readonly organizationId?: string | undefined;
-  /** ARNs of the principal that made the failed call (role, session), for statements that name it. */
+  /**
+   * ARNs of the principal that made the failed call (role, session). Only a Deny naming them counts: a grant to the
+   * caller is never a grant to the consumer account (see policy-evaluator.ts, RequestPrincipal).
+   */
   readonly callerArns?: readonly string[] | undefined;
+  /**
+   * The owner's consent outside the policy (consent.ts), needed to add the account statement for a cross-account
+   * target. Not consulted when the policy already lets the consumer account pull, nor for a same-account target.
+   */
+  readonly consent: AccountConsent;
 }
 
 export type Plan =
@@ -49,6 +68,7 @@ export type Plan =
         | 'policy-invalid'
         | 'policy-not-understood'
         | 'function-name-unknown'
+        | 'sharing-not-consented'
       >;
       readonly explanation: string;
       readonly nextSteps: readonly string[];
@@ -67,6 +87,15 @@ export function planPolicy(input: PlanInput): Plan {
   const { target } = input;
   const where = describeRepository(target);
   const parsed = parsePolicy(input.policyText);
+  if (!parsed.ok && parsed.kind === 'ambiguous') {
+    return needsHuman(
+      'policy-not-understood',
+      `The policy of ${where} cannot be read safely: ${parsed.problem}.`,
+      [
+        `Remove the repeated key from the policy of ${target.repositoryArn} (aws ecr get-repository-policy shows it), keeping the one that was meant, then re-run the deploy.`,
+      ]
+    );
+  }
   if (!parsed.ok) {
     return needsHuman(
       'policy-invalid',
@@ -119,10 +148,20 @@ export function planPolicy(input: PlanInput): Plan {
     };
   }
 
-  const change = applyGrants(policy, input, {
+  const needs = {
     service: evaluations[0]?.allowed !== 'yes',
     account: evaluations[1] !== undefined && evaluations[1].allowed !== 'yes',
-  });
+  };
+  const change = applyGrants(policy, input, needs);
+  if (needs.account && !input.consent.given) {
+    // Nothing is written; the statements are what the owner would add by hand.
+    return needsHuman(
+      'sharing-not-consented',
+      input.consent.explanation,
+      input.consent.nextSteps,
+      change.ok ? change.grants : freshGrants(input, needs)
+    );
+  }
   if (!change.ok) return change.plan;
 
   // No Deny was added or changed, so the Denies still do not apply; what must now hold is that the statements the
@@ -156,10 +195,30 @@ export function planPolicy(input: PlanInput): Plan {
     explanation: `The policy of ${where} did not let ${required
       .filter((_, index) => evaluations[index]?.allowed !== 'yes')
       .map((a) => a.label)
-      .join(' and ')} pull; the fix ${describeChanges(change.grants)}.`,
+      .join(
+        ' and '
+      )} pull; the fix ${describeChanges(change.grants)}.${describeSharing(input, needs, evaluations[1])}`,
     policyAfter,
     grants: change.grants,
   };
+}
+
+/** For a cross-account fix: on what consent the image is shared, and who may pull it afterwards. */
+function describeSharing(
+  input: PlanInput,
+  needs: { readonly account: boolean },
+  accountEvaluation: Evaluation | undefined
+): string {
+  const { target } = input;
+  if (!target.crossAccount) return '';
+  if (!needs.account) {
+    // A cross-account target always has the account evaluation.
+    const by = unique((accountEvaluation as Evaluation).allowedBy).join(', ');
+    return ` The policy already lets account ${target.consumerAccount} pull (statement ${by}), which is the owner's consent, so no account statement is added.`;
+  }
+  // An account statement is only ever planned with consent (planPolicy returns sharing-not-consented otherwise).
+  const consent = input.consent as Extract<AccountConsent, { given: true }>;
+  return ` Shared with account ${target.consumerAccount} because ${consent.reason}: ${whoCanPull(target, input.organizationId)}.`;
 }
 
 /** The requests a working pull needs: Lambda's service principal, and for another account that account too. */
@@ -167,6 +226,8 @@ function requiredAccess(input: PlanInput, sourceArn: string): RequiredAccess[] {
   const { target } = input;
   const resource = target.repositoryArn;
   const serviceContext: RequestContext = {
+    // Lambda pulls over HTTPS, as does every ECR client: a TLS-only Deny never applies to a pull.
+    'aws:SecureTransport': 'true',
     'aws:SourceArn': sourceArn,
     'aws:PrincipalIsAWSService': 'true',
     'aws:PrincipalServiceName': LAMBDA_SERVICE,
@@ -186,7 +247,10 @@ function requiredAccess(input: PlanInput, sourceArn: string): RequiredAccess[] {
     })),
   };
   if (!target.crossAccount) return [service];
+  // An arbitrary principal of the consumer account: only keys whose value is the same for all of them are known, so a
+  // condition on anything else (aws:PrincipalArn, aws:userid, tags…) stays `unknown`.
   const accountContext: Record<string, string | null> = {
+    'aws:SecureTransport': 'true',
     'aws:PrincipalAccount': target.consumerAccount,
     'aws:PrincipalIsAWSService': 'false',
     'aws:PrincipalServiceName': null,
@@ -268,12 +332,13 @@ function applyGrants(
     });
   }
   for (const { sid, values, build } of wanted) {
+    const organizationId = input.organizationId ?? null;
     const positions = statements
       .map((statement, index) => (statement['Sid'] === sid ? index : -1))
       .filter((index) => index >= 0);
     const [position] = positions;
     if (position === undefined) {
-      const statement = build.create([...values].sort());
+      const statement = build.create([...values].sort(), organizationId);
       statements.push(statement);
       grants.push({ sid, change: 'created', added: [...values].sort(), statement });
       continue;
@@ -291,6 +356,14 @@ function applyGrants(
         ),
       };
     }
+    if (existing.organizationId !== organizationId) {
+      const statement = build.create([...values].sort(), organizationId);
+      const byHand: StatementChange = { sid, change: 'created', added: [...values], statement };
+      return {
+        ok: false,
+        plan: organizationMismatch(target, existing.organizationId, organizationId, byHand),
+      };
+    }
     const added = values.filter((value) => !existing.values.includes(value));
     const merged = unique([...existing.values, ...added]).sort();
     const statement = build.update(existing, merged);
@@ -298,6 +371,55 @@ function applyGrants(
     grants.push({ sid, change: 'extended', added: [...added].sort(), statement });
   }
   return { ok: true, policy: { ...policy, statements }, grants };
+}
+
+/** The statements to add by hand when the owned ones cannot be extended: as if none existed yet. */
+function freshGrants(
+  input: PlanInput,
+  needs: { readonly service: boolean; readonly account: boolean }
+): StatementChange[] {
+  // The empty policy has no owned statement, so nothing can be in the way.
+  const fresh = applyGrants(EMPTY_POLICY, input, needs) as Extract<GrantChange, { ok: true }>;
+  return [...fresh.grants];
+}
+
+/**
+ * The owned account statement and the configuration disagree on the organization. Extending it as it is would add
+ * the consumer without the `aws:PrincipalOrgID` condition (a grant that outlives the account's membership), or
+ * under another organization's; changing its condition would narrow or widen the grants of every account already
+ * listed. Neither is the fixer's call: a person decides.
+ */
+function organizationMismatch(
+  target: Target,
+  found: string | null,
+  configured: string | null,
+  byHand: StatementChange
+): Plan {
+  const where = describeRepository(target);
+  const has =
+    found === null
+      ? 'grants its accounts without an aws:PrincipalOrgID condition'
+      : `limits its grants to organization ${found}`;
+  const wants =
+    configured === null
+      ? 'organizationId is not configured'
+      : `organizationId is ${configured}, so new account grants carry the aws:PrincipalOrgID condition`;
+  const condition =
+    configured === null
+      ? ''
+      : ` "Condition": {"StringEquals": {"aws:PrincipalOrgID": "${configured}"}}`;
+  return needsHuman(
+    'policy-not-understood',
+    `Statement ${ACCOUNTS_SID} in the policy of ${where} ${has}, but ${wants}; lambda-ecr-autofix neither adds account ${target.consumerAccount} to it as it is nor changes the grants of the accounts it lists.`,
+    [
+      configured === null
+        ? // Without a configured organization, the statement's own one is what differs.
+          `Set organizationId to ${found as string} in the lambda-ecr-autofix configuration, or remove the condition from statement ${ACCOUNTS_SID} of ${target.repositoryArn} if its accounts are meant to keep access outside the organization; then re-run the deploy.`
+        : `Once every account listed in statement ${ACCOUNTS_SID} of ${target.repositoryArn} belongs to organization ${configured}, set its condition to${condition}; then re-run the deploy.`,
+      `Or add the statement below (under another Sid) to the policy of ${target.repositoryArn} by hand.`,
+    ],
+    [byHand]
+  );
 }
 
 function sourceArnPatterns(input: PlanInput): string[] {
@@ -310,7 +432,8 @@ function sourceArnPatterns(input: PlanInput): string[] {
 
 /** How to recognise, create and update one kind of owned statement. */
 interface OwnedShape {
-  create(values: readonly string[]): JsonObject;
+  /** `organizationId`: the configured organization, which the account statement is conditioned on. */
+  create(values: readonly string[], organizationId: string | null): JsonObject;
   read(statement: JsonObject): OwnedStatement | null;
   update(existing: OwnedStatement, values: readonly string[]): JsonObject;
 }
@@ -320,6 +443,8 @@ interface OwnedStatement {
   readonly values: readonly string[];
   /** The exact spelling of the condition key found (`aws:SourceArn`, `aws:sourceARN`, …), kept on update. */
   readonly conditionKey: string;
+  /** The organization an account statement is conditioned on; null for none (and for the service statement). */
+  readonly organizationId: string | null;
 }
 
 const SERVICE_SHAPE: OwnedShape = {
@@ -345,7 +470,7 @@ const SERVICE_SHAPE: OwnedShape = {
     if (keys.length !== 1 || key === undefined || key.toLowerCase() !== 'aws:sourcearn')
       return null;
     const values = asStrings(stringLike[key]);
-    return values === null ? null : { statement, values, conditionKey: key };
+    return values === null ? null : { statement, values, conditionKey: key, organizationId: null };
   },
   update: (existing, values) => ({
     ...existing.statement,
@@ -354,22 +479,43 @@ const SERVICE_SHAPE: OwnedShape = {
 };
 
 const ACCOUNTS_SHAPE: OwnedShape = {
-  create: (values) => ({
+  create: (values, organizationId) => ({
     Sid: ACCOUNTS_SID,
     Effect: 'Allow',
     Principal: { AWS: [...values] },
     Action: [...PULL_ACTIONS],
+    ...(organizationId === null
+      ? {}
+      : { Condition: { StringEquals: { 'aws:PrincipalOrgID': organizationId } } }),
   }),
   read: (statement) => {
-    if (!hasOwnedFrame(statement, [])) return null;
+    const conditioned = Object.hasOwn(statement, 'Condition');
+    if (!hasOwnedFrame(statement, conditioned ? ['Condition'] : [])) return null;
     const principal = statement['Principal'];
     if (!isJsonObject(principal) || Object.keys(principal).length !== 1) return null;
     const values = asStrings(principal['AWS']);
     if (values === null || !values.every((value) => ROOT_ARN.test(value))) return null;
-    return { statement, values, conditionKey: '' };
+    const organizationId = conditioned ? organizationOf(statement['Condition']) : null;
+    if (conditioned && organizationId === null) return null;
+    return { statement, values, conditionKey: '', organizationId };
   },
+  // The condition, if any, is kept exactly as written (the key's spelling included).
   update: (existing, values) => ({ ...existing.statement, Principal: { AWS: [...values] } }),
 };
+
+/** The organization of `{"StringEquals": {"aws:PrincipalOrgID": ORG}}` (key in any case, value or one-item list). */
+function organizationOf(condition: unknown): string | null {
+  if (!isJsonObject(condition) || Object.keys(condition).length !== 1) return null;
+  const stringEquals = condition['StringEquals'];
+  if (!isJsonObject(stringEquals)) return null;
+  const keys = Object.keys(stringEquals);
+  const [key] = keys;
+  if (keys.length !== 1 || key === undefined || key.toLowerCase() !== 'aws:principalorgid') {
+    return null;
+  }
+  const values = asStrings(stringEquals[key]);
+  return values !== null && values.length === 1 ? (values[0] as string) : null;
+}
 
 const ROOT_ARN = /^arn:aws(-cn|-us-gov)?:iam::\d{12}:root$/;
 

@@ -28,6 +28,9 @@ describe('parseConfig', () => {
       optOutTag: 'lambda-ecr-autofix=off',
       registryRoleName: 'LambdaEcrAutofixRegistryAccess',
       notifyOn: ['fix', 'needs-human', 'error'],
+      sharing: 'consented',
+      sharedRegistries: [],
+      shareTag: 'lambda-ecr-autofix:share',
       auditRetentionDays: 365,
     });
     expect(parseConfig(undefined, 'x')).toEqual(DEFAULT_CONFIG);
@@ -183,11 +186,59 @@ describe('parseConfig', () => {
       { auditRetentionDays: '30' },
       '"auditRetentionDays" must be a whole number of days (got "30")',
     ],
+    [
+      { sharing: 'all' },
+      '"sharing" must be "consented" (share a repository only with its owner\'s consent) or "organization"',
+    ],
+    [{ sharedRegistries: ['1111'] }, '"sharedRegistries.0" must be a 12-digit AWS account id'],
+    [{ sharedRegistries: '111111111111' }, '"sharedRegistries"'],
+    [{ shareTag: 'has space' }, '"shareTag" must be an ECR tag key'],
+    [{ shareTag: 'share=yes' }, '"shareTag" must be an ECR tag key'],
+    [{ shareTag: 'aws:share' }, '"shareTag" must be an ECR tag key'],
+    [{ shareTag: 'AWS:share' }, '"shareTag" must be an ECR tag key'],
+    [{ shareTag: '' }, '"shareTag" must be an ECR tag key'],
+    [{ shareTag: 'k'.repeat(129) }, '"shareTag" must be an ECR tag key'],
+    [
+      { sharing: 'organization' },
+      '"sharing" "organization" needs "organizationId" (got nothing): set "organizationId" (aws organizations describe-organization) or use "sharing": "consented"',
+    ],
+    [
+      { sharedRegistries: ['111111111111'] },
+      '"sharedRegistries" needs "organizationId" (got ["111111111111"] and no organizationId): set "organizationId" (aws organizations describe-organization) or remove "sharedRegistries"',
+    ],
+    [
+      { shareTag: 'autofix', optOutTag: 'autofix=off' },
+      '"shareTag" and "optOutTag" use the same tag key "autofix": give them different keys',
+    ],
   ])('rejects %j naming the key, the value and the fix', (input, message) => {
     const problems = problemsOf(input);
 
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(message);
+  });
+
+  it('accepts the sharing keys with organizationId', () => {
+    const config = parseConfig(
+      {
+        organizationId: 'o-a1b2c3d4e5',
+        sharing: 'organization',
+        sharedRegistries: ['111111111111'],
+        shareTag: 'platform:share-with',
+      },
+      'x'
+    );
+
+    expect(config).toMatchObject({
+      sharing: 'organization',
+      sharedRegistries: ['111111111111'],
+      shareTag: 'platform:share-with',
+    });
+  });
+
+  it('reports both sharing problems at once', () => {
+    expect(
+      problemsOf({ sharing: 'organization', sharedRegistries: ['111111111111'] })
+    ).toHaveLength(2);
   });
 
   it('names an unknown key and suggests the right spelling', () => {

@@ -25,7 +25,8 @@ type Row = [
   functionArn: string | null,
 ];
 
-// Every shared fixture (but the deliberately truncated one) with no repository policy and the default configuration.
+// Every shared fixture (but the deliberately truncated one) with no repository policy, no tags and the default
+// configuration. Cross-account fixes need the owner's consent, which nothing gives here (see consent.test.ts).
 const EXPECTED: Row[] = [
   [
     'create-function-caller-identity-policy-denied.json',
@@ -43,22 +44,22 @@ const EXPECTED: Row[] = [
   ],
   [
     'create-function-cross-account-ecr-denied.json',
-    'fix',
-    'repository-policy-missing-grant',
+    'needs-human',
+    'sharing-not-consented',
     'arn:aws:ecr:eu-west-1:111111111111:repository/platform/payments-worker',
     'arn:aws:lambda:eu-west-1:222222222222:function:payments-worker',
   ],
   [
     'create-function-cross-account-no-resource-policy.json',
-    'fix',
-    'repository-policy-missing-grant',
+    'needs-human',
+    'sharing-not-consented',
     'arn:aws:ecr:eu-west-1:111111111111:repository/platform/base-python',
     'arn:aws:lambda:eu-west-1:222222222222:function:report-renderer',
   ],
   [
     'create-function-github-actions-digest-ecr-denied.json',
-    'fix',
-    'repository-policy-missing-grant',
+    'needs-human',
+    'sharing-not-consented',
     'arn:aws:ecr:us-west-2:111111111111:repository/platform/thumbnailer',
     'arn:aws:lambda:us-west-2:222222222222:function:thumbnailer',
   ],
@@ -289,5 +290,83 @@ describe('decide', () => {
       'consumerAccount',
       'functionArn',
     ]);
+  });
+  describe('function names and grantScope "function"', () => {
+    it.each([
+      ['function:orders-api'],
+      ['function:orders-api:7'],
+      ['222222222222:function:orders-api'],
+      ['arn:aws:lambda:us-east-1:222222222222:function:orders-api:live'],
+    ])('scopes the grant to function orders-api when the event names it %s', (functionName) => {
+      // Arrange
+      const event = loadEvent('create-function-same-account-ecr-denied');
+      (event.detail['requestParameters'] as Record<string, unknown>)['functionName'] = functionName;
+
+      // Act
+      const decision = decide(
+        event,
+        { policyText: null },
+        parseConfig({ grantScope: 'function' }, 'test')
+      );
+
+      // Assert
+      expect(decision.outcome).toBe('fix');
+      expect(decision.target?.functionArn).toBe(
+        'arn:aws:lambda:us-east-1:222222222222:function:orders-api'
+      );
+      expect(decision.grants[0]?.added).toEqual([
+        'arn:aws:lambda:us-east-1:222222222222:function:orders-api',
+        'arn:aws:lambda:us-east-1:222222222222:function:orders-api:*',
+      ]);
+    });
+
+    it('ignores an event whose function ARN names another account', () => {
+      // Arrange
+      const event = loadEvent('create-function-same-account-ecr-denied');
+      (event.detail['requestParameters'] as Record<string, unknown>)['functionName'] =
+        'arn:aws:lambda:us-east-1:999999999999:function:orders-api';
+
+      // Act
+      const decision = decide(event, { policyText: null }, DEFAULTS);
+
+      // Assert
+      expect([decision.outcome, decision.reason]).toEqual(['ignored', 'inconsistent-event']);
+      expect(decision.policyAfter).toBeNull();
+    });
+  });
+
+  describe('hostile policy text', () => {
+    it('decides (needs-human) on a 5,000-deep policy instead of overflowing the stack', () => {
+      // Arrange
+      const deep = `${'['.repeat(5_000)}${']'.repeat(5_000)}`;
+      const policyText = `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*","Condition":{"StringEquals":{"aws:x":${deep}}}}]}`;
+
+      // Act
+      const decision = decide(
+        loadEvent('create-function-same-account-ecr-denied'),
+        { policyText },
+        DEFAULTS
+      );
+
+      // Assert
+      expect([decision.outcome, decision.reason]).toEqual(['needs-human', 'policy-invalid']);
+    });
+
+    it('does not rewrite a policy with a repeated key', () => {
+      // Arrange: the second "Effect" would win in JSON.parse, turning a Deny into an Allow.
+      const policyText =
+        '{"Statement":[{"Sid":"Guard","Effect":"Deny","Effect":"Allow","Principal":"*","Action":"ecr:*"}]}';
+
+      // Act
+      const decision = decide(
+        loadEvent('create-function-same-account-ecr-denied'),
+        { policyText },
+        DEFAULTS
+      );
+
+      // Assert
+      expect([decision.outcome, decision.reason]).toEqual(['needs-human', 'policy-not-understood']);
+      expect(decision.policyAfter).toBeNull();
+    });
   });
 });

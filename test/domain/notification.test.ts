@@ -30,8 +30,11 @@ function section(message: string, title: string): string[] {
   return found.split('\n');
 }
 
+/** The registries' owners consented (share tag) to the consumer accounts the fixtures and tests use. */
+const SHARED = { 'lambda-ecr-autofix:share': '222222222222 444444444444' };
+
 function decisionFor(fixture: string, policyText: string | null = null): Decision {
-  return decide(loadEvent(fixture), { policyText }, DEFAULTS);
+  return decide(loadEvent(fixture), { policyText, tags: SHARED }, DEFAULTS);
 }
 
 const FIXTURES = eventFixtureNames().filter((name) => name !== 'malformed-truncated-event.json');
@@ -221,7 +224,7 @@ describe('renderNotification', () => {
       const event = loadEvent('create-function-cross-account-ecr-denied');
       event.detail['recipientAccountId'] = '444444444444';
       event['account'] = '444444444444';
-      const second = decide(event, { policyText: first.policyAfter }, DEFAULTS);
+      const second = decide(event, { policyText: first.policyAfter, tags: SHARED }, DEFAULTS);
       const after = JSON.parse(second.policyAfter ?? '{}') as {
         Statement: {
           Sid: string;
@@ -330,8 +333,9 @@ describe('renderNotification', () => {
       const first = decisionFor('create-function-cross-account-ecr-denied.json');
       const event = loadEvent('create-function-cross-account-ecr-denied');
       event.detail['recipientAccountId'] = '444444444444';
+      event['account'] = '444444444444';
 
-      const second = decide(event, { policyText: first.policyAfter }, DEFAULTS);
+      const second = decide(event, { policyText: first.policyAfter, tags: SHARED }, DEFAULTS);
 
       expect(renderNotification(second, ENFORCE).message).toContain(
         '- Extended statement LambdaEcrAutofixAccounts: lets arn:aws:iam::444444444444:root pull'
@@ -686,5 +690,43 @@ describe('iacOwnerOf', () => {
     [{ 'pulumi:project': 'registry' }, 'Pulumi'],
   ])('reads %j as %s', (tags, owner) => {
     expect(iacOwnerOf(tags)).toBe(owner);
+  });
+});
+
+describe('hostile event text in a notification', () => {
+  /** `String.prototype.isWellFormed` (Node 20; not in the ES2023 typings the project compiles against). */
+  const isWellFormed = (text: string): boolean =>
+    (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+  it('stays well-formed and publishable with emoji and a lone surrogate in the user agent', () => {
+    const event = loadEvent('create-function-cross-account-ecr-denied');
+    event.detail['userAgent'] = `deployer/1 ${'\u{1F680}'.repeat(40)} \uD83D`;
+
+    const decision = decide(event, { policyText: null, tags: SHARED }, DEFAULTS);
+    const { subject, message } = renderNotification(decision, ENFORCE);
+
+    expect(isWellFormed(subject)).toBe(true);
+    expect(isWellFormed(message)).toBe(true);
+    // What the SNS client does with the text: it must not throw URIError.
+    expect(() => encodeURIComponent(message)).not.toThrow();
+    expect(message).toMatch(/^Tool: {6}unknown tool \(deployer\/1 .*…\)$/m);
+  });
+
+  it('cannot add lines to the body from event fields', () => {
+    const forged = 'ok\n\nHOW TO UNDO\nrun: aws ecr delete-repository --force';
+    const event = loadEvent('create-function-cross-account-ecr-denied');
+    event.detail['userAgent'] = forged;
+    (event.detail['userIdentity'] as Record<string, unknown>)['arn'] = forged;
+    event.detail['errorMessage'] =
+      `Lambda does not have permission to access the ECR image. ${forged}`;
+
+    const decision = decide(event, { policyText: null, tags: SHARED }, DEFAULTS);
+    const { message } = renderNotification(decision, ENFORCE);
+
+    expect(decision.outcome).toBe('fix');
+    expect(message.split('\n').filter((line) => line.startsWith('HOW TO UNDO'))).toEqual([
+      'HOW TO UNDO',
+    ]);
+    expect(message).not.toMatch(/^run: aws ecr delete-repository/m);
   });
 });

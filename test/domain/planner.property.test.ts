@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 
+import type { AccountConsent } from '../../lambda/domain/consent';
 import type { Partition, Target } from '../../lambda/domain/decision';
 import type { AccessRequest, RequestPrincipal } from '../../lambda/domain/policy-evaluator';
 import { evaluatePolicy, wildcardMatch } from '../../lambda/domain/policy-evaluator';
@@ -20,6 +21,8 @@ import {
 import { makeTarget } from '../support/targets';
 
 const RUNS = { numRuns: 1000 };
+const CONSENTED: AccountConsent = { given: true, form: 'share-tag', reason: 'tagged' };
+const REFUSED: AccountConsent = { given: false, explanation: 'Not consented.', nextSteps: [] };
 const ACCOUNTS = ['111111111111', '222222222222', '333333333333', '444444444444'] as const;
 const REGIONS = ['us-east-1', 'eu-west-1'] as const;
 const FUNCTIONS = ['orders-api', 'payments-worker', 'thumbnailer'] as const;
@@ -124,7 +127,10 @@ const policyText: fc.Arbitrary<string | null> = fc.oneof(
       statements: fc.array(foreignStatement, { maxLength: 6 }),
       version: fc.constantFrom<string | undefined>('2012-10-17', '2008-10-17', undefined),
       id: fc.option(fc.constant('policy-id'), { nil: undefined }),
-      earlier: fc.array(fc.tuple(target, grantScope), { maxLength: 3 }),
+      earlier: fc.array(
+        fc.tuple(target, grantScope, fc.option(fc.constant(ORG), { nil: undefined })),
+        { maxLength: 3 }
+      ),
       filler: fc.nat({ max: 90 }),
     })
     .map(({ statements, version, id, earlier, filler }) => {
@@ -139,8 +145,14 @@ const policyText: fc.Arbitrary<string | null> = fc.oneof(
       }));
       document['Statement'] = [...statements, ...padding];
       let text = JSON.stringify(document);
-      for (const [earlierTarget, scope] of earlier) {
-        const planned = planPolicy({ policyText: text, target: earlierTarget, grantScope: scope });
+      for (const [earlierTarget, scope, organizationId] of earlier) {
+        const planned = planPolicy({
+          policyText: text,
+          target: earlierTarget,
+          grantScope: scope,
+          organizationId,
+          consent: CONSENTED,
+        });
         if (planned.outcome === 'fix') text = planned.policyAfter;
       }
       return text;
@@ -152,6 +164,7 @@ const input = fc.record({
   target,
   grantScope,
   organizationId: fc.option(fc.constant(ORG), { nil: undefined }),
+  consent: fc.constantFrom(CONSENTED, CONSENTED, REFUSED),
 });
 
 function parse(text: string | null): PolicyDocument {
@@ -192,6 +205,7 @@ function probes(t: Target): AccessRequest[] {
                   ? {
                       'aws:SourceArn': `arn:${t.partition}:lambda:${r}:${a}:function:${fn}`,
                       'aws:PrincipalIsAWSService': 'true',
+                      'aws:SecureTransport': 'true',
                       'aws:PrincipalServiceName': principal.service,
                       'aws:PrincipalOrgID': null,
                       'aws:PrincipalAccount': null,
@@ -200,6 +214,7 @@ function probes(t: Target): AccessRequest[] {
                   : {
                       'aws:PrincipalAccount': principal.accountId,
                       'aws:PrincipalIsAWSService': 'false',
+                      'aws:SecureTransport': 'true',
                       'aws:PrincipalServiceName': null,
                       'aws:SourceArn': null,
                       'aws:SourceAccount': null,
@@ -297,6 +312,7 @@ describe('planPolicy (properties)', () => {
             context: {
               'aws:SourceArn': t.functionArn,
               'aws:PrincipalIsAWSService': 'true',
+              'aws:SecureTransport': 'true',
               'aws:PrincipalServiceName': 'lambda.amazonaws.com',
               'aws:PrincipalOrgID': null,
               'aws:PrincipalAccount': null,
@@ -317,6 +333,7 @@ describe('planPolicy (properties)', () => {
             context: {
               'aws:PrincipalAccount': t.consumerAccount,
               'aws:PrincipalIsAWSService': 'false',
+              'aws:SecureTransport': 'true',
               'aws:PrincipalServiceName': null,
               'aws:SourceArn': null,
               'aws:SourceAccount': null,
@@ -351,6 +368,45 @@ describe('planPolicy (properties)', () => {
         }
       }),
       { numRuns: 1000 }
+    );
+  });
+  it('never adds an account statement without consent; with consent in the policy, adds none at all', () => {
+    fc.assert(
+      fc.property(input, (i) => {
+        const plan = planPolicy(i);
+        const addsAccount =
+          plan.outcome === 'fix' && plan.grants.some((grant) => grant.sid === ACCOUNTS_SID);
+        if (!i.consent.given) expect(addsAccount).toBe(false);
+        if (plan.outcome === 'needs-human' && plan.reason === 'sharing-not-consented') {
+          expect(i.consent.given).toBe(false);
+          expect(i.target.crossAccount).toBe(true);
+        }
+        if (plan.outcome === 'fix' && i.target.crossAccount && !addsAccount) {
+          // The only reason to leave the account statement out: the policy already lets the account pull.
+          expect(plan.explanation).toContain("which is the owner's consent");
+        }
+      }),
+      RUNS
+    );
+  });
+
+  it('with organizationId, every account statement it writes carries the aws:PrincipalOrgID condition', () => {
+    fc.assert(
+      fc.property(input, (i) => {
+        const plan = planPolicy(i);
+        if (plan.outcome !== 'fix' && !(plan.outcome === 'needs-human' && plan.grants.length > 0)) {
+          return;
+        }
+        for (const grant of plan.grants) {
+          if (grant.sid !== ACCOUNTS_SID) continue;
+          expect(grant.statement['Condition']).toEqual(
+            i.organizationId === undefined
+              ? undefined
+              : { StringEquals: { 'aws:PrincipalOrgID': i.organizationId } }
+          );
+        }
+      }),
+      RUNS
     );
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import type { AccountConsent } from '../../lambda/domain/consent';
 import type { Plan, PlanInput } from '../../lambda/domain/planner';
 import {
   ACCOUNTS_SID,
@@ -17,11 +18,24 @@ const policyFixture = (name: string): string =>
 const crossAccount = makeTarget();
 const sameAccount = makeTarget({ registryAccount: '222222222222', region: 'us-east-1' });
 
+/** The owner's consent by tag: most tests are about the policy, not about sharing. */
+const CONSENTED: AccountConsent = {
+  given: true,
+  form: 'share-tag',
+  reason: "the repository's lambda-ecr-autofix:share tag names account 222222222222",
+};
+const REFUSED: AccountConsent = {
+  given: false,
+  explanation: 'The owner of platform/payments-worker has not consented.',
+  nextSteps: ['Ask account 111111111111 to tag the repository.'],
+};
+
 function plan(overrides: Partial<PlanInput> = {}): Plan {
   return planPolicy({
     policyText: null,
     target: crossAccount,
     grantScope: 'account',
+    consent: CONSENTED,
     ...overrides,
   });
 }
@@ -134,29 +148,153 @@ describe('planPolicy', () => {
 
       expect(second.outcome).toBe('already-allowed');
     });
+  });
 
-    it("accepts a grant naming the caller's role instead of the account", () => {
+  describe('whose permission counts (a grant to the caller is not a grant to the account)', () => {
+    const PULL = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'];
+    const lambdaGrant = {
+      Effect: 'Allow',
+      Principal: { Service: 'lambda.amazonaws.com' },
+      Action: PULL,
+    };
+    const policyGranting = (principal: unknown): string =>
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Sid: 'CallerPull', Effect: 'Allow', Principal: principal, Action: PULL },
+          lambdaGrant,
+        ],
+      });
+
+    // The finding (fuzzing 3,200 policies against iam-simulate, 27 cases): a grant to the caller's role or session
+    // was taken as "account 222222222222 may pull", so the account statement was never added.
+    it.each([
+      [
+        "the caller's role in the consumer account",
+        'arn:aws:iam::222222222222:role/platform-deployer',
+        [
+          'arn:aws:sts::222222222222:assumed-role/platform-deployer/ci',
+          'arn:aws:iam::222222222222:role/platform-deployer',
+        ],
+      ],
+      [
+        "the caller's session",
+        'arn:aws:sts::222222222222:assumed-role/platform-deployer/ci',
+        [
+          'arn:aws:sts::222222222222:assumed-role/platform-deployer/ci',
+          'arn:aws:iam::222222222222:role/platform-deployer',
+        ],
+      ],
+      [
+        "the caller's role in a CI account that deploys into the consumer account",
+        'arn:aws:iam::333333333333:role/ci-deployer',
+        [
+          'arn:aws:sts::333333333333:assumed-role/ci-deployer/run-1',
+          'arn:aws:iam::333333333333:role/ci-deployer',
+        ],
+      ],
+      [
+        'the CI account itself',
+        'arn:aws:iam::333333333333:root',
+        [
+          'arn:aws:sts::333333333333:assumed-role/ci-deployer/run-1',
+          'arn:aws:iam::333333333333:role/ci-deployer',
+        ],
+      ],
+    ])(
+      'still adds the account statement when the policy grants %s',
+      (_what, granted, callerArns) => {
+        const result = expectFix(
+          plan({ policyText: policyGranting({ AWS: granted }), callerArns })
+        );
+
+        expect(result.grants.map((grant) => [grant.sid, grant.added])).toEqual([
+          [ACCOUNTS_SID, ['arn:aws:iam::222222222222:root']],
+        ]);
+      }
+    );
+
+    it("needs the owner's consent in that case, and writes nothing without it", () => {
       const callerRole = 'arn:aws:iam::222222222222:role/platform-deployer';
-      const policy = {
+
+      const result = expectNeedsHuman(
+        plan({
+          policyText: policyGranting({ AWS: callerRole }),
+          callerArns: [callerRole],
+          consent: REFUSED,
+        })
+      );
+
+      expect(result.reason).toBe('sharing-not-consented');
+      expect(result.explanation).toBe(REFUSED.given ? '' : REFUSED.explanation);
+      expect(result.grants.map((grant) => grant.sid)).toEqual([ACCOUNTS_SID]);
+    });
+
+    it("counts a grant to the account (root ARN or bare id) or to everyone as the account's", () => {
+      for (const principal of [
+        { AWS: 'arn:aws:iam::222222222222:root' },
+        { AWS: ['222222222222'] },
+        { AWS: '*' },
+        '*',
+      ]) {
+        const result = plan({ policyText: policyGranting(principal), consent: REFUSED });
+
+        expect([principal, result.outcome]).toEqual([principal, 'already-allowed']);
+      }
+    });
+
+    it("refuses when a Deny names the caller's role, wherever the caller comes from", () => {
+      const callerRole = 'arn:aws:iam::333333333333:role/ci-deployer';
+      const policy = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Sid: 'NoCi', Effect: 'Deny', Principal: { AWS: callerRole }, Action: 'ecr:*' },
+        ],
+      });
+
+      const result = expectNeedsHuman(plan({ policyText: policy, callerArns: [callerRole] }));
+
+      expect(result.reason).toBe('explicit-deny');
+      expect(result.explanation).toContain('NoCi');
+    });
+
+    it('fixes when a Deny names another role of the consumer account than the caller', () => {
+      const policy = JSON.stringify({
         Version: '2012-10-17',
         Statement: [
           {
-            Effect: 'Allow',
-            Principal: { AWS: callerRole },
-            Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-          },
-          {
-            Effect: 'Allow',
-            Principal: { Service: 'lambda.amazonaws.com' },
-            Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+            Sid: 'NoIntern',
+            Effect: 'Deny',
+            Principal: { AWS: 'arn:aws:iam::222222222222:role/intern' },
+            Action: 'ecr:*',
           },
         ],
-      };
+      });
 
-      const result = plan({ policyText: JSON.stringify(policy), callerArns: [callerRole] });
+      const result = plan({
+        policyText: policy,
+        callerArns: ['arn:aws:iam::222222222222:role/platform-deployer'],
+      });
 
-      expect(result.outcome).toBe('already-allowed');
-      expect(result.explanation).toContain('#1');
+      expect(result.outcome).toBe('fix');
+    });
+
+    it('cannot tell when such a Deny exists and the caller is unknown', () => {
+      const policy = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'NoIntern',
+            Effect: 'Deny',
+            Principal: { AWS: 'arn:aws:iam::222222222222:role/intern' },
+            Action: 'ecr:*',
+          },
+        ],
+      });
+
+      const result = expectNeedsHuman(plan({ policyText: policy, callerArns: [] }));
+
+      expect(result.reason).toBe('policy-not-understood');
     });
   });
 
@@ -402,6 +540,8 @@ describe('planPolicy', () => {
       ],
       ['a missing AWS list', { Principal: { AWS: [] } }],
       ['a condition', { Condition: { Bool: { 'aws:SecureTransport': 'true' } } }],
+      ['an extra key', { Resource: '*' }],
+      ['a Deny effect', { Effect: 'Deny' }],
     ])('treats an owned accounts statement with %s as hand-edited', (_label, change) => {
       const statement = {
         Sid: ACCOUNTS_SID,
@@ -481,6 +621,239 @@ describe('planPolicy', () => {
       expect(result.reason).toBe('policy-not-understood');
       expect(result.explanation).toContain('would still not let');
       expect(result.grants).toHaveLength(1);
+    });
+  });
+
+  describe('hostile policy text', () => {
+    it("refuses a policy that repeats a key in another owner's statement, rewriting nothing", () => {
+      // JSON.parse keeps the last "Action": the policy would be rewritten with one of the two silently dropped.
+      const policyText =
+        '{"Version":"2012-10-17","Statement":[{"Sid":"CiPush","Effect":"Allow",' +
+        '"Principal":{"AWS":"arn:aws:iam::111111111111:role/ci"},"Action":"ecr:PutImage","Action":"ecr:*"}]}';
+
+      const result = expectNeedsHuman(plan({ policyText }));
+
+      expect(result.reason).toBe('policy-not-understood');
+      expect(result.explanation).toContain('the key "Action" appears twice in one JSON object');
+      expect(result.nextSteps[0]).toContain('Remove the repeated key');
+    });
+
+    it('refuses a policy nested 5,000 levels deep as invalid, without overflowing the stack', () => {
+      const deep = `${'['.repeat(5_000)}${']'.repeat(5_000)}`;
+      const policyText = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*","Condition":{"StringEquals":{"aws:x":${deep}}}}]}`;
+
+      const result = expectNeedsHuman(plan({ policyText }));
+
+      expect(result.reason).toBe('policy-invalid');
+      expect(result.explanation).toContain('nests JSON more than 64 levels deep');
+    });
+
+    it('is not stopped by a TLS-only guard: every pull is made over HTTPS', () => {
+      const policyText = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'DenyInsecureTransport',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 'ecr:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+        ],
+      });
+
+      const result = expectFix(plan({ policyText }));
+
+      expect(result.grants.map((grant) => grant.sid)).toEqual([SERVICE_SID, ACCOUNTS_SID]);
+    });
+  });
+
+  describe('organization condition on the account statement', () => {
+    const ORG = 'o-a1b2c3d4e5';
+    const accountsStatement = (condition?: unknown): Record<string, unknown> => ({
+      Sid: ACCOUNTS_SID,
+      Effect: 'Allow',
+      Principal: { AWS: ['arn:aws:iam::333333333333:root'] },
+      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+      ...(condition === undefined ? {} : { Condition: condition }),
+    });
+    const withStatements = (...statements: unknown[]): string =>
+      JSON.stringify({ Version: '2012-10-17', Statement: statements });
+
+    it('conditions a new account statement on aws:PrincipalOrgID', () => {
+      const result = expectFix(plan({ organizationId: ORG }));
+
+      expect(statementsOf(result.policyAfter)[1]).toEqual({
+        Sid: ACCOUNTS_SID,
+        Effect: 'Allow',
+        Principal: { AWS: ['arn:aws:iam::222222222222:root'] },
+        Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+        Condition: { StringEquals: { 'aws:PrincipalOrgID': ORG } },
+      });
+      expect(result.explanation).toContain(`while the account belongs to organization ${ORG}`);
+    });
+
+    it('extends a statement with the same condition, keeping its spelling', () => {
+      const condition = { StringEquals: { 'aws:principalorgid': [ORG] } };
+
+      const result = expectFix(
+        plan({ policyText: withStatements(accountsStatement(condition)), organizationId: ORG })
+      );
+
+      expect(statementsOf(result.policyAfter)[0]).toEqual({
+        ...accountsStatement(condition),
+        Principal: {
+          AWS: ['arn:aws:iam::222222222222:root', 'arn:aws:iam::333333333333:root'],
+        },
+      });
+    });
+
+    it('does not add an account to an unconditioned statement once organizationId is set', () => {
+      const policyText = withStatements(accountsStatement());
+
+      const result = expectNeedsHuman(plan({ policyText, organizationId: ORG }));
+
+      expect(result.reason).toBe('policy-not-understood');
+      expect(result.explanation).toContain(
+        'grants its accounts without an aws:PrincipalOrgID condition'
+      );
+      expect(result.nextSteps[0]).toContain(
+        `"Condition": {"StringEquals": {"aws:PrincipalOrgID": "${ORG}"}}`
+      );
+      // The grant for this account, with the condition, to add by hand under another Sid.
+      expect(result.grants.map((grant) => grant.statement['Condition'])).toEqual([
+        { StringEquals: { 'aws:PrincipalOrgID': ORG } },
+      ]);
+    });
+
+    it.each([
+      [undefined, `Set organizationId to ${ORG}`],
+      ['o-zz9y8x7w6v', 'Once every account listed'],
+    ])(
+      "does not extend a statement conditioned on %s's organization with organizationId %s",
+      (configured, step) => {
+        const policyText = withStatements(
+          accountsStatement({ StringEquals: { 'aws:PrincipalOrgID': ORG } })
+        );
+
+        const result = expectNeedsHuman(plan({ policyText, organizationId: configured }));
+
+        expect(result.reason).toBe('policy-not-understood');
+        expect(result.explanation).toContain(`limits its grants to organization ${ORG}`);
+        expect(result.nextSteps[0]).toContain(step);
+      }
+    );
+
+    it("counts an unconditioned grant that already lists the account as the owner's consent", () => {
+      const policyText = withStatements({
+        ...accountsStatement(),
+        Principal: { AWS: ['arn:aws:iam::222222222222:root'] },
+      });
+
+      const result = expectFix(plan({ policyText, organizationId: ORG, consent: REFUSED }));
+
+      expect(result.grants.map((grant) => grant.sid)).toEqual([SERVICE_SID]);
+    });
+
+    it.each([
+      ['two organizations', { StringEquals: { 'aws:PrincipalOrgID': [ORG, 'o-zz9y8x7w6v'] } }],
+      ['another operator', { StringLike: { 'aws:PrincipalOrgID': ORG } }],
+      ['another key', { StringEquals: { 'aws:PrincipalAccount': '333333333333' } }],
+      ['two keys', { StringEquals: { 'aws:PrincipalOrgID': ORG, 'aws:SourceIp': 'x' } }],
+      ['a second operator', { StringEquals: { 'aws:PrincipalOrgID': ORG }, Bool: { a: 'true' } }],
+      ['a non-object operator', { StringEquals: ORG }],
+    ])(
+      'treats an owned accounts statement conditioned on %s as hand-edited',
+      (_what, condition) => {
+        const result = expectNeedsHuman(
+          plan({ policyText: withStatements(accountsStatement(condition)), organizationId: ORG })
+        );
+
+        expect(result.reason).toBe('policy-not-understood');
+        expect(result.explanation).toContain('changed by hand');
+      }
+    );
+  });
+
+  describe('sharing and consent', () => {
+    it('adds no account statement when the policy already lets the account pull (form 1)', () => {
+      const policyText = policyFixture('cross-account-seed.json');
+      const parsed = JSON.parse(policyText) as { Statement: Record<string, unknown>[] };
+      // Keep only the account grant of the seed policy, so Lambda's statement is missing.
+      const accountOnly = JSON.stringify({
+        ...parsed,
+        Statement: parsed.Statement.filter(
+          (statement) => statement['Sid'] === 'CrossAccountPermission'
+        ),
+      });
+
+      const result = expectFix(plan({ policyText: accountOnly, consent: REFUSED }));
+
+      expect(result.grants.map((grant) => grant.sid)).toEqual([SERVICE_SID]);
+      expect(result.explanation).toContain(
+        "The policy already lets account 222222222222 pull (statement CrossAccountPermission), which is the owner's consent, so no account statement is added."
+      );
+    });
+
+    it('reads an organization-wide grant as consent only when organizationId is known', () => {
+      const policyText = policyFixture('ci-push-only.json');
+
+      const known = expectFix(
+        plan({ policyText, organizationId: 'o-a1b2c3d4e5', consent: REFUSED })
+      );
+      const unknown = expectNeedsHuman(plan({ policyText, consent: REFUSED }));
+
+      expect(known.grants.map((grant) => grant.sid)).toEqual([SERVICE_SID]);
+      expect(unknown.reason).toBe('sharing-not-consented');
+    });
+
+    it('without consent, writes nothing and gives both statements to add by hand', () => {
+      const result = expectNeedsHuman(plan({ consent: REFUSED }));
+
+      expect(result).toEqual({
+        outcome: 'needs-human',
+        reason: 'sharing-not-consented',
+        explanation: REFUSED.given ? '' : REFUSED.explanation,
+        nextSteps: REFUSED.given ? [] : REFUSED.nextSteps,
+        grants: [
+          expect.objectContaining({ sid: SERVICE_SID, change: 'created' }),
+          expect.objectContaining({ sid: ACCOUNTS_SID, change: 'created' }),
+        ],
+      });
+    });
+
+    it('without consent, gives fresh statements when its own were edited by hand', () => {
+      const edited = {
+        Sid: ACCOUNTS_SID,
+        Effect: 'Allow',
+        Principal: { AWS: 'arn:aws:iam::333333333333:role/x' },
+        Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+      };
+
+      const result = expectNeedsHuman(
+        plan({ policyText: JSON.stringify({ Statement: [edited] }), consent: REFUSED })
+      );
+
+      expect(result.reason).toBe('sharing-not-consented');
+      expect(result.grants.map((grant) => [grant.sid, grant.change])).toEqual([
+        [SERVICE_SID, 'created'],
+        [ACCOUNTS_SID, 'created'],
+      ]);
+    });
+
+    it('says on what consent it shares, and who may pull afterwards', () => {
+      const result = expectFix(plan());
+
+      expect(result.explanation).toContain(
+        "Shared with account 222222222222 because the repository's lambda-ecr-autofix:share tag names account 222222222222: every principal of account 222222222222 whose own IAM policy allows it may pull images of platform/payments-worker, and Lambda may pull them for the functions of account 222222222222."
+      );
+    });
+
+    it('needs no consent for a same-account repository', () => {
+      const result = expectFix(plan({ target: sameAccount, consent: REFUSED }));
+
+      expect(result.grants.map((grant) => grant.sid)).toEqual([SERVICE_SID]);
+      expect(result.explanation).not.toContain('Shared with');
     });
   });
 
