@@ -356,7 +356,7 @@ function applyGrants(
         ),
       };
     }
-    if (existing.organizationId !== organizationId) {
+    if (build.organizationScoped && existing.organizationId !== organizationId) {
       const statement = build.create([...values].sort(), organizationId);
       const byHand: StatementChange = { sid, change: 'created', added: [...values], statement };
       return {
@@ -432,6 +432,8 @@ function sourceArnPatterns(input: PlanInput): string[] {
 
 /** How to recognise, create and update one kind of owned statement. */
 interface OwnedShape {
+  /** Whether the statement is conditioned on the configured organization (the account statement). */
+  readonly organizationScoped: boolean;
   /** `organizationId`: the configured organization, which the account statement is conditioned on. */
   create(values: readonly string[], organizationId: string | null): JsonObject;
   read(statement: JsonObject): OwnedStatement | null;
@@ -448,6 +450,8 @@ interface OwnedStatement {
 }
 
 const SERVICE_SHAPE: OwnedShape = {
+  // Lambda's statement is limited by aws:SourceArn; service principals carry no organization.
+  organizationScoped: false,
   create: (values) => ({
     Sid: SERVICE_SID,
     Effect: 'Allow',
@@ -479,6 +483,7 @@ const SERVICE_SHAPE: OwnedShape = {
 };
 
 const ACCOUNTS_SHAPE: OwnedShape = {
+  organizationScoped: true,
   create: (values, organizationId) => ({
     Sid: ACCOUNTS_SID,
     Effect: 'Allow',

@@ -409,4 +409,29 @@ describe('planPolicy (properties)', () => {
       RUNS
     );
   });
+  it('always fixes on top of its own earlier fixes made with the same configuration and consent', () => {
+    const history = fc.record({
+      earlier: fc.array(fc.tuple(target, grantScope), { minLength: 1, maxLength: 4 }),
+      next: target,
+      scope: grantScope,
+      organizationId: fc.option(fc.constant(ORG), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(history, ({ earlier, next, scope, organizationId }) => {
+        let policyText: string | null = null;
+        for (const [earlierTarget, earlierScope] of [...earlier, [next, scope] as const]) {
+          const planned = planPolicy({
+            policyText,
+            target: earlierTarget,
+            grantScope: earlierScope,
+            organizationId,
+            consent: CONSENTED,
+          });
+          expect(['fix', 'already-allowed']).toContain(planned.outcome);
+          if (planned.outcome === 'fix') policyText = planned.policyAfter;
+        }
+      }),
+      RUNS
+    );
+  });
 });

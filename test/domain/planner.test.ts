@@ -708,6 +708,23 @@ describe('planPolicy', () => {
       });
     });
 
+    it('extends both of its statements for a second consumer', () => {
+      const first = expectFix(plan({ organizationId: ORG }));
+      const second = makeTarget({ consumerAccount: '444444444444' });
+
+      const result = expectFix(
+        plan({ policyText: first.policyAfter, target: second, organizationId: ORG })
+      );
+
+      expect(result.grants.map((grant) => [grant.sid, grant.change, grant.added])).toEqual([
+        [SERVICE_SID, 'extended', ['arn:aws:lambda:eu-west-1:444444444444:function:*']],
+        [ACCOUNTS_SID, 'extended', ['arn:aws:iam::444444444444:root']],
+      ]);
+      expect(statementsOf(result.policyAfter)[1]?.['Condition']).toEqual({
+        StringEquals: { 'aws:PrincipalOrgID': ORG },
+      });
+    });
+
     it('does not add an account to an unconditioned statement once organizationId is set', () => {
       const policyText = withStatements(accountsStatement());
 
