@@ -1,8 +1,12 @@
 /**
  * What `JSON.parse` hides about a JSON text: a key repeated in one object (the parser silently keeps the last one, so
  * a policy rewritten from the parsed value would drop the other, and AWS may have read it differently), and nesting
- * so deep that walking or serializing the value exhausts the stack. One linear pass over the text, no allocation per
- * character: it runs on every repository policy the fixer reads.
+ * so deep that walking or serializing the value exhausts the stack.
+ *
+ * It runs on every repository policy the fixer reads, so the common case is cheap: the parsed value's keys are counted
+ * (depth-limited), and so are the keys written in the text (a string followed by a colon, found by jumping from quote
+ * to quote). Only when the two counts differ, which means a key was repeated, does a character-by-character scan
+ * find which one.
  */
 
 /** Far deeper than any IAM policy (a policy nests 5 or 6 levels), far shallower than what overflows the stack. */
@@ -19,6 +23,7 @@ export type JsonStructureProblem =
 
 const QUOTE = 0x22; // "
 const BACKSLASH = 0x5c; // \
+const COLON = 0x3a; // :
 const OPEN_OBJECT = 0x7b; // {
 const CLOSE_OBJECT = 0x7d; // }
 const OPEN_ARRAY = 0x5b; // [
@@ -26,14 +31,61 @@ const CLOSE_ARRAY = 0x5d; // ]
 const COMMA = 0x2c; // ,
 
 /**
- * The first structural problem of a JSON text, or null. Meant for text `JSON.parse` accepts; for anything else it
- * still ends (and may answer null: the parse error is the better message). Keys are compared after unescaping, so
- * `"Effect"` and `"\u0045ffect"` are the same key, as they are to every JSON reader.
+ * The first structural problem of a JSON text, or null. `value` must be `JSON.parse(text)`. Keys are compared after
+ * unescaping, so `"Effect"` and `"\u0045ffect"` are the same key, as they are to every JSON reader.
  */
 export function findJsonStructureProblem(
   text: string,
+  value: unknown,
   maxDepth: number = MAX_JSON_DEPTH
 ): JsonStructureProblem | null {
+  const parsedKeys = countKeys(value, maxDepth);
+  if (parsedKeys < 0) return { kind: 'too-deep', maxDepth };
+  // Parsing keeps one of each repeated key: fewer keys parsed than written means a repetition.
+  return keysWritten(text) === parsedKeys ? null : findDuplicateKey(text);
+}
+
+/** The keys of every object in a parsed JSON value; -1 when it nests more than `maxDepth` containers deep. */
+function countKeys(value: unknown, maxDepth: number): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  if (maxDepth === 0) return -1;
+  let keys = 0;
+  if (Array.isArray(value)) {
+    for (const item of value as unknown[]) {
+      const inner = countKeys(item, maxDepth - 1);
+      if (inner < 0) return -1;
+      keys += inner;
+    }
+    return keys;
+  }
+  // JSON.parse makes plain objects: `for…in` sees exactly their own keys, without allocating a list of them.
+  for (const key in value) {
+    const inner = countKeys((value as Record<string, unknown>)[key], maxDepth - 1);
+    if (inner < 0) return -1;
+    keys += 1 + inner;
+  }
+  return keys;
+}
+
+/** The keys written in a valid JSON text: strings followed (after any white space) by a colon. */
+function keysWritten(text: string): number {
+  let keys = 0;
+  for (let start = text.indexOf('"'); start >= 0;) {
+    // Valid JSON: every string is closed.
+    const end = closingQuote(text, start + 1);
+    let next = end + 1;
+    while (isWhiteSpace(text.charCodeAt(next))) next++;
+    if (text.charCodeAt(next) === COLON) keys++;
+    start = text.indexOf('"', end + 1);
+  }
+  return keys;
+}
+
+/**
+ * The first key repeated within one object, scanning the text character by character (strings are skipped whole).
+ * Meant for text `JSON.parse` accepts; for anything else it still ends, and may answer null.
+ */
+export function findDuplicateKey(text: string): JsonStructureProblem | null {
   // One entry per open container: the keys seen so far for an object, null for an array.
   const open: (string[] | null)[] = [];
   let expectingKey = false;
@@ -51,7 +103,6 @@ export function findJsonStructureProblem(
       }
       i = end;
     } else if (char === OPEN_OBJECT || char === OPEN_ARRAY) {
-      if (open.length >= maxDepth) return { kind: 'too-deep', maxDepth };
       open.push(char === OPEN_OBJECT ? [] : null);
       expectingKey = char === OPEN_OBJECT;
     } else if (char === CLOSE_OBJECT || char === CLOSE_ARRAY) {
@@ -63,6 +114,11 @@ export function findJsonStructureProblem(
     }
   }
   return null;
+}
+
+/** JSON white space: https://www.rfc-editor.org/rfc/rfc8259#section-2 */
+function isWhiteSpace(char: number): boolean {
+  return char === 0x20 || char === 0x0a || char === 0x0d || char === 0x09;
 }
 
 /** The index of the quote that ends the string starting at `from`, or -1 when the text ends first. */

@@ -68,7 +68,7 @@ function parsePolicyText(text: string): PolicyParseResult {
   } catch (error) {
     return invalid(`the policy is not valid JSON (${(error as Error).message})`);
   }
-  const structure = findJsonStructureProblem(text);
+  const structure = findJsonStructureProblem(text, value);
   if (structure?.kind === 'too-deep') {
     return invalid(`the policy nests JSON more than ${MAX_JSON_DEPTH} levels deep`);
   }
