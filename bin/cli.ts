@@ -54,6 +54,8 @@ const COMMANDS: Record<string, Command> = {
       'event-id': { type: 'string' },
       policy: { type: 'string' },
       config: { type: 'string' },
+      tag: { type: 'string', multiple: true },
+      tags: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
     run: (values, _out, note) =>
@@ -63,6 +65,8 @@ const COMMANDS: Record<string, Command> = {
           eventId: optionalString(values, 'event-id'),
           policy: optionalString(values, 'policy'),
           config: optionalString(values, 'config'),
+          tag: strings(values, 'tag'),
+          tags: optionalString(values, 'tags'),
           json: values['json'] === true,
         },
         note
@@ -243,6 +247,14 @@ function required(values: Values, key: string): string {
 function optionalString(values: Values, key: string): string | undefined {
   const value = values[key];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** A repeatable string option (`--tag A --tag B`), in the order given. */
+function strings(values: Values, key: string): string[] {
+  const value = values[key];
+  return Array.isArray(value)
+    ? value.filter((item): item is string => typeof item === 'string')
+    : [];
 }
 
 function isParseArgsError(error: unknown): boolean {

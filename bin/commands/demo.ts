@@ -37,7 +37,8 @@ const REPOSITORIES: readonly DemoRepository[] = [
     region: 'eu-west-1',
     name: 'platform/payments-worker',
     policyText: example('policies/payments-worker.json'),
-    tags: { team: 'platform' },
+    // The owner shares it with the two workload accounts (DESIGN.md, "Sharing and consent").
+    tags: { team: 'platform', 'lambda-ecr-autofix:share': '222222222222 444444444444' },
   },
   {
     account: '111111111111',
@@ -58,6 +59,13 @@ const REPOSITORIES: readonly DemoRepository[] = [
     tags: { 'lambda-ecr-autofix': 'off' },
   },
   { account: '222222222222', region: 'us-east-1', name: 'bedrock-proxy-api' },
+  // Not shared: its owner has not consented to other accounts pulling it.
+  {
+    account: '111111111111',
+    region: 'eu-west-1',
+    name: 'risk/fraud-model',
+    tags: { team: 'risk' },
+  },
 ];
 
 interface Step {
@@ -81,6 +89,10 @@ const STEPS: readonly Step[] = [
   {
     title: 'A second consumer account, same repository',
     event: 'create-function-second-consumer-ecr-denied.json',
+  },
+  {
+    title: "Another account's repository that its owner has not shared",
+    event: 'create-function-unshared-repository-ecr-denied.json',
   },
   {
     title: 'CDK asset repository owned by CloudFormation',
@@ -129,7 +141,7 @@ export async function runDemo(options: DemoOptions, out: (text: string) => void)
     );
     for (const repository of REPOSITORIES) await world.createRepository(repository);
     out(
-      `Set up ${REPOSITORIES.length} ECR repositories in accounts 111111111111 and 222222222222.`
+      `Set up ${REPOSITORIES.length} ECR repositories in accounts 111111111111 and 222222222222; platform/payments-worker is shared (tag lambda-ecr-autofix:share) with 222222222222 and 444444444444.`
     );
 
     const counts = new Map<string, number>();

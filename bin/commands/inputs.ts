@@ -121,3 +121,60 @@ export function readConfig(path: string | undefined): Config {
     throw error;
   }
 }
+
+/**
+ * The repository's tags for `plan`: `--tags FILE` (the output of `aws ecr list-tags-for-resource`,
+ * `{"tags":[{"Key":..,"Value":..}]}`; or a bare `[{"Key":..,"Value":..}]` list; or a `{"key":"value"}` map), then each
+ * `--tag KEY=VALUE`, which wins for its key.
+ */
+export function readTags(
+  file: string | undefined,
+  pairs: readonly string[]
+): Record<string, string> {
+  // A map without a prototype: tag keys such as "__proto__" or "constructor" stay plain keys.
+  const tags: Record<string, string> = Object.create(null) as Record<string, string>;
+  if (file !== undefined) Object.assign(tags, tagsFromJson(file, readJson('--tags', file)));
+  for (const pair of pairs) {
+    const index = pair.indexOf('=');
+    if (index <= 0) {
+      throw new UsageError(
+        `--tag must be KEY=VALUE (e.g. lambda-ecr-autofix:share=222222222222), got ${JSON.stringify(pair)}`
+      );
+    }
+    tags[pair.slice(0, index)] = pair.slice(index + 1);
+  }
+  return { ...tags };
+}
+
+function tagsFromJson(file: string, value: unknown): Record<string, string> {
+  const bad = (why: string): UsageError =>
+    new UsageError(
+      `--tags ${file} ${why}; expected the output of "aws ecr list-tags-for-resource" ({"tags":[{"Key":"k","Value":"v"}]}), a [{"Key":"k","Value":"v"}] list or a {"k":"v"} map`
+    );
+  const list = isJsonObject(value) && Object.hasOwn(value, 'tags') ? value['tags'] : value;
+  if (Array.isArray(list)) {
+    const tags: Record<string, string> = Object.create(null) as Record<string, string>;
+    for (const [index, entry] of list.entries()) {
+      if (!isJsonObject(entry) || typeof entry['Key'] !== 'string' || entry['Key'] === '') {
+        throw bad(`has a tag without a "Key" string at position ${index + 1}`);
+      }
+      if (typeof entry['Value'] !== 'string') {
+        throw bad(`has a tag ${JSON.stringify(entry['Key'])} without a "Value" string`);
+      }
+      if (Object.hasOwn(tags, entry['Key'])) {
+        throw bad(`names the tag ${JSON.stringify(entry['Key'])} twice`);
+      }
+      tags[entry['Key']] = entry['Value'];
+    }
+    return tags;
+  }
+  if (!isJsonObject(list) || Object.hasOwn(value as object, 'tags')) {
+    throw bad('is not a list of tags');
+  }
+  for (const [key, tagValue] of Object.entries(list)) {
+    if (typeof tagValue !== 'string') {
+      throw bad(`gives the tag ${JSON.stringify(key)} a value that is not a string`);
+    }
+  }
+  return list as Record<string, string>;
+}

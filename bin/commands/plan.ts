@@ -6,10 +6,11 @@ import type { Decision } from '../../lambda/domain/decision';
 import { renderNotification } from '../../lambda/domain/notification';
 import { readEvent } from './event-input';
 import type { PolicyInput } from './inputs';
-import { readConfig, readPolicy } from './inputs';
+import { readConfig, readPolicy, readTags } from './inputs';
 import { decisionJson, decisionText } from './output';
 
-export const PLAN_HELP = `Usage: lambda-ecr-autofix plan --event FILE [--event-id ID] [--policy FILE] [--config FILE] [--json]
+export const PLAN_HELP = `Usage: lambda-ecr-autofix plan --event FILE [--event-id ID] [--policy FILE] [--tags FILE]
+                               [--tag KEY=VALUE ...] [--config FILE] [--json]
 
 Decides, offline, what lambda-ecr-autofix would do for one failed Lambda deploy.
 
@@ -21,6 +22,12 @@ Options:
   --policy FILE   the repository's current policy: the policy document, or the output of
                   "aws ecr get-repository-policy" (also with --query policyText); without it the
                   repository has no policy
+  --tags FILE     the repository's tags: the output of "aws ecr list-tags-for-resource"
+                  ({"tags":[{"Key":..,"Value":..}]}), a [{"Key":..,"Value":..}] list or a {"key":"value"} map
+  --tag KEY=VALUE one repository tag (repeatable; wins over --tags for the same key). The tags decide
+                  the opt-out (optOutTag) and the owner's consent to share with another account
+                  (shareTag, e.g. --tag lambda-ecr-autofix:share=222222222222); without any, the
+                  repository has none
   --config FILE   configuration JSON (the keys of the cdk.json context "lambda-ecr-autofix")
   --json          print one JSON object: outcome, reason, explanation, target, policyBefore,
                   policyAfter, notification
@@ -35,6 +42,10 @@ export interface PlanOptions {
   readonly eventId?: string | undefined;
   readonly policy?: string | undefined;
   readonly config?: string | undefined;
+  /** `--tag KEY=VALUE`, repeatable. */
+  readonly tag?: readonly string[] | undefined;
+  /** `--tags FILE`. */
+  readonly tags?: string | undefined;
   readonly json: boolean;
 }
 
@@ -47,13 +58,18 @@ export function runPlan(
   const chosen = readEvent(options.event, options.eventId);
   if (chosen.note !== null) note(chosen.note);
   const policy = options.policy === undefined ? null : readPolicy(options.policy);
-  const decision = decide(chosen.event, { policyText: policy?.text ?? null }, config);
+  const tags = readTags(options.tags, options.tag ?? []);
+  const decision = decide(chosen.event, { policyText: policy?.text ?? null, tags }, config);
   if (policy !== null && options.policy !== undefined) {
     for (const warning of policyMismatches(policy, decision, options.policy)) note(warning);
   }
   // The notification the fixer would send: in enforce mode a fix would be written.
   const applied = decision.outcome === 'fix' && config.mode === 'enforce';
-  const notification = renderNotification(decision, { mode: config.mode, applied });
+  const notification = renderNotification(decision, {
+    mode: config.mode,
+    applied,
+    repositoryTags: tags,
+  });
   return options.json
     ? JSON.stringify(decisionJson(decision, notification), null, 2)
     : decisionText(decision, notification);

@@ -209,8 +209,12 @@ export class FixPipeline {
 
     let tags: Readonly<Record<string, string>> | undefined;
     let planned = planGroup(fresh, policyText, {}, this.deps.config);
-    if (planned.policyAfter !== null) {
-      // Tags matter only once a change is planned: the opt-out tag, and IaC ownership for the e-mail.
+    const needsTags =
+      planned.policyAfter !== null ||
+      planned.decisions.some((decision) => decision.reason === 'sharing-not-consented');
+    if (needsTags) {
+      // Tags matter once a change is planned (the opt-out tag, IaC ownership for the e-mail), or when only the
+      // owner's share tag can consent to a cross-account grant.
       try {
         tags = await store.getTags(ref);
       } catch (error) {

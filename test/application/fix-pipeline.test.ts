@@ -50,7 +50,10 @@ function world(config: Partial<Config> = {}, overrides: Partial<PipelineDependen
     accountsWithRole: ['111111111111', '222222222222'],
   });
   registry.addRepository(SAME_ACCOUNT_REPO);
-  registry.addRepository(CROSS_ACCOUNT_REPO);
+  // The registry's owner shares platform/payments-worker with the workload account (DESIGN.md, "Sharing and consent").
+  registry.addRepository(CROSS_ACCOUNT_REPO, {
+    tags: { 'lambda-ecr-autofix:share': '222222222222 444444444444 555555555555' },
+  });
   const notifier = new InMemoryNotifier();
   const audit = new InMemoryAuditLog();
   const functions = new InMemoryFunctionLookup(registry);
@@ -159,6 +162,33 @@ describe('FixPipeline', () => {
         'lambda-ecr-autofix-7a1739ad-24f1-497f-8724-4571e9b99590',
       ]);
       expect(sids(w, CROSS_ACCOUNT_REPO)).toEqual([SERVICE_SID, ACCOUNTS_SID]);
+    });
+
+    it("reads the tags to find the owner's consent, and writes nothing without it", async () => {
+      // Arrange: the owner's share tag names other accounts only.
+      const w = world();
+      w.registry.addRepository(CROSS_ACCOUNT_REPO, {
+        tags: { 'lambda-ecr-autofix:share': '444444444444' },
+      });
+
+      // Act
+      const [result] = await w.pipeline.process([
+        incoming(loadEvent('create-function-cross-account-ecr-denied')),
+      ]);
+
+      // Assert
+      const outcome = done(result);
+      expect([outcome.decision.outcome, outcome.decision.reason]).toEqual([
+        'needs-human',
+        'sharing-not-consented',
+      ]);
+      expect(outcome.applied).toBe(false);
+      expect(w.registry.calls.getTags).toBe(1);
+      expect(w.registry.calls.setPolicy).toBe(0);
+      expect(w.registry.repository(CROSS_ACCOUNT_REPO)?.policyText).toBeNull();
+      expect(outcome.decision.nextSteps[0]).toContain(
+        "--tags 'Key=lambda-ecr-autofix:share,Value=444444444444 222222222222'"
+      );
     });
 
     it('gives a replayed event already-allowed without writing again', async () => {

@@ -18,6 +18,7 @@ const POLICIES = join(__dirname, '..', 'fixtures', 'policies');
 const event = (name: string): string => join(EVENTS_DIR, name);
 
 const run = runCli;
+const SHARE = 'lambda-ecr-autofix:share';
 
 function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'lambda-ecr-autofix-cli-'));
@@ -30,6 +31,8 @@ describe('plan', () => {
       'plan',
       '--event',
       event('create-function-cross-account-ecr-denied.json'),
+      '--tag',
+      `${SHARE}=222222222222`,
       '--json'
     );
 
@@ -70,7 +73,9 @@ describe('plan', () => {
       '--event',
       event('create-function-cross-account-ecr-denied.json'),
       '--policy',
-      join(POLICIES, 'ci-push-only.json')
+      join(POLICIES, 'ci-push-only.json'),
+      '--tag',
+      `${SHARE}=222222222222`
     );
 
     expect(code).toBe(0);
@@ -222,6 +227,24 @@ describe('plan', () => {
     expect(err).not.toMatch(/\bat .*\.ts:\d+/);
   });
 
+  it('exits 2 for a configuration that shares without organizationId', async () => {
+    const dir = scratch();
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ sharing: 'organization' }));
+
+    const { code, err } = await run(
+      'plan',
+      '--event',
+      event('create-function-success-image.json'),
+      '--config',
+      config
+    );
+
+    expect(code).toBe(2);
+    expect(err).toContain('"sharing" "organization" needs "organizationId"');
+    expect(err).not.toContain('\n');
+  });
+
   it('exits 2 naming the key for a bad configuration', async () => {
     const dir = scratch();
     const config = join(dir, 'config.json');
@@ -287,6 +310,127 @@ describe('plan', () => {
       expect(err).toBe('');
     }
   );
+});
+
+describe('plan --tag and --tags', () => {
+  const CROSS_ACCOUNT = event('create-function-cross-account-ecr-denied.json');
+
+  async function decisionWith(...argv: string[]): Promise<{ outcome: string; reason: string }> {
+    const { code, out, err } = await run('plan', '--event', CROSS_ACCOUNT, ...argv, '--json');
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    return JSON.parse(out) as { outcome: string; reason: string };
+  }
+
+  function tagsFile(content: unknown): string {
+    const file = join(scratch(), 'tags.json');
+    writeFileSync(file, JSON.stringify(content));
+    return file;
+  }
+
+  it("needs the owner's consent without tags", async () => {
+    expect(await decisionWith()).toMatchObject({
+      outcome: 'needs-human',
+      reason: 'sharing-not-consented',
+    });
+  });
+
+  it.each([
+    ['a --tag', ['--tag', `${SHARE}=333333333333 222222222222`]],
+    [
+      'the output of aws ecr list-tags-for-resource',
+      ['--tags', tagsFile({ tags: [{ Key: SHARE, Value: '222222222222' }] })],
+    ],
+    ['a bare list of tags', ['--tags', tagsFile([{ Key: SHARE, Value: '222222222222' }])]],
+    ['a map of tags', ['--tags', tagsFile({ [SHARE]: '222222222222', team: 'platform' })]],
+  ])('takes the share tag from %s as consent', async (_form, argv) => {
+    expect(await decisionWith(...argv)).toMatchObject({ outcome: 'fix' });
+  });
+
+  it('lets a --tag win over --tags for the same key', async () => {
+    const file = tagsFile({ tags: [{ Key: SHARE, Value: '222222222222' }] });
+
+    expect(await decisionWith('--tags', file, '--tag', `${SHARE}=333333333333`)).toMatchObject({
+      reason: 'sharing-not-consented',
+    });
+  });
+
+  it('lets the opt-out tag win over the share tag', async () => {
+    expect(
+      await decisionWith('--tag', `${SHARE}=222222222222`, '--tag', 'lambda-ecr-autofix=off')
+    ).toMatchObject({ outcome: 'needs-human', reason: 'repository-opted-out' });
+  });
+
+  it('takes an empty value and values with "="', async () => {
+    expect(await decisionWith('--tag', 'lambda-ecr-autofix=', '--tag', 'note=a=b')).toMatchObject({
+      reason: 'sharing-not-consented',
+    });
+  });
+
+  it('shows IaC ownership from the tags in the notification', async () => {
+    const { out } = await run(
+      'plan',
+      '--event',
+      CROSS_ACCOUNT,
+      '--tag',
+      `${SHARE}=222222222222`,
+      '--tag',
+      'aws:cloudformation:stack-name=SharedRegistry',
+      '--json'
+    );
+
+    const json = JSON.parse(out) as { notification: { message: string } };
+    expect(json.notification.message).toContain(
+      'THIS REPOSITORY IS MANAGED BY CLOUDFORMATION STACK SHAREDREGISTRY'
+    );
+  });
+
+  it.each([
+    [
+      ['--tag', 'no-equals-sign'],
+      /--tag must be KEY=VALUE \(e\.g\. lambda-ecr-autofix:share=222222222222\), got "no-equals-sign"/,
+    ],
+    [['--tag', '=value'], /--tag must be KEY=VALUE/],
+    [['--tag'], /--tag needs a value/],
+    [
+      ['--tags', '/nonexistent/tags.json'],
+      /cannot read --tags \/nonexistent\/tags\.json: no such file/,
+    ],
+    [['--tags', event('malformed-truncated-event.json')], /--tags .* is not valid JSON/],
+    [
+      ['--tags', tagsFile({ tags: [{ Value: 'x' }] })],
+      /--tags .* has a tag without a "Key" string at position 1; expected the output of "aws ecr list-tags-for-resource"/,
+    ],
+    [['--tags', tagsFile([{ Key: 'k' }])], /--tags .* has a tag "k" without a "Value" string/],
+    [
+      [
+        '--tags',
+        tagsFile([
+          { Key: 'k', Value: 'a' },
+          { Key: 'k', Value: 'b' },
+        ]),
+      ],
+      /--tags .* names the tag "k" twice/,
+    ],
+    [['--tags', tagsFile({ k: 1 })], /--tags .* gives the tag "k" a value that is not a string/],
+    [['--tags', tagsFile({ tags: { k: 'v' } })], /--tags .* is not a list of tags/],
+    [['--tags', tagsFile('k=v')], /--tags .* is not a list of tags/],
+  ])('exits 2 with one line for %j', async (argv, message) => {
+    const { code, out, err } = await run('plan', '--event', CROSS_ACCOUNT, ...argv);
+
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(err).toMatch(message);
+    expect(err).not.toContain('\n');
+  });
+
+  it('keeps tag keys such as __proto__ as plain keys', async () => {
+    const file = join(scratch(), 'tags.json');
+    writeFileSync(file, `{"__proto__": "x", "${SHARE}": "222222222222"}`);
+
+    expect(await decisionWith('--tags', file, '--tag', 'constructor=y')).toMatchObject({
+      outcome: 'fix',
+    });
+  });
 });
 
 describe('apply argument checks', () => {

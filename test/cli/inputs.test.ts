@@ -50,6 +50,9 @@ const otherRecord = {
   recipientAccountId: '222222222222',
 };
 
+/** The registry's owner shares the cross-account fixture's repository with its consumer. */
+const SHARED = ['--tag', 'lambda-ecr-autofix:share=222222222222'];
+
 async function planJson(...argv: string[]) {
   const result = await runCli('plan', ...argv, '--json');
   return {
@@ -63,8 +66,12 @@ async function planJson(...argv: string[]) {
 
 describe('plan --event accepts', () => {
   it('a bare CloudTrail record, with the same decision as its EventBridge event', async () => {
-    const bare = await planJson('--event', scratchFile('record.json', recordOf(CROSS_ACCOUNT)));
-    const envelope = await planJson('--event', join(EVENTS_DIR, CROSS_ACCOUNT));
+    const bare = await planJson(
+      '--event',
+      scratchFile('record.json', recordOf(CROSS_ACCOUNT)),
+      ...SHARED
+    );
+    const envelope = await planJson('--event', join(EVENTS_DIR, CROSS_ACCOUNT), ...SHARED);
 
     expect(bare.code).toBe(0);
     expect(bare.json).toEqual(envelope.json);
@@ -289,7 +296,8 @@ describe('plan --policy accepts', () => {
       '--event',
       join(EVENTS_DIR, CROSS_ACCOUNT),
       '--policy',
-      file
+      file,
+      ...SHARED
     );
 
     expect(code).toBe(0);

@@ -286,7 +286,13 @@ describe('sqs-fixer handler with the real SDK clients (aws-sdk-client-mock)', ()
         return { policyText: stored };
       })
       .on(ListTagsForResourceCommand)
-      .resolves({ tags: [{ Key: 'team', Value: 'platform' }] });
+      .resolves({
+        tags: [
+          { Key: 'team', Value: 'platform' },
+          // The owner shares the repository with the workload account.
+          { Key: 'lambda-ecr-autofix:share', Value: '222222222222' },
+        ],
+      });
     sns.on(PublishCommand).resolves({ MessageId: 'sns-1' });
     const handler = await freshHandler();
 

@@ -42,6 +42,9 @@ describe('configuration from cdk.json', () => {
       optOutTag: 'lambda-ecr-autofix=off',
       registryRoleName: 'LambdaEcrAutofixRegistryAccess',
       notifyOn: ['fix', 'needs-human', 'error'],
+      sharing: 'consented',
+      sharedRegistries: [],
+      shareTag: 'lambda-ecr-autofix:share',
       auditRetentionDays: 365,
     });
   });
@@ -204,6 +207,21 @@ describe('configuration from cdk.json', () => {
       { NotificationEmails: [] },
       /unknown key "NotificationEmails": remove it or use one of .* \(did you mean "notificationEmails"\?\)/,
     ],
+    [
+      'sharing organization without organizationId',
+      { sharing: 'organization' },
+      /"sharing" "organization" needs "organizationId" \(got nothing\): set "organizationId"/,
+    ],
+    [
+      'sharedRegistries without organizationId',
+      { sharedRegistries: ['111111111111'] },
+      /"sharedRegistries" needs "organizationId" .*: set "organizationId" .* or remove "sharedRegistries"/,
+    ],
+    [
+      'shareTag',
+      { shareTag: 'aws:share' },
+      /"shareTag" must be an ECR tag key .*\(got "aws:share"\)/,
+    ],
     ['not an object', 42, /expected a JSON object, got 42/],
     [
       'not JSON',
@@ -279,6 +297,10 @@ describe('bin/app.ts with a bad configuration', () => {
     [
       { excludeRepositories: 'platform/*' },
       'Invalid configuration in cdk.json context "lambda-ecr-autofix": "excludeRepositories" must be a list, e.g. ["platform/*"] (got "platform/*")',
+    ],
+    [
+      { sharing: 'organization' },
+      'Invalid configuration in cdk.json context "lambda-ecr-autofix": "sharing" "organization" needs "organizationId" (got nothing): set "organizationId" (aws organizations describe-organization) or use "sharing": "consented"',
     ],
   ])(
     'fails synth of %j with the message and exit code 1, without a stack trace',

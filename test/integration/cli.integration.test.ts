@@ -5,7 +5,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { CreateRepositoryCommand, GetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
+import {
+  CreateRepositoryCommand,
+  GetRepositoryPolicyCommand,
+  TagResourceCommand,
+} from '@aws-sdk/client-ecr';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
@@ -103,7 +107,12 @@ describeWithMoto()('apply against moto_server', () => {
 
   it('writes nothing with --dry-run', async () => {
     const ecr = await ecrIn('111111111111', 'eu-west-1');
-    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'platform/payments-worker' }));
+    await ecr.send(
+      new CreateRepositoryCommand({
+        repositoryName: 'platform/payments-worker',
+        tags: [{ Key: 'lambda-ecr-autofix:share', Value: '222222222222' }],
+      })
+    );
 
     const { code, out } = await cli(
       'apply',
@@ -144,6 +153,54 @@ describeWithMoto()('apply against moto_server', () => {
     expect(code).toBe(0);
     expect(out).toContain('Applied:     yes, written and verified');
     expect(out).toContain('Published:   no (notifyOn ["needs-human"] does not include "fix")');
+  });
+
+  it("leaves another account's repository untouched without its owner's consent, and fixes it with the share tag", async () => {
+    // Arrange
+    const ecr = await ecrIn('111111111111', 'eu-west-1');
+    const created = await ecr.send(
+      new CreateRepositoryCommand({ repositoryName: 'platform/payments-worker' })
+    );
+    const args = [
+      'apply',
+      '--event',
+      event('create-function-cross-account-ecr-denied.json'),
+      '--endpoint-url',
+      moto.endpoint,
+      '--topic-arn',
+      topicArn,
+      '--json',
+    ];
+
+    // Act
+    const refused = await cli(...args);
+    const policyAfterRefusal = ecr.send(
+      new GetRepositoryPolicyCommand({ repositoryName: 'platform/payments-worker' })
+    );
+    await expect(policyAfterRefusal).rejects.toThrow(/policy/i);
+    await ecr.send(
+      new TagResourceCommand({
+        resourceArn: created.repository?.repositoryArn,
+        tags: [{ Key: 'lambda-ecr-autofix:share', Value: '222222222222' }],
+      })
+    );
+    const fixed = await cli(...args);
+
+    // Assert
+    expect(JSON.parse(refused.out)).toEqual(
+      expect.objectContaining({
+        outcome: 'needs-human',
+        reason: 'sharing-not-consented',
+        applied: false,
+      })
+    );
+    expect(JSON.parse(fixed.out)).toEqual(
+      expect.objectContaining({ outcome: 'fix', applied: true })
+    );
+    const stored = await ecr.send(
+      new GetRepositoryPolicyCommand({ repositoryName: 'platform/payments-worker' })
+    );
+    expect(stored.policyText).toContain('arn:aws:iam::222222222222:root');
   });
 
   it('needs a human when the repository does not exist', async () => {
@@ -190,7 +247,7 @@ describe('demo', () => {
     const output = lines.join('\n');
     expect(output).toContain('AWS calls go to in-memory stand-ins');
     expect(output).toContain(
-      'Summary: 4 fix, 1 already-allowed, 5 needs-human, 2 ignored; 9 audit records written.'
+      'Summary: 4 fix, 1 already-allowed, 6 needs-human, 2 ignored; 10 audit records written.'
     );
     expect(output).toContain(
       'e-mail:   [lambda-ecr-autofix] FIXED: 444444444444 can now pull platform/payments-worker (eu-west-1)'
@@ -222,7 +279,7 @@ describe('demo', () => {
       const output = lines.join('\n');
       expect(output).toMatch(/AWS calls go to a local moto_server at http:\/\/127\.0\.0\.1:\d+/);
       expect(output).toContain(
-        'Summary: 4 fix, 1 already-allowed, 5 needs-human, 2 ignored; 9 audit records written.'
+        'Summary: 4 fix, 1 already-allowed, 6 needs-human, 2 ignored; 10 audit records written.'
       );
       expect(output).toContain(
         '   | !!! THIS REPOSITORY IS MANAGED BY CLOUDFORMATION STACK CDKTOOLKIT !!!'
