@@ -35,8 +35,17 @@ export function boundText(text: string, max: number): string {
   return `${text.slice(0, end)}${CUT_MARK}`;
 }
 
+/**
+ * Any character `cleanText` may have to change: the controls above (`\p{Cc}` is U+0000–U+001F and U+007F–U+009F) and
+ * any surrogate (paired ones included: a code-unit class, cheaper than a Unicode one, for the common plain text).
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is what this expression is for
+const SUSPECT = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]/;
+
 /** Free text from an event (a user agent, an error message, an ARN as displayed): one line, well-formed, bounded. */
 export function cleanText(text: string, max: number): string {
+  // Most event text is plain: one scan, then at most a cut (no surrogate to care about).
+  if (!SUSPECT.test(text)) return text.length <= max ? text : boundText(text, max);
   const oneLine = CONTROL.test(text) ? text.replace(CONTROLS, ' ') : text;
   return boundText(wellFormed(oneLine), max);
 }
