@@ -112,7 +112,7 @@ function refusal(
   const tagState =
     tagValue === undefined
       ? `the repository has no ${config.shareTag} tag`
-      : `its ${config.shareTag} tag ("${cleanText(tagValue, 80)}") names neither account ${target.consumerAccount}${organization === undefined ? '' : ` nor organization ${organization}`}`;
+      : `its ${config.shareTag} tag ("${cleanText(tagValue, 80)}") ${organization === undefined ? `does not name account ${target.consumerAccount}` : `names neither account ${target.consumerAccount} nor organization ${organization}`}`;
   const explanation =
     `Repository ${target.repositoryName} of ${owner} (${target.region}) does not let account ${target.consumerAccount} pull, ` +
     `and its owner has not consented to sharing it with that account: ${tagState}, ${owner} is not in sharedRegistries, ` +

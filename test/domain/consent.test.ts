@@ -148,7 +148,7 @@ describe('ownerConsent', () => {
       const consent = ownerConsent(target, { [SHARE]: '333333333333  444444444444' }, config());
 
       expect(!consent.given && consent.explanation).toContain(
-        'its lambda-ecr-autofix:share tag ("333333333333  444444444444") names neither account 222222222222,'
+        'its lambda-ecr-autofix:share tag ("333333333333  444444444444") does not name account 222222222222,'
       );
       expect(!consent.given && consent.nextSteps[0]).toContain(
         "--tags 'Key=lambda-ecr-autofix:share,Value=333333333333 444444444444 222222222222' --region eu-west-1"
