@@ -203,7 +203,7 @@ export class FixPipeline {
       return this.settleOnHumanError(group, error, null);
     }
 
-    const retried = await this.replayRetries(group, policyText);
+    const retried = await this.replayRetries(group, policyText, () => store.getTags(ref));
     const fresh = group.filter((pending) => !retried.some((s) => s.incoming === pending.incoming));
     if (fresh.length === 0) return retried;
 
@@ -297,26 +297,30 @@ export class FixPipeline {
    */
   private async replayRetries(
     group: readonly Pending[],
-    policyText: string | null
+    policyText: string | null,
+    readTags: () => Promise<Readonly<Record<string, string>>>
   ): Promise<Settled[]> {
     const audit = this.deps.audit;
     if (audit === null) return [];
     const replays: Settled[] = [];
+    let tags: Readonly<Record<string, string>> | undefined;
     for (const pending of group) {
       if (pending.incoming.attempt <= 1) continue;
       const { call, target } = pending;
       const record = await audit.find(target.repositoryArn, call.eventTime, call.eventId);
       if (record === null || !record.applied) continue;
+      // The owner's share tag consented to the cross-account grant: the replayed decision needs it again.
+      tags ??= await readTags();
       // Planning is deterministic: the recorded "before" policy gives back the decision that was applied.
       const decision = decideForPolicy(
         call,
         target,
-        { policyText: record.policyBefore, tags: {} },
+        { policyText: record.policyBefore, tags },
         this.deps.config
       );
       const stillThere =
-        planGroup([pending], policyText, {}, this.deps.config).policyAfter === null;
-      replays.push({ incoming: pending.incoming, decision, applied: stillThere, tags: undefined });
+        planGroup([pending], policyText, tags, this.deps.config).policyAfter === null;
+      replays.push({ incoming: pending.incoming, decision, applied: stillThere, tags });
     }
     return replays;
   }

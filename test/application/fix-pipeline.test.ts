@@ -594,6 +594,24 @@ describe('FixPipeline', () => {
       ]);
     });
 
+    it('after SNS failed, the retry of a consented cross-account fix still sends the FIXED notice', async () => {
+      // The replayed decision needs the repository's share tag again: without it, the retry would say
+      // sharing-not-consented about a grant the first attempt made.
+      const w = world();
+      const event = loadEvent('create-function-cross-account-ecr-denied');
+      w.notifier.failNext(1);
+
+      const [first] = await w.pipeline.process([incoming(event, 'm1', 1)]);
+      const [second] = await w.pipeline.process([incoming(event, 'm1', 2)]);
+
+      expect(first?.status).toBe('failed');
+      expect([done(second).decision.outcome, done(second).applied]).toEqual(['fix', true]);
+      expect(w.registry.calls.setPolicy).toBe(1);
+      expect(w.notifier.messages.map((m) => m.subject)).toEqual([
+        '[lambda-ecr-autofix] FIXED: 222222222222 can now pull platform/payments-worker (eu-west-1)',
+      ]);
+    });
+
     it('fails the events whose audit record could not be written', async () => {
       const w = world();
       const audit = new InMemoryAuditLog();
