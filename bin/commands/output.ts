@@ -4,6 +4,7 @@
 import type { Decision } from '../../lambda/domain/decision';
 import { summarizeTarget } from '../../lambda/domain/decision';
 import type { RenderedNotification } from '../../lambda/domain/notification';
+import { findJsonStructureProblem } from '../../lambda/domain/json-structure';
 import { lineDiff } from '../../lambda/domain/text-diff';
 
 /** The `plan --json` object (DESIGN.md, "Command line"). */
@@ -53,13 +54,19 @@ export function decisionText(decision: Decision, notification: RenderedNotificat
   return lines.join('\n');
 }
 
+/**
+ * The policy as a JSON value, or its text as a string when it is not JSON or nests too deeply to print (a hostile
+ * policy of thousands of levels would overflow the stack in `JSON.stringify`).
+ */
 function policyValue(text: string | null): unknown {
   if (text === null) return null;
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch {
     return text;
   }
+  return findJsonStructureProblem(text, value)?.kind === 'too-deep' ? text : value;
 }
 
 function pretty(text: string): string {

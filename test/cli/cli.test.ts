@@ -131,6 +131,30 @@ describe('plan', () => {
     expect(out).toContain('Next steps:  1. ');
   });
 
+  it('prints a 5,000-deep policy as text in --json instead of overflowing the stack', async () => {
+    const dir = scratch();
+    const policy = join(dir, 'deep.json');
+    const deep = `${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}`;
+    writeFileSync(
+      policy,
+      `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*","Condition":${deep}}]}`
+    );
+
+    const { code, out } = await run(
+      'plan',
+      '--event',
+      event('create-function-same-account-ecr-denied.json'),
+      '--policy',
+      policy,
+      '--json'
+    );
+
+    expect(code).toBe(0);
+    const json = JSON.parse(out) as { outcome: string; reason: string; policyBefore: unknown };
+    expect([json.outcome, json.reason]).toEqual(['needs-human', 'policy-invalid']);
+    expect(typeof json.policyBefore).toBe('string');
+  });
+
   it('applies the configuration file', async () => {
     const dir = scratch();
     const config = join(dir, 'config.json');
