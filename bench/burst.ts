@@ -163,7 +163,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
         config: environment.config,
         fixer: { roleArns: [environment.fixerRoleArn] },
         registry: access,
-        functions: null,
+
         notifier,
         audit,
         locks,

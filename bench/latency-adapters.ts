@@ -3,8 +3,11 @@
  * its AWS operation and takes a realistic 20–40 ms. Credentials are cached per account as StsRegistryAccess caches them.
  */
 import type {
+  AuditKey,
   AuditLog,
   AuditRecord,
+  AuditWrite,
+  AuditWriteResult,
   NotificationMessage,
   Notifier,
   RegistryAccess,
@@ -24,7 +27,8 @@ export type Operation =
   | 'ecr:SetRepositoryPolicy'
   | 'ecr:ListTagsForResource'
   | 'sns:Publish'
-  | 'dynamodb:BatchWriteItem'
+  | 'dynamodb:TransactWriteItems'
+  | 'dynamodb:UpdateItem'
   | 'dynamodb:GetItem'
   | 'dynamodb:PutItem'
   | 'dynamodb:DeleteItem';
@@ -126,31 +130,33 @@ export class SimulatedNotifier implements Notifier {
   }
 }
 
-/** The audit table: BatchWriteItem per 25 records, GetItem for lookups. */
+/** The audit table: one TransactWriteItems per transaction the stand-in runs, UpdateItem and GetItem. */
 export class SimulatedAuditLog implements AuditLog {
   constructor(
     private readonly aws: SimulatedAws,
     private readonly log: InMemoryAuditLog
   ) {}
 
-  async record(entry: AuditRecord): Promise<void> {
-    await this.recordAll([entry]);
-  }
-
-  async recordAll(entries: readonly AuditRecord[]): Promise<readonly AuditRecord[]> {
-    for (let start = 0; start < entries.length; start += 25) {
-      await this.aws.call('dynamodb:BatchWriteItem');
+  async write(writes: readonly AuditWrite[]): Promise<AuditWriteResult[]> {
+    if (writes.length === 0) return [];
+    // The first call's latency comes before the write takes effect; a resubmission after a cancellation costs another.
+    await this.aws.call('dynamodb:TransactWriteItems');
+    const before = this.log.calls.transactions;
+    const results = await this.log.write(writes);
+    for (let call = before + 1; call < this.log.calls.transactions; call++) {
+      await this.aws.call('dynamodb:TransactWriteItems');
     }
-    return this.log.recordAll(entries);
+    return results;
   }
 
-  async find(
-    repositoryArn: string,
-    eventTime: string,
-    eventId: string
-  ): Promise<AuditRecord | null> {
+  async markNotified(key: AuditKey, notifiedAt: string, notificationId: string): Promise<boolean> {
+    await this.aws.call('dynamodb:UpdateItem');
+    return this.log.markNotified(key, notifiedAt, notificationId);
+  }
+
+  async find(key: AuditKey): Promise<AuditRecord | null> {
     await this.aws.call('dynamodb:GetItem');
-    return this.log.find(repositoryArn, eventTime, eventId);
+    return this.log.find(key);
   }
 }
 

@@ -197,7 +197,6 @@ function inMemoryWorld(config: Config, telemetry: Telemetry): DemoWorld {
     config,
     fixer: { roleArns: [`arn:aws:iam::${FIXER_ACCOUNT}:role/LambdaEcrAutofixFixer`] },
     registry,
-    functions: null,
     notifier,
     audit,
     locks: new InMemoryRepositoryLocks(clock),

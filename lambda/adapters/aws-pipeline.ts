@@ -10,7 +10,6 @@ import type { AwsClients, AwsCredentialsInput } from './aws-clients';
 import { createAwsClients } from './aws-clients';
 import { DynamoDbAuditLog } from './dynamodb-audit-log';
 import { DynamoDbRepositoryLocks } from './dynamodb-repository-locks';
-import { LambdaFunctionLookup, lambdaClientFactory } from './function-lookup';
 import { StsRegistryAccess } from './registry-access';
 import { SnsNotifier } from './sns-notifier';
 import { systemClock } from './system-clock';
@@ -58,11 +57,6 @@ export function createAwsPipeline(options: AwsPipelineOptions): AwsPipeline {
     createEcrClient: (region, credentials) => clients.createEcrClient(region, credentials),
     clock,
   });
-  const functions = new LambdaFunctionLookup(
-    lambdaClientFactory(registry, (region, credentials) =>
-      clients.createLambdaClient(region, credentials)
-    )
-  );
   const notifier: Notifier | null =
     options.topicArn === null ? null : new SnsNotifier(options.topicArn, clients.sns);
   const audit: AuditLog | null =
@@ -77,7 +71,6 @@ export function createAwsPipeline(options: AwsPipelineOptions): AwsPipeline {
     config: options.config,
     fixer: { roleArns: options.fixerRoleArns },
     registry,
-    functions,
     notifier,
     audit,
     locks,

@@ -1,19 +1,38 @@
 /**
- * The audit table: one item per decision, keyed by repository and event, expiring through DynamoDB TTL.
- * Marshalled by hand over the low-level client (no `@aws-sdk/lib-dynamodb`): the record is flat and the bundle small.
+ * The audit table: one item per event and repository (`repositoryArn`, `eventKey` = `${eventTime}#${eventId}`),
+ * expiring through DynamoDB TTL. Every write is conditional (see `AuditWrite` in ports.ts): a batch's writes go in
+ * one `TransactWriteItems` call (100 items at most), because `BatchWriteItem` takes no conditions, and a condition
+ * that fails returns the item that is there (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), so the pipeline learns
+ * about an earlier delivery's record without reading first.
+ * Marshalled by hand over the low-level client (no `@aws-sdk/lib-dynamodb`): the bundle stays small.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html
  */
+import { randomUUID } from 'node:crypto';
+
 import {
-  BatchWriteItemCommand,
   GetItemCommand,
-  PutItemCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
   type AttributeValue,
+  type CancellationReason,
   type CreateTableCommandInput,
   type DynamoDBClient,
+  type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 
 import { OUTCOMES, REASONS, type Outcome, type Reason } from '../domain/decision';
-import type { AuditLog, AuditRecord } from '../application/ports';
+import { sdkErrorName } from '../application/errors';
+import {
+  AUDIT_KINDS,
+  AUDIT_STATES,
+  type AuditGrant,
+  type AuditKey,
+  type AuditLog,
+  type AuditRecord,
+  type AuditWrite,
+  type AuditWriteResult,
+} from '../application/ports';
 
 /** The table's key and TTL attribute names, for the CDK table and for tests. */
 export const AUDIT_TABLE_SCHEMA = {
@@ -43,10 +62,11 @@ export function auditTableDefinition(tableName: string): CreateTableCommandInput
   };
 }
 
-/** BatchWriteItem takes at most 25 requests. */
-const BATCH_WRITE_LIMIT = 25;
-/** How many times unprocessed items are sent again before their events are failed (and retried by SQS). */
-const UNPROCESSED_ATTEMPTS = 4;
+/** TransactWriteItems takes at most 100 actions and 4 MB; a chunk stays well below the size limit. */
+export const TRANSACTION_ITEMS = 100;
+const TRANSACTION_BYTES = 3 * 1024 * 1024;
+/** How many times the writes of a cancelled transaction that did not cause it are sent again. */
+const CANCELLED_ROUNDS = 4;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -55,69 +75,157 @@ export function auditEventKey(eventTime: string, eventId: string): string {
   return `${eventTime}#${eventId}`;
 }
 
+/** The conditions of the writes (ports.ts, `AuditWrite`), as DynamoDB condition expressions. */
+const CONDITIONS = {
+  intent:
+    'attribute_not_exists(repositoryArn) OR #state IN (:recorded, :failed) OR ' +
+    '(#state = :intent AND (#owner = :owner OR #updatedAt < :staleBefore))',
+  decision: 'attribute_not_exists(repositoryArn) OR #state = :recorded',
+  replace:
+    '#state = :expectedState AND #owner = :expectedOwner AND #updatedAt = :expectedUpdatedAt',
+  notified: '#state = :applied AND attribute_not_exists(notifiedAt)',
+} as const;
+
+// `state` and `owner` are DynamoDB reserved words.
+const NAMES = { '#state': 'state', '#owner': 'owner', '#updatedAt': 'updatedAt' };
+
 export class DynamoDbAuditLog implements AuditLog {
   constructor(
     private readonly dynamodb: DynamoDBClient,
     private readonly tableName: string
   ) {}
 
-  async record(entry: AuditRecord): Promise<void> {
-    await this.dynamodb.send(
-      new PutItemCommand({ TableName: this.tableName, Item: toItem(entry) })
-    );
-  }
-
-  async recordAll(entries: readonly AuditRecord[]): Promise<readonly AuditRecord[]> {
-    const failed: AuditRecord[] = [];
-    for (let start = 0; start < entries.length; start += BATCH_WRITE_LIMIT) {
-      const chunk = entries.slice(start, start + BATCH_WRITE_LIMIT);
-      failed.push(...(await this.writeChunk(chunk)));
+  async write(writes: readonly AuditWrite[]): Promise<AuditWriteResult[]> {
+    const results: AuditWriteResult[] = [];
+    for (const chunk of chunks(writes.map((write) => ({ write, item: toItem(write.record) })))) {
+      const settled = await this.writeChunk(chunk);
+      results.push(...settled);
     }
-    return failed;
+    return results;
   }
 
   /**
-   * One BatchWriteItem, then the unprocessed items again with backoff (DynamoDB returns them under throttling).
-   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html
+   * One transaction; when DynamoDB cancels it, the writes whose condition failed get their conflict (with the item
+   * that is there) and the others, cancelled only because of them (or by a concurrent transaction on the same item),
+   * are sent again, a bounded number of times.
    */
-  private async writeChunk(chunk: readonly AuditRecord[]): Promise<AuditRecord[]> {
-    let pending = [...chunk];
-    for (let attempt = 0; attempt < UNPROCESSED_ATTEMPTS && pending.length > 0; attempt++) {
-      if (attempt > 0) await sleep(50 * 2 ** attempt);
-      const output = await this.dynamodb.send(
-        new BatchWriteItemCommand({
-          RequestItems: {
-            [this.tableName]: pending.map((entry) => ({ PutRequest: { Item: toItem(entry) } })),
+  private async writeChunk(
+    chunk: readonly { write: AuditWrite; item: Item }[]
+  ): Promise<AuditWriteResult[]> {
+    const results: (AuditWriteResult | undefined)[] = chunk.map(() => undefined);
+    let pending = chunk.map((_, index) => index);
+    let lastReason = 'the transaction was cancelled';
+    for (let round = 0; pending.length > 0 && round < CANCELLED_ROUNDS; round++) {
+      if (round > 0) await sleep(25 * 2 ** round * (0.5 + Math.random()));
+      const sent = pending;
+      try {
+        await this.dynamodb.send(
+          new TransactWriteItemsCommand({
+            TransactItems: sent.map((index) =>
+              this.transactItem(chunk[index] as (typeof chunk)[number])
+            ),
+            // Makes the SDK's own retries of this call idempotent (a retry after a lost response is not a conflict).
+            ClientRequestToken: randomUUID(),
+          })
+        );
+        for (const index of sent) results[index] = { status: 'written' };
+        pending = [];
+      } catch (error) {
+        if (sdkErrorName(error) !== 'TransactionCanceledException') throw error;
+        const reasons =
+          (error as { CancellationReasons?: CancellationReason[] }).CancellationReasons ?? [];
+        pending = [];
+        sent.forEach((index, position) => {
+          const reason = reasons[position];
+          const code = reason?.Code ?? 'None';
+          if (code === 'ConditionalCheckFailed') {
+            results[index] = conflictOf(
+              reason?.Item,
+              (chunk[index] as (typeof chunk)[number]).write
+            );
+          } else if (code === 'None' || code === 'TransactionConflict') {
+            pending.push(index);
+            if (code === 'TransactionConflict')
+              lastReason = 'TransactionConflict: a concurrent transaction wrote the item';
+          } else {
+            results[index] = {
+              status: 'unwritten',
+              reason: `${code}: ${reason?.Message ?? ''}`.trim(),
+            };
+          }
+        });
+      }
+    }
+    for (const index of pending) results[index] = { status: 'unwritten', reason: lastReason };
+    return results as AuditWriteResult[];
+  }
+
+  private transactItem({ write, item }: { write: AuditWrite; item: Item }): TransactWriteItem {
+    const values: Item = {};
+    switch (write.kind) {
+      case 'intent':
+        Object.assign(values, {
+          ':recorded': { S: 'recorded' },
+          ':failed': { S: 'failed' },
+          ':intent': { S: 'intent' },
+          ':owner': { S: write.record.owner },
+          ':staleBefore': { S: write.staleBefore },
+        });
+        break;
+      case 'decision':
+        values[':recorded'] = { S: 'recorded' };
+        break;
+      case 'replace':
+        Object.assign(values, {
+          ':expectedState': { S: write.expected.state },
+          ':expectedOwner': { S: write.expected.owner },
+          ':expectedUpdatedAt': { S: write.expected.updatedAt },
+        });
+        break;
+    }
+    const names: Record<string, string> = { '#state': 'state' };
+    if (write.kind !== 'decision') Object.assign(names, NAMES);
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: item,
+        ConditionExpression: CONDITIONS[write.kind],
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
+  }
+
+  async markNotified(key: AuditKey, notifiedAt: string, notificationId: string): Promise<boolean> {
+    try {
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyItem(key),
+          UpdateExpression: 'SET notifiedAt = :notifiedAt, notificationId = :notificationId',
+          ConditionExpression: CONDITIONS.notified,
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':applied': { S: 'applied' },
+            ':notifiedAt': { S: notifiedAt },
+            ':notificationId': { S: notificationId },
           },
         })
       );
-      const unprocessed = output.UnprocessedItems?.[this.tableName] ?? [];
-      const left = new Set(
-        unprocessed.map((request) => {
-          const item = request.PutRequest?.Item;
-          return `${item?.['repositoryArn']?.S ?? ''}\n${item?.['eventKey']?.S ?? ''}`;
-        })
-      );
-      pending = pending.filter((entry) =>
-        left.has(`${entry.repositoryArn}\n${auditEventKey(entry.eventTime, entry.eventId)}`)
-      );
+      return true;
+    } catch (error) {
+      if (sdkErrorName(error) === 'ConditionalCheckFailedException') return false;
+      throw error;
     }
-    return pending;
   }
 
-  async find(
-    repositoryArn: string,
-    eventTime: string,
-    eventId: string
-  ): Promise<AuditRecord | null> {
+  async find(key: AuditKey): Promise<AuditRecord | null> {
     const output = await this.dynamodb.send(
       new GetItemCommand({
         TableName: this.tableName,
-        Key: {
-          repositoryArn: { S: repositoryArn },
-          eventKey: { S: auditEventKey(eventTime, eventId) },
-        },
-        // The retried message must see the write its earlier attempt made.
+        Key: keyItem(key),
+        // A retried message must see the write its earlier attempt made.
         ConsistentRead: true,
       })
     );
@@ -125,30 +233,95 @@ export class DynamoDbAuditLog implements AuditLog {
   }
 }
 
+function keyItem(key: AuditKey): Item {
+  return {
+    repositoryArn: { S: key.repositoryArn },
+    eventKey: { S: auditEventKey(key.eventTime, key.eventId) },
+  };
+}
+
+/** Splits writes into transactions of at most 100 items and about 3 MB. */
+function chunks<T extends { item: Item }>(entries: readonly T[]): T[][] {
+  const result: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = JSON.stringify(entry.item).length;
+    if (
+      current.length > 0 &&
+      (current.length >= TRANSACTION_ITEMS || bytes + size > TRANSACTION_BYTES)
+    ) {
+      result.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(entry);
+    bytes += size;
+  }
+  if (current.length > 0) result.push(current);
+  return result;
+}
+
+/** The conflict a failed condition means, with the record that is there. */
+function conflictOf(item: Item | undefined, write: AuditWrite): AuditWriteResult {
+  if (item === undefined) {
+    // No item: only a `replace` can fail that way (its record is gone).
+    return write.kind === 'replace'
+      ? { status: 'conflict', existing: null }
+      : { status: 'unwritten', reason: 'the condition failed but DynamoDB returned no item' };
+  }
+  try {
+    return { status: 'conflict', existing: fromItem(item) };
+  } catch (error) {
+    return { status: 'unwritten', reason: (error as Error).message };
+  }
+}
+
 /** The item for a record. Null fields are left out (never stored as NULL), so a read gives back exactly the record. */
-export function toItem(entry: AuditRecord): Item {
+export function toItem(record: AuditRecord): Item {
   const item: Item = {
-    repositoryArn: { S: entry.repositoryArn },
-    eventKey: { S: auditEventKey(entry.eventTime, entry.eventId) },
-    eventId: { S: entry.eventId },
-    eventTime: { S: entry.eventTime },
-    decidedAt: { S: entry.decidedAt },
-    outcome: { S: entry.outcome },
-    reason: { S: entry.reason },
-    explanation: { S: entry.explanation },
-    mode: { S: entry.mode },
-    applied: { BOOL: entry.applied },
-    expiresAt: { N: String(entry.expiresAt) },
+    repositoryArn: { S: record.repositoryArn },
+    eventKey: { S: auditEventKey(record.eventTime, record.eventId) },
+    eventId: { S: record.eventId },
+    eventTime: { S: record.eventTime },
+    kind: { S: record.kind },
+    state: { S: record.state },
+    decidedAt: { S: record.decidedAt },
+    updatedAt: { S: record.updatedAt },
+    owner: { S: record.owner },
+    outcome: { S: record.outcome },
+    reason: { S: record.reason },
+    explanation: { S: record.explanation },
+    mode: { S: record.mode },
+    grants: {
+      L: record.grants.map((grant) => ({
+        M: {
+          sid: { S: grant.sid },
+          change: { S: grant.change },
+          added: { L: grant.added.map((value) => ({ S: value })) },
+        },
+      })),
+    },
+    expiresAt: { N: String(record.expiresAt) },
   };
   const optional = {
-    consumerAccount: entry.consumerAccount,
-    callerArn: entry.callerArn,
-    functionArn: entry.functionArn,
-    policyBefore: entry.policyBefore,
-    policyAfter: entry.policyAfter,
+    consumerAccount: record.consumerAccount,
+    callerArn: record.callerArn,
+    functionArn: record.functionArn,
+    policyBefore: record.policyBefore,
+    policyPlanned: record.policyPlanned,
+    policyAfter: record.policyAfter,
+    error: record.error,
+    notifiedAt: record.notifiedAt,
+    notificationId: record.notificationId,
   };
   for (const [name, value] of Object.entries(optional)) {
     if (value !== null) item[name] = { S: value };
+  }
+  if (record.notice !== null) {
+    item['notice'] = {
+      M: { subject: { S: record.notice.subject }, message: { S: record.notice.message } },
+    };
   }
   return item;
 }
@@ -157,23 +330,39 @@ const ALL_REASONS: readonly Reason[] = Object.values(REASONS).flat();
 
 /** The record in an item; an item of another shape is an error naming the attribute. */
 export function fromItem(item: Item): AuditRecord {
+  if (item['state'] === undefined && item['applied'] !== undefined) {
+    throw new Error(
+      `Audit item ${item['repositoryArn']?.S ?? '?'} ${item['eventKey']?.S ?? '?'} was written by a version of ` +
+        'lambda-ecr-autofix before the write-ahead audit (it has "applied" but no "state"); this version cannot ' +
+        'complete or overwrite it. Delete the item (its TTL removes it anyway) if the event has to be processed again.'
+    );
+  }
   const mode = string(item, 'mode');
   if (mode !== 'enforce' && mode !== 'dry-run') throw invalid('mode', mode);
   return {
     repositoryArn: string(item, 'repositoryArn'),
     eventId: string(item, 'eventId'),
     eventTime: string(item, 'eventTime'),
+    kind: oneOf(item, 'kind', AUDIT_KINDS),
+    state: oneOf(item, 'state', AUDIT_STATES),
     decidedAt: string(item, 'decidedAt'),
+    updatedAt: string(item, 'updatedAt'),
+    owner: string(item, 'owner'),
     consumerAccount: optionalString(item, 'consumerAccount'),
     callerArn: optionalString(item, 'callerArn'),
     functionArn: optionalString(item, 'functionArn'),
-    outcome: outcome(item),
-    reason: reason(item),
+    outcome: oneOf<Outcome>(item, 'outcome', OUTCOMES),
+    reason: oneOf<Reason>(item, 'reason', ALL_REASONS),
     explanation: string(item, 'explanation'),
     mode,
-    applied: boolean(item, 'applied'),
     policyBefore: optionalString(item, 'policyBefore'),
+    policyPlanned: optionalString(item, 'policyPlanned'),
     policyAfter: optionalString(item, 'policyAfter'),
+    grants: grants(item),
+    error: optionalString(item, 'error'),
+    notice: notice(item),
+    notifiedAt: optionalString(item, 'notifiedAt'),
+    notificationId: optionalString(item, 'notificationId'),
     expiresAt: number(item, 'expiresAt'),
   };
 }
@@ -191,30 +380,46 @@ function optionalString(item: Item, name: string): string | null {
   return attribute.S;
 }
 
-function boolean(item: Item, name: string): boolean {
-  const value = item[name]?.BOOL;
-  if (value === undefined) throw invalid(name, item[name]);
-  return value;
-}
-
 function number(item: Item, name: string): number {
   const value = Number(item[name]?.N);
   if (!Number.isFinite(value)) throw invalid(name, item[name]);
   return value;
 }
 
-function outcome(item: Item): Outcome {
-  const value = string(item, 'outcome');
-  const known = OUTCOMES.find((candidate) => candidate === value);
-  if (known === undefined) throw invalid('outcome', value);
+function oneOf<T extends string>(item: Item, name: string, allowed: readonly T[]): T {
+  const value = string(item, name);
+  const known = allowed.find((candidate) => candidate === value);
+  if (known === undefined) throw invalid(name, value);
   return known;
 }
 
-function reason(item: Item): Reason {
-  const value = string(item, 'reason');
-  const known = ALL_REASONS.find((candidate) => candidate === value);
-  if (known === undefined) throw invalid('reason', value);
-  return known;
+function grants(item: Item): AuditGrant[] {
+  const list = item['grants']?.L;
+  if (list === undefined) throw invalid('grants', item['grants']);
+  return list.map((entry) => {
+    const grant = entry.M;
+    const added = grant?.['added']?.L;
+    const change = grant?.['change']?.S;
+    const sid = grant?.['sid']?.S;
+    if (
+      sid === undefined ||
+      (change !== 'created' && change !== 'extended') ||
+      added === undefined ||
+      added.some((value) => value.S === undefined)
+    ) {
+      throw invalid('grants', entry);
+    }
+    return { sid, change, added: added.map((value) => value.S as string) };
+  });
+}
+
+function notice(item: Item): AuditRecord['notice'] {
+  const attribute = item['notice'];
+  if (attribute === undefined || attribute.NULL === true) return null;
+  const subject = attribute.M?.['subject']?.S;
+  const message = attribute.M?.['message']?.S;
+  if (subject === undefined || message === undefined) throw invalid('notice', attribute);
+  return { subject, message };
 }
 
 function invalid(name: string, received: unknown): Error {

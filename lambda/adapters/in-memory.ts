@@ -6,8 +6,11 @@
  * at the worst moment: a concurrent writer, a failed write, a failed publish.
  */
 import type {
+  AuditKey,
   AuditLog,
   AuditRecord,
+  AuditWrite,
+  AuditWriteResult,
   Clock,
   FunctionLookup,
   NotificationMessage,
@@ -262,28 +265,119 @@ export class InMemoryNotifier implements Notifier {
   }
 }
 
-/** The audit table as a map, keyed like the DynamoDB table (repository ARN, event time and id). */
+/** TransactWriteItems' limit on actions per call, which the stand-in applies the same way. */
+const TRANSACTION_ITEMS = 100;
+
+/**
+ * The audit table as a map, keyed like the DynamoDB table (repository ARN, event time and id), with the same
+ * conditional semantics as `DynamoDbAuditLog` (each call of 100 writes is all-or-nothing; the writes that did not cause
+ * a cancellation are sent again; a duplicate key in one call is rejected). The integration tests check the two against
+ * each other on moto_server.
+ */
 export class InMemoryAuditLog implements AuditLog {
+  /** Calls of each operation (a `write` counts once per 100-write transaction), for tests and benchmarks. */
+  readonly calls = { transactions: 0, markNotified: 0, find: 0 };
+  /** Thrown by the next `write` call (nothing is written), then cleared. */
+  failNextWrite?: Error;
+  /** Runs at the start of each `write` call: a test can change the table here, as a concurrent writer would. */
+  beforeWrite?: (writes: readonly AuditWrite[]) => void | Promise<void>;
   private readonly entries = new Map<string, AuditRecord>();
 
   /** Every record, in the order first written. */
   get records(): readonly AuditRecord[] {
-    return [...this.entries.values()];
+    return [...this.entries.values()].map((record) => ({ ...record }));
   }
 
-  record(entry: AuditRecord): Promise<void> {
-    this.entries.set(auditKey(entry.repositoryArn, entry.eventTime, entry.eventId), { ...entry });
-    return Promise.resolve();
+  /** Writes a record unconditionally, as another tool (or an older version) would. */
+  put(record: AuditRecord): void {
+    this.entries.set(auditKey(record), { ...record });
   }
 
-  async recordAll(entries: readonly AuditRecord[]): Promise<readonly AuditRecord[]> {
-    for (const entry of entries) await this.record(entry);
-    return [];
+  async write(writes: readonly AuditWrite[]): Promise<AuditWriteResult[]> {
+    await this.beforeWrite?.(writes);
+    const failure = this.failNextWrite;
+    if (failure !== undefined) {
+      this.failNextWrite = undefined;
+      throw failure;
+    }
+    const results: AuditWriteResult[] = [];
+    for (let start = 0; start < writes.length; start += TRANSACTION_ITEMS) {
+      results.push(...this.transaction(writes.slice(start, start + TRANSACTION_ITEMS)));
+    }
+    return results;
   }
 
-  find(repositoryArn: string, eventTime: string, eventId: string): Promise<AuditRecord | null> {
-    const found = this.entries.get(auditKey(repositoryArn, eventTime, eventId));
+  /** One call: all-or-nothing, then again without the writes whose condition failed (as the DynamoDB adapter does). */
+  private transaction(writes: readonly AuditWrite[]): AuditWriteResult[] {
+    const keys = writes.map((write) => auditKey(write.record));
+    if (new Set(keys).size !== keys.length) {
+      // DynamoDB's ValidationException for the same item twice in one transaction.
+      throw new Error('Transaction request cannot include multiple operations on one item');
+    }
+    const results: (AuditWriteResult | undefined)[] = writes.map(() => undefined);
+    let pending = writes.map((_, index) => index);
+    while (pending.length > 0) {
+      this.calls.transactions += 1;
+      const failing = pending.filter((index) => {
+        const write = writes[index] as AuditWrite;
+        return !auditConditionHolds(write, this.entries.get(keys[index] as string));
+      });
+      if (failing.length === 0) {
+        for (const index of pending) {
+          this.entries.set(keys[index] as string, { ...(writes[index] as AuditWrite).record });
+          results[index] = { status: 'written' };
+        }
+        return results as AuditWriteResult[];
+      }
+      for (const index of failing) {
+        const existing = this.entries.get(keys[index] as string);
+        results[index] = {
+          status: 'conflict',
+          existing: existing === undefined ? null : { ...existing },
+        };
+      }
+      pending = pending.filter((index) => !failing.includes(index));
+    }
+    return results as AuditWriteResult[];
+  }
+
+  markNotified(key: AuditKey, notifiedAt: string, notificationId: string): Promise<boolean> {
+    this.calls.markNotified += 1;
+    const found = this.entries.get(auditKey(key));
+    if (found === undefined || found.state !== 'applied' || found.notifiedAt !== null) {
+      return Promise.resolve(false);
+    }
+    this.entries.set(auditKey(key), { ...found, notifiedAt, notificationId });
+    return Promise.resolve(true);
+  }
+
+  find(key: AuditKey): Promise<AuditRecord | null> {
+    this.calls.find += 1;
+    const found = this.entries.get(auditKey(key));
     return Promise.resolve(found === undefined ? null : { ...found });
+  }
+}
+
+/** Whether a conditional write may be made over `existing` (the rules of `AuditWrite`, ports.ts). */
+export function auditConditionHolds(write: AuditWrite, existing: AuditRecord | undefined): boolean {
+  switch (write.kind) {
+    case 'intent':
+      return (
+        existing === undefined ||
+        existing.state === 'recorded' ||
+        existing.state === 'failed' ||
+        (existing.state === 'intent' &&
+          (existing.owner === write.record.owner || existing.updatedAt < write.staleBefore))
+      );
+    case 'decision':
+      return existing === undefined || existing.state === 'recorded';
+    case 'replace':
+      return (
+        existing !== undefined &&
+        existing.state === write.expected.state &&
+        existing.owner === write.expected.owner &&
+        existing.updatedAt === write.expected.updatedAt
+      );
   }
 }
 
@@ -312,8 +406,8 @@ export class InMemoryRepositoryLocks implements RepositoryLocks {
   }
 }
 
-function auditKey(repositoryArn: string, eventTime: string, eventId: string): string {
-  return `${repositoryArn}\n${eventTime}#${eventId}`;
+function auditKey(key: AuditKey): string {
+  return `${key.repositoryArn}\n${key.eventTime}#${key.eventId}`;
 }
 
 export interface InMemoryFunction {

@@ -119,6 +119,60 @@ export class RepositoryBusyError extends Error {
   }
 }
 
+/**
+ * The policy was written and verified, but its notice could not be published. The event fails (SQS retries it) and
+ * the audit record keeps the notice as unsent, so the retry (or a rerun of `apply` with the same audit table) sends
+ * it without writing again. The CLI exits 3 with this message.
+ */
+export class NoticeNotSentError extends Error {
+  override readonly name = 'NoticeNotSentError';
+
+  constructor(cause: unknown) {
+    super(`policy written and verified; notice not sent: ${messageOf(cause)}`, { cause });
+  }
+}
+
+/**
+ * Another fixer run holds a fresh `intent` for the same event: it is between its write and the completion of the
+ * record. Transient: the event fails and is retried after the other run has finished (or is known to be dead).
+ */
+export class AuditRecordBusyError extends Error {
+  override readonly name = 'AuditRecordBusyError';
+
+  constructor(
+    readonly repositoryArn: string,
+    readonly eventId: string,
+    readonly owner: string,
+    readonly since: string
+  ) {
+    super(
+      `Event ${eventId} on ${repositoryArn} is being completed by another lambda-ecr-autofix run (${owner}, ` +
+        `since ${since}); the event will be retried.`
+    );
+  }
+}
+
+/** An audit record could not be written (the write conflicted or was refused again and again). Transient. */
+export class AuditNotWrittenError extends Error {
+  override readonly name = 'AuditNotWrittenError';
+
+  constructor(
+    readonly repositoryArn: string,
+    readonly eventId: string,
+    detail: string
+  ) {
+    super(
+      `The audit record of event ${eventId} on ${repositoryArn} could not be written (${detail}); ` +
+        'the event will be retried.'
+    );
+  }
+}
+
+/** An error's message, or the value as text. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** The SDK error's name (`RepositoryNotFoundException`, `AccessDenied`, …), or undefined for anything else. */
 export function sdkErrorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;

@@ -36,7 +36,11 @@ export interface RegistryAccess {
   storeFor(repository: RepositoryRef, sessionName: string): Promise<RepositoryPolicyStore>;
 }
 
-/** Finds a function's ARN and current image URI (for UpdateFunctionCode events that lack them). */
+/**
+ * Finds a function's ARN and its *current* image URI, for the sweep and `scan` (functions that no longer pull their
+ * image). Never for a failed UpdateFunctionCode: the function's current image is the one before the failed update,
+ * so it names the wrong repository.
+ */
 export interface FunctionLookup {
   /**
    * Null when the function does not exist (yet). For another account it goes through the same member role as
@@ -66,19 +70,51 @@ export interface Notifier {
   publish(message: NotificationMessage): Promise<string>;
 }
 
-/**
- * One audit record: enough to understand and undo a decision later. DynamoDB key: partition key `repositoryArn`
- * (S), sort key `eventKey` (S) = `${eventTime}#${eventId}`; TTL attribute `expiresAt`.
- */
-export interface AuditRecord {
-  /** Partition key: the repository ARN, or `none` when the event named no repository. */
+/** Identifies one audit record: DynamoDB partition key `repositoryArn`, sort key `eventKey` = `${eventTime}#${eventId}`. */
+export interface AuditKey {
+  /** The repository ARN, or `none` when the event named no repository. */
   readonly repositoryArn: string;
   /** CloudTrail event id of the failed call. */
   readonly eventId: string;
   /** CloudTrail event time (ISO 8601). */
   readonly eventTime: string;
+}
+
+/** What produced a record. Only the fix pipeline writes today; `revoke` and the drift guard will add theirs. */
+export const AUDIT_KINDS = ['fix'] as const;
+export type AuditKind = (typeof AUDIT_KINDS)[number];
+
+/**
+ * Where a record stands (DESIGN.md, "Audit"). `intent`: written before `SetRepositoryPolicy`, the write may or may not
+ * have happened. `applied`: the write was verified. `failed`: the write was refused, or could not be verified.
+ * `recorded`: a decision that changed nothing (already allowed, needs a human, dry-run, …).
+ */
+export const AUDIT_STATES = ['intent', 'applied', 'failed', 'recorded'] as const;
+export type AuditState = (typeof AUDIT_STATES)[number];
+
+/** What one write added to one owned statement (`LambdaEcrAutofixService` / `LambdaEcrAutofixAccounts`). */
+export interface AuditGrant {
+  readonly sid: string;
+  /** `created` when the write created the statement, else `extended`. */
+  readonly change: 'created' | 'extended';
+  /** The values added: `aws:SourceArn` patterns (service statement) or account roots (accounts statement). */
+  readonly added: readonly string[];
+}
+
+/**
+ * One audit record: what the fixer decided for one event on one repository, and what it wrote. The source of truth
+ * for "which grants did the fixer make" (`revoke`, `history` and the drift guard read it), so a record is written
+ * *before* the policy changes and an `applied` record is never overwritten. TTL attribute `expiresAt`.
+ */
+export interface AuditRecord extends AuditKey {
+  readonly kind: AuditKind;
+  readonly state: AuditState;
   /** When the fixer decided (ISO 8601). */
   readonly decidedAt: string;
+  /** When the record last changed state (ISO 8601); with `owner`, it tells a live intent from an abandoned one. */
+  readonly updatedAt: string;
+  /** The fixer invocation (or CLI run) that last wrote the record: a random id, never reused. */
+  readonly owner: string;
   readonly consumerAccount: string | null;
   readonly callerArn: string | null;
   readonly functionArn: string | null;
@@ -86,26 +122,70 @@ export interface AuditRecord {
   readonly reason: Reason;
   readonly explanation: string;
   readonly mode: 'enforce' | 'dry-run';
-  /** Whether the fixer wrote the policy. */
-  readonly applied: boolean;
+  /** The policy as read before the change (null: the repository had none, or it was not read). */
   readonly policyBefore: string | null;
+  /** The policy the fixer planned to write (intent, applied, failed) or proposed (a dry-run fix). */
+  readonly policyPlanned: string | null;
+  /** The policy read back when the write was verified (applied only). */
   readonly policyAfter: string | null;
+  /** What this event's fix added to the owned statements (empty when nothing was planned). */
+  readonly grants: readonly AuditGrant[];
+  /** Why the write failed (failed only). */
+  readonly error: string | null;
+  /**
+   * The FIXED notice, rendered when the intent is written, so that whichever attempt completes the record sends the
+   * same text. Null for records that need no notice.
+   */
+  readonly notice: { readonly subject: string; readonly message: string } | null;
+  /** When the FIXED notice was published (applied only); missing = still to be sent. */
+  readonly notifiedAt: string | null;
+  /** The SNS message id of that notice. */
+  readonly notificationId: string | null;
   /** Seconds since the epoch after which DynamoDB may delete the record. */
   readonly expiresAt: number;
 }
 
+/**
+ * One conditional write of the audit log. The conditions are what keep the log true under retries, duplicate
+ * deliveries and concurrent invocations; the DynamoDB adapter and the in-memory stand-in implement exactly these.
+ */
+export type AuditWrite =
+  /**
+   * An `intent` before `SetRepositoryPolicy`. Written when there is no record, a `recorded` or `failed` one, this
+   * owner's own intent, or an intent last updated before `staleBefore` (its invocation died). Never over an `applied`
+   * record, nor over another invocation's live intent.
+   */
+  | { readonly kind: 'intent'; readonly record: AuditRecord; readonly staleBefore: string }
+  /** A `recorded` decision. Written when there is no record or a `recorded` one: never over a write's record. */
+  | { readonly kind: 'decision'; readonly record: AuditRecord }
+  /** Replaces a record only if it is still exactly the one read (same state, owner and update time). */
+  | {
+      readonly kind: 'replace';
+      readonly record: AuditRecord;
+      readonly expected: Pick<AuditRecord, 'state' | 'owner' | 'updatedAt'>;
+    };
+
+export type AuditWriteResult =
+  | { readonly status: 'written' }
+  /** The condition did not hold: `existing` is the record that is there (null: none, for a `replace`). */
+  | { readonly status: 'conflict'; readonly existing: AuditRecord | null }
+  /** Not written for another reason (e.g. DynamoDB's `TransactionConflict`, again and again); safe to retry later. */
+  | { readonly status: 'unwritten'; readonly reason: string };
+
 export interface AuditLog {
-  record(entry: AuditRecord): Promise<void>;
   /**
-   * Writes several records at once (DynamoDB: BatchWriteItem, 25 a call). Resolves to the records that could not be
-   * written, so only their events fail and are retried.
+   * Writes each entry under its condition, in as few calls as possible (DynamoDB: TransactWriteItems, 100 a call).
+   * Keys must be unique within one call. Resolves to one result per write, in order; rejects only when the call
+   * itself failed (throttling, network), in which case any of the writes may or may not have been made.
    */
-  recordAll(entries: readonly AuditRecord[]): Promise<readonly AuditRecord[]>;
+  write(writes: readonly AuditWrite[]): Promise<AuditWriteResult[]>;
   /**
-   * The record already written for this event on this repository, if any. Lets a retried message (for example after
-   * SNS failed) skip the write it already made and still notify.
+   * Sets `notifiedAt` and `notificationId` on an `applied` record that has no `notifiedAt` yet; false when the record
+   * is not (or no longer) such a record.
    */
-  find(repositoryArn: string, eventTime: string, eventId: string): Promise<AuditRecord | null>;
+  markNotified(key: AuditKey, notifiedAt: string, notificationId: string): Promise<boolean>;
+  /** The record for this event on this repository, if any (a strongly consistent read). */
+  find(key: AuditKey): Promise<AuditRecord | null>;
 }
 
 /**

@@ -24,12 +24,7 @@ export type Triage =
   /** Decided without looking at the repository. */
   | { readonly kind: 'decided'; readonly decision: Decision }
   /** A repository-policy failure whose target is known: read the repository's tags and policy next. */
-  | { readonly kind: 'read-repository'; readonly call: DeployCall; readonly target: Target }
-  /**
-   * A repository-policy failure whose event lacks the image URI (UpdateFunctionCode records may): look the function
-   * up, then triage again with the image it finds. `decision` is what to report when the lookup finds nothing.
-   */
-  | { readonly kind: 'look-up-function'; readonly call: DeployCall; readonly decision: Decision };
+  | { readonly kind: 'read-repository'; readonly call: DeployCall; readonly target: Target };
 
 /** Everything that can be decided from the event and the configuration alone. */
 export function triage(input: unknown, config: Config, fixer: FixerIdentity): Triage {
@@ -40,7 +35,7 @@ export function triage(input: unknown, config: Config, fixer: FixerIdentity): Tr
   return triageCall(parsed.call, config, fixer);
 }
 
-/** `triage` for an already parsed call (also used after the image URI was looked up). */
+/** `triage` for an already parsed call. */
 export function triageCall(call: DeployCall, config: Config, fixer: FixerIdentity): Triage {
   if (isOwnChange(call, fixer.roleArns)) {
     return decided(
@@ -61,18 +56,11 @@ export function triageCall(call: DeployCall, config: Config, fixer: FixerIdentit
     return decided(fromClassification(classification, call, located.ok ? located.target : null));
   }
   if (!located.ok) {
-    const decision = bare(
-      'needs-human',
-      located.reason,
-      located.explanation,
-      call,
-      located.nextSteps
+    // Without an image URI in the request or the error message the decision stays `image-uri-unknown`: the function's
+    // current image (GetFunction) is the one *before* a failed UpdateFunctionCode, so it names the wrong repository.
+    return decided(
+      bare('needs-human', located.reason, located.explanation, call, located.nextSteps)
     );
-    const canLookUp =
-      located.reason === 'image-uri-unknown' &&
-      call.functionName !== null &&
-      call.api === 'UpdateFunctionCode';
-    return canLookUp ? { kind: 'look-up-function', call, decision } : decided(decision);
   }
   const { target } = located;
   const blocked = guardTarget(target, config);
@@ -165,7 +153,6 @@ export function decide(
   const triaged = triage(input, config, fixer);
   switch (triaged.kind) {
     case 'decided':
-    case 'look-up-function':
       return triaged.decision;
     case 'read-repository':
       return decideForPolicy(

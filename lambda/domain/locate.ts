@@ -31,7 +31,7 @@ export function locateTarget(call: DeployCall, classification: Classification): 
       'image-uri-unknown',
       'The event does not say which image; the request has no image URI and the error message names none.',
       [
-        `Look up the function's image with: aws lambda get-function --function-name ${call.functionName ?? 'FUNCTION'} --region ${call.region}`,
+        `Find the image URI the deploy of ${call.functionName ?? 'the function'} used in the deploy tool's log (aws lambda get-function shows the image from before a failed update, not this one).`,
         "Check that the image's repository policy lets lambda.amazonaws.com pull it, then re-run the deploy.",
       ]
     );

@@ -1,8 +1,4 @@
-import type {
-  AuditRecord,
-  NotificationMessage,
-  RepositoryRef,
-} from '../../lambda/application/ports';
+import type { NotificationMessage, RepositoryRef } from '../../lambda/application/ports';
 import {
   InvalidPolicyError,
   RegistryRoleUnavailableError,
@@ -14,8 +10,11 @@ import {
   InMemoryFunctionLookup,
   InMemoryNotifier,
   InMemoryRegistry,
+  auditConditionHolds,
   bareFunctionName,
 } from '../../lambda/adapters/in-memory';
+import { runAuditLogScript } from '../support/audit-log-contract';
+import { BARE_RECORD, FIXED_RECORD } from '../support/audit-records';
 import { SystemClock, systemClock } from '../../lambda/adapters/system-clock';
 
 const FIXER = '999999999999';
@@ -257,47 +256,112 @@ describe('InMemoryNotifier', () => {
 });
 
 describe('InMemoryAuditLog', () => {
-  const entry: AuditRecord = {
-    repositoryArn: 'arn:aws:ecr:eu-west-1:111111111111:repository/platform/payments-worker',
-    eventId: 'e1',
-    eventTime: '2026-03-01T11:59:58Z',
-    decidedAt: '2026-03-01T12:00:00Z',
-    consumerAccount: null,
-    callerArn: null,
-    functionArn: null,
-    outcome: 'needs-human',
-    reason: 'explicit-deny',
-    explanation: 'A Deny applies.',
-    mode: 'enforce',
-    applied: false,
-    policyBefore: null,
-    policyAfter: null,
-    expiresAt: 1_800_000_000,
-  };
-
-  it('finds a record by repository, event time and event id', async () => {
+  it('follows the conditional rules of the audit log (the same script runs against DynamoDB on moto_server)', async () => {
     const log = new InMemoryAuditLog();
 
-    await log.record(entry);
+    const transcript = await runAuditLogScript(log, () => Promise.resolve(log.records));
 
-    await expect(
-      log.find(entry.repositoryArn, entry.eventTime, entry.eventId)
-    ).resolves.toStrictEqual(entry);
-    await expect(log.find(entry.repositoryArn, entry.eventTime, 'other')).resolves.toBeNull();
-    await expect(log.find('none', entry.eventTime, entry.eventId)).resolves.toBeNull();
+    expect(transcript.slice(0, -1)).toStrictEqual([
+      { step: 'first writes', result: ['written', 'written', 'written'] },
+      { step: 'a decision never replaces an intent', result: [{ conflict: 'intent/A' }] },
+      { step: "another run's live intent stays", result: [{ conflict: 'intent/A' }] },
+      { step: 'the owner may write its intent again', result: ['written'] },
+      { step: 'a stale expectation does not replace', result: [{ conflict: 'intent/A' }] },
+      { step: 'the owner completes its intent', result: ['written'] },
+      { step: 'an intent never replaces an applied record', result: [{ conflict: 'applied/A' }] },
+      { step: 'a decision never replaces an applied record', result: [{ conflict: 'applied/A' }] },
+      { step: 'marks the notice sent once', result: [true, false, false, false] },
+      { step: 'decisions and intents replace recorded decisions', result: ['written', 'written'] },
+      { step: 'the intent fails', result: ['written'] },
+      { step: 'a decision never replaces a failed write', result: [{ conflict: 'failed/B' }] },
+      { step: 'an intent replaces a failed write', result: ['written'] },
+      { step: 'a replace of a missing record', result: [{ conflict: null }] },
+      { step: 'a dead run’s intent', result: ['written'] },
+      { step: 'is taken over once stale', result: ['written'] },
+      {
+        step: 'one conflict in a call does not stop the others',
+        result: ['written', { conflict: 'applied/A' }, 'written'],
+      },
+      { step: 'a key twice in one call is refused', result: { rejected: 'duplicate key' } },
+      { step: 'more than one transaction’s worth', result: ['written'] },
+      { step: 'finds', result: ['message-1', null] },
+    ]);
+    expect(log.calls.transactions).toBeGreaterThan(0);
   });
 
-  it('keeps one record per key, the latest', async () => {
+  it('counts one transaction per 100 writes, plus one per resubmission after a cancellation', async () => {
     const log = new InMemoryAuditLog();
+    const base = { ...FIXED_RECORD, state: 'recorded' as const };
 
-    await log.record(entry);
-    await log.record({ ...entry, applied: true });
-    await log.record({ ...entry, eventId: 'e2' });
-
-    expect(log.records.map((r) => [r.eventId, r.applied])).toStrictEqual([
-      ['e1', true],
-      ['e2', false],
+    await log.write(
+      Array.from({ length: 130 }, (_, i) => ({
+        kind: 'decision',
+        record: { ...base, eventId: `e${i}` },
+      }))
+    );
+    const afterBulk = log.calls.transactions;
+    await log.write([
+      { kind: 'decision', record: { ...base, eventId: 'new' } },
+      {
+        kind: 'intent',
+        record: { ...base, eventId: 'e1', state: 'intent' },
+        staleBefore: base.updatedAt,
+      },
     ]);
+
+    expect(afterBulk).toBe(2);
+    expect(log.calls.transactions).toBe(3);
+  });
+
+  it('keeps what it was given: changing a returned record changes nothing stored', async () => {
+    const log = new InMemoryAuditLog();
+    log.put({ ...FIXED_RECORD });
+
+    const found = (await log.find(FIXED_RECORD)) as { state: string };
+    found.state = 'failed';
+
+    expect(log.records[0]?.state).toBe('applied');
+    expect(log.calls.find).toBe(1);
+  });
+
+  it('fails the next write on request, writing nothing', async () => {
+    const log = new InMemoryAuditLog();
+    log.failNextWrite = new Error('throttled');
+
+    await expect(log.write([{ kind: 'decision', record: BARE_RECORD }])).rejects.toThrow(
+      'throttled'
+    );
+    await expect(log.write([{ kind: 'decision', record: BARE_RECORD }])).resolves.toStrictEqual([
+      { status: 'written' },
+    ]);
+  });
+});
+
+describe('auditConditionHolds', () => {
+  it('never lets a write replace an applied record except an exact replace', () => {
+    const applied = { ...FIXED_RECORD };
+    const staleBefore = '2099-01-01T00:00:00.000Z';
+
+    expect(
+      auditConditionHolds(
+        { kind: 'intent', record: { ...applied, owner: 'x' }, staleBefore },
+        applied
+      )
+    ).toBe(false);
+    expect(auditConditionHolds({ kind: 'intent', record: applied, staleBefore }, applied)).toBe(
+      false
+    );
+    expect(auditConditionHolds({ kind: 'decision', record: applied }, applied)).toBe(false);
+    expect(
+      auditConditionHolds(
+        {
+          kind: 'replace',
+          record: applied,
+          expected: { state: 'applied', owner: applied.owner, updatedAt: applied.updatedAt },
+        },
+        applied
+      )
+    ).toBe(true);
   });
 });
 

@@ -10,7 +10,6 @@ import { SystemClock } from '../../lambda/adapters/system-clock';
 import {
   FixedClock,
   InMemoryAuditLog,
-  InMemoryFunctionLookup,
   InMemoryNotifier,
   InMemoryRegistry,
   InMemoryRepositoryLocks,
@@ -37,7 +36,6 @@ interface World {
   registry: InMemoryRegistry;
   notifier: InMemoryNotifier;
   audit: InMemoryAuditLog;
-  functions: InMemoryFunctionLookup;
   clock: FixedClock;
   reports: DecisionReport[];
   failures: unknown[];
@@ -56,7 +54,6 @@ function world(config: Partial<Config> = {}, overrides: Partial<PipelineDependen
   });
   const notifier = new InMemoryNotifier();
   const audit = new InMemoryAuditLog();
-  const functions = new InMemoryFunctionLookup(registry);
   const clock = new FixedClock('2026-03-03T14:03:21.000Z');
   const reports: DecisionReport[] = [];
   const failures: unknown[] = [];
@@ -65,7 +62,6 @@ function world(config: Partial<Config> = {}, overrides: Partial<PipelineDependen
     config: parseConfig(config, 'test'),
     fixer: { roleArns: [FIXER_ROLE] },
     registry,
-    functions,
     notifier,
     audit,
     locks,
@@ -76,7 +72,7 @@ function world(config: Partial<Config> = {}, overrides: Partial<PipelineDependen
     },
     ...overrides,
   });
-  return { registry, notifier, audit, functions, clock, reports, failures, pipeline };
+  return { registry, notifier, audit, clock, reports, failures, pipeline };
 }
 
 function incoming(event: unknown, messageId = 'm1', attempt = 1): IncomingEvent {
@@ -122,9 +118,12 @@ describe('FixPipeline', () => {
       expect(w.audit.records).toEqual([
         expect.objectContaining({
           repositoryArn: 'arn:aws:ecr:us-east-1:222222222222:repository/orders-api',
+          kind: 'fix',
+          state: 'applied',
           outcome: 'fix',
-          applied: true,
           policyBefore: null,
+          notifiedAt: '2026-03-03T14:03:21.000Z',
+          notificationId: 'in-memory-message-1',
           mode: 'enforce',
           consumerAccount: '222222222222',
           callerArn: 'arn:aws:iam::222222222222:user/dev.alice',
@@ -395,32 +394,16 @@ describe('FixPipeline', () => {
       expect(registry.calls.setPolicy).toBe(1);
     });
 
-    it('looks the image up when an UpdateFunctionCode event lacks it', async () => {
+    it("never checks the function's previous image when an UpdateFunctionCode event lacks the URI (finding f)", async () => {
+      // The function's current image (what GetFunction returns) names another repository than the failed update.
       const w = world();
-      w.functions.addFunction({
-        account: '222222222222',
-        region: 'us-east-1',
-        functionName: 'orders-api',
-        imageUri: '222222222222.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2',
-      });
-      const event = loadEvent('update-function-code-ecr-denied');
-      delete (event.detail['requestParameters'] as Record<string, unknown>)['imageUri'];
-
-      const [result] = await w.pipeline.process([incoming(event)]);
-
-      expect(done(result).decision.outcome).toBe('fix');
-      expect(w.functions.sessionNames).toHaveLength(1);
-    });
-
-    it('stays needs-human when the looked-up function has no image or the role is missing', async () => {
-      const w = world();
-      w.registry.accountsWithRole.delete('222222222222');
       const event = loadEvent('update-function-code-ecr-denied');
       delete (event.detail['requestParameters'] as Record<string, unknown>)['imageUri'];
 
       const [result] = await w.pipeline.process([incoming(event)]);
 
       expect(done(result).decision.reason).toBe('image-uri-unknown');
+      expect(w.registry.calls.storeFor).toBe(0);
     });
   });
 
@@ -439,7 +422,7 @@ describe('FixPipeline', () => {
       expect(w.notifier.messages[0]?.subject).toContain('PROPOSED FIX');
       expect(w.notifier.messages[0]?.message).toContain('dry-run: nothing was written');
       expect(w.audit.records[0]).toEqual(
-        expect.objectContaining({ mode: 'dry-run', applied: false })
+        expect.objectContaining({ mode: 'dry-run', state: 'recorded', outcome: 'fix' })
       );
     });
 
@@ -562,7 +545,7 @@ describe('FixPipeline', () => {
       expect(w.failures).toHaveLength(1);
     });
 
-    it('fails the event when the write fails with a server error, without recording anything', async () => {
+    it('fails the event when the write fails with a server error, and closes its intent as failed', async () => {
       const w = world();
       w.registry.failNextSet = Object.assign(new Error('Internal error'), {
         name: 'ServerException',
@@ -573,7 +556,9 @@ describe('FixPipeline', () => {
       ]);
 
       expect(result?.status).toBe('failed');
-      expect(w.audit.records).toHaveLength(0);
+      expect(w.audit.records).toEqual([
+        expect.objectContaining({ state: 'failed', error: 'Internal error', outcome: 'fix' }),
+      ]);
       expect(w.notifier.messages).toHaveLength(0);
     });
 
@@ -615,23 +600,12 @@ describe('FixPipeline', () => {
     it('fails the events whose audit record could not be written', async () => {
       const w = world();
       const audit = new InMemoryAuditLog();
-      audit.record = () => Promise.reject(new Error('ProvisionedThroughputExceeded'));
+      audit.failNextWrite = new Error('ProvisionedThroughputExceeded');
       const pipeline = new FixPipeline({ ...dependenciesOf(w), audit });
 
       const [result] = await pipeline.process([
         incoming(loadEvent('create-function-same-account-ecr-denied')),
       ]);
-
-      expect(result?.status).toBe('failed');
-    });
-
-    it('fails an event whose function lookup failed unexpectedly', async () => {
-      const w = world();
-      w.functions.getFunction = () => Promise.reject(new Error('socket hang up'));
-      const event = loadEvent('update-function-code-ecr-denied');
-      delete (event.detail['requestParameters'] as Record<string, unknown>)['imageUri'];
-
-      const [result] = await w.pipeline.process([incoming(event)]);
 
       expect(result?.status).toBe('failed');
     });
@@ -643,7 +617,6 @@ describe('FixPipeline', () => {
       ...dependenciesOf(w),
       notifier: null,
       audit: null,
-      functions: null,
     });
 
     const [result] = await pipeline.process([
@@ -660,7 +633,6 @@ function dependenciesOf(w: World): PipelineDependencies {
     config: parseConfig({}, 'test'),
     fixer: { roleArns: [FIXER_ROLE] },
     registry: w.registry,
-    functions: w.functions,
     notifier: w.notifier,
     audit: w.audit,
     locks: null,

@@ -225,22 +225,33 @@ describe('decide', () => {
     }
   );
 
-  it('asks for a function lookup when an UpdateFunctionCode event lacks the image', () => {
+  it('never looks for the image elsewhere when an UpdateFunctionCode event lacks it (finding f)', () => {
+    // GetFunction would return the image from before the failed update: the wrong repository.
     const event = loadEvent('update-function-code-ecr-denied');
     delete (event.detail['requestParameters'] as Record<string, unknown>)['imageUri'];
 
     const triaged = triage(event, DEFAULTS, { roleArns: [] });
 
-    expect(triaged.kind).toBe('look-up-function');
-    expect(decide(event, { policyText: null }, DEFAULTS).reason).toBe('image-uri-unknown');
+    expect(triaged.kind).toBe('decided');
+    expect(triaged.kind === 'decided' && triaged.decision.reason).toBe('image-uri-unknown');
+    expect(decide(event, { policyText: null }, DEFAULTS).outcome).toBe('needs-human');
   });
 
-  it('does not ask for a lookup for CreateFunction (the function does not exist)', () => {
-    const triaged = triage(loadEvent('malformed-missing-request-parameters'), DEFAULTS, {
-      roleArns: [],
-    });
+  it('takes the image from the error message when the request lacks it', () => {
+    const event = loadEvent('update-function-code-ecr-denied');
+    const detail = event.detail;
+    delete (detail['requestParameters'] as Record<string, unknown>)['imageUri'];
+    detail['errorMessage'] =
+      'User: arn:aws:iam::222222222222:user/dev.alice is not authorized to perform: ecr:BatchGetImage on resource: ' +
+      'arn:aws:ecr:us-east-1:111111111111:repository/platform/orders-api because no resource-based policy allows ' +
+      'the ecr:BatchGetImage action';
 
-    expect(triaged.kind).toBe('decided');
+    const triaged = triage(event, DEFAULTS, { roleArns: [] });
+
+    expect(triaged.kind).toBe('read-repository');
+    expect(triaged.kind === 'read-repository' && triaged.target.repositoryArn).toBe(
+      'arn:aws:ecr:us-east-1:111111111111:repository/platform/orders-api'
+    );
   });
 
   it('passes the policy-planning outcome needs-human through with its statements', () => {

@@ -213,7 +213,7 @@ describe('locateTarget', () => {
 
     it.each([
       ['orders-api', 'orders-api'],
-      [null, 'FUNCTION'],
+      [null, 'the function'],
     ])('says the image is unknown when nothing names it (function %p)', (functionName, shown) => {
       // Arrange
       const call = makeCall({ requestImageUri: null, functionName });
@@ -228,7 +228,7 @@ describe('locateTarget', () => {
         explanation:
           'The event does not say which image; the request has no image URI and the error message names none.',
         nextSteps: [
-          `Look up the function's image with: aws lambda get-function --function-name ${shown} --region us-east-1`,
+          `Find the image URI the deploy of ${shown} used in the deploy tool's log (aws lambda get-function shows the image from before a failed update, not this one).`,
           "Check that the image's repository policy lets lambda.amazonaws.com pull it, then re-run the deploy.",
         ],
       });

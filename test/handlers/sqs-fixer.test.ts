@@ -120,7 +120,7 @@ describe('sqs-fixer handler with stand-ins', () => {
       config: environment.config,
       fixer: { roleArns: [environment.fixerRoleArn] },
       registry,
-      functions: null,
+
       notifier,
       audit: new InMemoryAuditLog(),
       locks: null,

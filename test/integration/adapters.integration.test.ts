@@ -6,7 +6,9 @@
 import {
   CreateTableCommand,
   DescribeTimeToLiveCommand,
+  ScanCommand,
   UpdateTimeToLiveCommand,
+  type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import {
   CreateRepositoryCommand,
@@ -23,10 +25,12 @@ import {
   AUDIT_TABLE_SCHEMA,
   DynamoDbAuditLog,
   auditTableDefinition,
+  fromItem,
 } from '../../lambda/adapters/dynamodb-audit-log';
-import { FIXED_RECORD, IGNORED_RECORD } from '../support/audit-records';
+import { runAuditLogScript } from '../support/audit-log-contract';
+import { FIXED_RECORD } from '../support/audit-records';
 import { DynamoDbRepositoryLocks } from '../../lambda/adapters/dynamodb-repository-locks';
-import { FixedClock } from '../../lambda/adapters/in-memory';
+import { FixedClock, InMemoryAuditLog } from '../../lambda/adapters/in-memory';
 import { InvalidPolicyError, RepositoryNotFoundError } from '../../lambda/application/errors';
 import { LambdaFunctionLookup, lambdaClientFactory } from '../../lambda/adapters/function-lookup';
 import {
@@ -324,7 +328,34 @@ describeWithMoto()('adapters against moto_server', () => {
     });
   });
 
-  it('writes audit records and finds them with a consistent read', async () => {
+  it('has the conditional semantics of the in-memory audit log, call for call (parity)', async () => {
+    // Arrange: the same table as the stack's, and the script every audit log must follow.
+    const table = 'lambda-ecr-autofix-audit';
+    await clients.dynamodb.send(new CreateTableCommand(auditTableDefinition(table)));
+    const dynamo = new DynamoDbAuditLog(clients.dynamodb, table);
+    const memory = new InMemoryAuditLog();
+
+    // Act
+    const overDynamoDb = await runAuditLogScript(dynamo, async () => {
+      const items: Record<string, AttributeValue>[] = [];
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const page = await clients.dynamodb.send(
+          new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: start })
+        );
+        items.push(...(page.Items ?? []));
+        start = page.LastEvaluatedKey;
+      } while (start !== undefined);
+      return items.map(fromItem);
+    });
+    const inMemory = await runAuditLogScript(memory, () => Promise.resolve(memory.records));
+
+    // Assert
+    expect(overDynamoDb).toStrictEqual(inMemory);
+    expect(overDynamoDb.at(-1)?.result).toHaveLength(136);
+  });
+
+  it('keeps leases and TTL in the audit table', async () => {
     const table = 'lambda-ecr-autofix-audit';
     await clients.dynamodb.send(new CreateTableCommand(auditTableDefinition(table)));
     await clients.dynamodb.send(
@@ -336,26 +367,12 @@ describeWithMoto()('adapters against moto_server', () => {
         },
       })
     );
-    const log = new DynamoDbAuditLog(clients.dynamodb, table);
     const fixed: AuditRecord = { ...FIXED_RECORD, policyBefore: null, policyAfter: policyText };
-    const ignored: AuditRecord = {
-      ...IGNORED_RECORD,
-      explanation: fixed.explanation,
-      mode: 'enforce',
-      policyBefore: null,
-    };
-
-    await log.record(fixed);
-    await expect(log.recordAll([ignored, { ...fixed, eventId: 'batch-2' }])).resolves.toEqual([]);
-
     await expect(
-      log.find(fixed.repositoryArn, fixed.eventTime, fixed.eventId)
-    ).resolves.toStrictEqual(fixed);
-    await expect(log.find('none', fixed.eventTime, fixed.eventId)).resolves.toStrictEqual(ignored);
-    await expect(log.find(fixed.repositoryArn, fixed.eventTime, 'other')).resolves.toBeNull();
-    await expect(log.find(fixed.repositoryArn, fixed.eventTime, 'batch-2')).resolves.toEqual(
-      expect.objectContaining({ eventId: 'batch-2' })
-    );
+      new DynamoDbAuditLog(clients.dynamodb, table).write([
+        { kind: 'decision', record: { ...fixed, state: 'recorded' } },
+      ])
+    ).resolves.toStrictEqual([{ status: 'written' }]);
 
     // Repository leases live in the same table: one owner at a time until the lease expires.
     const clock = new FixedClock('2026-03-01T12:00:00.000Z');
