@@ -79,6 +79,7 @@ const COMMANDS: Record<string, Command> = {
       'event-id': { type: 'string' },
       config: { type: 'string' },
       'topic-arn': { type: 'string' },
+      'audit-table': { type: 'string' },
       region: { type: 'string' },
       'endpoint-url': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
@@ -91,6 +92,7 @@ const COMMANDS: Record<string, Command> = {
           eventId: optionalString(values, 'event-id'),
           config: optionalString(values, 'config'),
           topicArn: optionalString(values, 'topic-arn'),
+          auditTable: optionalString(values, 'audit-table'),
           region: optionalString(values, 'region'),
           endpointUrl: optionalString(values, 'endpoint-url'),
           dryRun: values['dry-run'] === true,
@@ -177,7 +179,7 @@ export async function main(
     }
     if (error instanceof ApplyError) {
       err(`lambda-ecr-autofix ${name}: ${oneLine(error.message)}`);
-      return 1;
+      return error.exitCode;
     }
     throw error;
   }

@@ -1,11 +1,14 @@
 /**
  * `apply`: run the whole pipeline for one event against AWS (default credential chain) or an AWS-compatible
- * endpoint such as a local moto_server: read the policy, write and verify the fix, publish the notification.
+ * endpoint such as a local moto_server: read the policy, write and verify the fix, publish the notification. With
+ * `--audit-table` it runs the same write-ahead audit and repository lease as the Lambda.
  */
+import { NoticeNotSentError } from '../../lambda/application/errors';
 import type { EventResult, Telemetry } from '../../lambda/application/fix-pipeline';
 import { createAwsPipeline } from '../../lambda/adapters/aws-pipeline';
-import { createAwsClients } from '../../lambda/adapters/aws-clients';
+import { createAwsClients, type AwsClients } from '../../lambda/adapters/aws-clients';
 import { discoverAccountId } from '../../lambda/adapters/registry-access';
+import { SnsNotifier } from '../../lambda/adapters/sns-notifier';
 import { parseDeployEvent } from '../../lambda/domain/cloudtrail-event';
 import { renderNotification } from '../../lambda/domain/notification';
 import type { Config } from '../../lambda/domain/config';
@@ -16,7 +19,7 @@ import { decisionJson, decisionText } from './output';
 import { UsageError } from './usage-error';
 
 export const APPLY_HELP = `Usage: lambda-ecr-autofix apply --event FILE [--event-id ID] [--config FILE] [--topic-arn ARN]
-                               [--region R] [--endpoint-url URL] [--dry-run] [--json]
+                               [--audit-table NAME] [--region R] [--endpoint-url URL] [--dry-run] [--json]
 
 Runs the fixer for one failed Lambda deploy against AWS: reads the repository policy (assuming the
 member role in other accounts), writes and verifies the fix, and publishes the notification.
@@ -26,8 +29,12 @@ Options:
                        a CloudTrail record, or the output of "aws cloudtrail lookup-events"; "-" reads stdin
   --event-id ID        which event of a list to use; without it the only failed deploy call of the list
   --config FILE        configuration JSON (the keys of the cdk.json context "lambda-ecr-autofix")
-  --topic-arn ARN      SNS topic for the notification; without it nothing is published
-  --region R           the fixer's region (SNS, STS); default AWS_REGION, else the event's region
+  --topic-arn ARN      SNS topic for the notification; without it nothing is published. The topic is
+                       checked (sns:GetTopicAttributes) before anything is written
+  --audit-table NAME   the audit table (the central stack's AuditTableName output): records the intent
+                       before the write and the outcome after it, and takes the repository lease, like
+                       the Lambda. A rerun with the same table sends a notice that could not be sent
+  --region R           the fixer's region (SNS, STS, DynamoDB); default AWS_REGION, else the event's region
   --endpoint-url URL   send every AWS call to URL (e.g. http://127.0.0.1:5000 for moto_server);
                        without AWS credentials in the environment, dummy ones are used there
   --dry-run            decide and notify, but write nothing (overrides the configured mode)
@@ -36,33 +43,44 @@ Options:
 
 Credentials: the AWS SDK's default chain (environment, profile, SSO, instance role).
 Relative paths are read from the directory the command was typed in.
-Exit status: 0 for any decision; 1 when AWS calls failed; 2 for usage errors and bad input files.`;
+Exit status: 0 for any decision; 1 when AWS calls failed (an unusable topic: before anything was
+written); 2 for usage errors and bad input files; 3 when the policy was written and verified but the
+notice could not be sent (with --audit-table, rerun the same command to send it).`;
 
 export interface ApplyOptions {
   readonly event: string;
   readonly eventId?: string | undefined;
   readonly config?: string | undefined;
   readonly topicArn?: string | undefined;
+  readonly auditTable?: string | undefined;
   readonly region?: string | undefined;
   readonly endpointUrl?: string | undefined;
   readonly dryRun: boolean;
   readonly json: boolean;
 }
 
-/** Failed AWS work: exit status 1 with a one-line message. */
+/** Failed AWS work: a one-line message and the exit status (1, or 3 when only the notice is missing). */
 export class ApplyError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  readonly exitCode: 1 | 3;
+
+  constructor(message: string, options?: ErrorOptions & { exitCode?: 1 | 3 }) {
     super(message, options);
     this.name = 'ApplyError';
+    this.exitCode = options?.exitCode ?? 1;
   }
 }
+
+/** DynamoDB table names: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html */
+const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 
 const SILENT: Telemetry = { decided: () => undefined, failed: () => undefined };
 
 export async function runApply(
   options: ApplyOptions,
   env: Readonly<Record<string, string | undefined>> = process.env,
-  note: (text: string) => void = () => undefined
+  note: (text: string) => void = () => undefined,
+  /** Clients to use instead of new ones (tests wrap them to inject faults). */
+  givenClients?: AwsClients
 ): Promise<string> {
   const baseConfig = readConfig(options.config);
   const config = options.dryRun ? { ...baseConfig, mode: 'dry-run' as const } : baseConfig;
@@ -77,6 +95,11 @@ export async function runApply(
     !/^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(options.topicArn)
   ) {
     throw new UsageError(`--topic-arn must be an SNS topic ARN, got "${options.topicArn}"`);
+  }
+  if (options.auditTable !== undefined && !TABLE_NAME.test(options.auditTable)) {
+    throw new UsageError(
+      `--audit-table must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got "${options.auditTable}"`
+    );
   }
   const parsed = parseDeployEvent(event);
   const region =
@@ -100,9 +123,9 @@ export async function runApply(
     ...(options.endpointUrl === undefined ? {} : { endpoint: options.endpointUrl }),
     ...(credentials === undefined ? {} : { credentials }),
   };
+  const clients = givenClients ?? createAwsClients(clientOptions);
   let identity: { account: string; arn: string | null };
   try {
-    const clients = createAwsClients(clientOptions);
     const account = await discoverAccountId(clients.sts);
     identity = { account, arn: null };
   } catch (error) {
@@ -113,27 +136,49 @@ export async function runApply(
       }
     );
   }
+  if (options.topicArn !== undefined) {
+    // Before anything is written: a fix nobody hears about is worse than no fix.
+    try {
+      await new SnsNotifier(options.topicArn, clients.sns).check();
+    } catch (error) {
+      throw new ApplyError(`${(error as Error).message}; nothing was changed`, { cause: error });
+    }
+  }
   const { pipeline } = createAwsPipeline({
     ...clientOptions,
+    clients,
     config,
     fixerAccountId: identity.account,
     fixerRoleArns: [],
     topicArn: options.topicArn ?? null,
-    auditTableName: null,
+    auditTableName: options.auditTable ?? null,
     telemetry: SILENT,
   });
   const [result] = await pipeline.process([{ messageId: options.event, event, attempt: 1 }]);
-  return render(result as EventResult, options.json, config, options.topicArn !== undefined);
+  return render(result as EventResult, options, config);
 }
 
-function render(result: EventResult, json: boolean, config: Config, hasTopic: boolean): string {
+function render(
+  result: EventResult,
+  options: Pick<ApplyOptions, 'json' | 'auditTable' | 'topicArn'>,
+  config: Config
+): string {
   const mode = config.mode;
+  const hasTopic = options.topicArn !== undefined;
   if (result.status === 'failed') {
     const message = result.error instanceof Error ? result.error.message : String(result.error);
+    if (result.error instanceof NoticeNotSentError) {
+      const rerun =
+        options.auditTable === undefined
+          ? ' (without --audit-table nothing records the missing notice: tell the consumer account yourself)'
+          : ' (run the same command again to send it; nothing will be written again)';
+      throw new ApplyError(`${message}${rerun}`, { cause: result.error, exitCode: 3 });
+    }
     throw new ApplyError(message, { cause: result.error });
   }
-  const { decision, applied, notificationId } = result;
-  const notification = renderNotification(decision, { mode, applied });
+  const { decision, applied, notificationId, replayed } = result;
+  const notification = result.notice ?? renderNotification(decision, { mode, applied });
+  const json = options.json;
   if (json) {
     return JSON.stringify(
       { ...decisionJson(decision, notification), applied, messageId: notificationId },
@@ -143,7 +188,7 @@ function render(result: EventResult, json: boolean, config: Config, hasTopic: bo
   }
   return [
     decisionText(decision, notification),
-    `Applied:     ${applied ? 'yes, written and verified' : mode === 'dry-run' && decision.outcome === 'fix' ? 'no (dry-run)' : 'no'}`,
+    `Applied:     ${appliedText(applied, replayed, mode, decision.outcome)}`,
     `Published:   ${notificationId === null ? `no (${whyNotPublished(decision, config, hasTopic)})` : `yes, message ${notificationId}`}`,
   ].join('\n');
 }
@@ -155,4 +200,19 @@ export function whyNotPublished(decision: Decision, config: Config, hasTopic: bo
     return `notifyOn ${JSON.stringify(config.notifyOn)} does not include "${decision.outcome}"`;
   }
   return 'the pipeline published nothing for this decision';
+}
+
+function appliedText(
+  applied: boolean,
+  replayed: boolean,
+  mode: 'enforce' | 'dry-run',
+  outcome: string
+): string {
+  if (replayed) {
+    return applied
+      ? 'yes, by an earlier run (audit record completed; nothing written now)'
+      : 'no longer: the grant recorded by an earlier run is not in the policy';
+  }
+  if (applied) return 'yes, written and verified';
+  return mode === 'dry-run' && outcome === 'fix' ? 'no (dry-run)' : 'no';
 }

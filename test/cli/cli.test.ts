@@ -7,12 +7,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import * as applyCommand from '../../bin/commands/apply';
 import { whyNotPublished } from '../../bin/commands/apply';
 import type { Config } from '../../lambda/domain/config';
 import { DEFAULT_CONFIG } from '../../lambda/domain/config';
 import { decide } from '../../lambda/domain/decide';
 import { runCli } from '../support/cli';
 import { EVENTS_DIR } from '../support/events';
+
+// The real apply, wrapped so that one test can make it fail the way only AWS can (exit 3).
+jest.mock('../../bin/commands/apply', () => {
+  const actual = jest.requireActual<typeof applyCommand>('../../bin/commands/apply');
+  return { ...actual, runApply: jest.fn(actual.runApply) };
+});
 
 const POLICIES = join(__dirname, '..', 'fixtures', 'policies');
 const event = (name: string): string => join(EVENTS_DIR, name);
@@ -461,6 +468,8 @@ describe('apply argument checks', () => {
   it.each([
     [['--endpoint-url', 'localhost:5000'], /--endpoint-url must be an http\(s\) URL/],
     [['--topic-arn', 'my-topic'], /--topic-arn must be an SNS topic ARN/],
+    [['--audit-table', 'a b'], /--audit-table must be a DynamoDB table name/],
+    [['--audit-table', 'ab'], /--audit-table must be a DynamoDB table name/],
   ])('rejects %j before calling AWS', async (extra, message) => {
     const { code, err } = await run(
       'apply',
@@ -471,6 +480,41 @@ describe('apply argument checks', () => {
 
     expect(code).toBe(2);
     expect(err).toMatch(message);
+  });
+});
+
+describe('apply exit status', () => {
+  it('is 3, with the message on one line, when the policy was written but the notice was not sent', async () => {
+    jest
+      .mocked(applyCommand.runApply)
+      .mockRejectedValueOnce(
+        new applyCommand.ApplyError(
+          'policy written and verified; notice not sent: NotFound: Topic does not exist (run the same command again to send it; nothing will be written again)',
+          { exitCode: 3 }
+        )
+      );
+
+    const { code, err } = await run(
+      'apply',
+      '--event',
+      event('create-function-same-account-ecr-denied.json')
+    );
+
+    expect(code).toBe(3);
+    expect(err).toBe(
+      'lambda-ecr-autofix apply: policy written and verified; notice not sent: NotFound: Topic does not exist (run the same command again to send it; nothing will be written again)'
+    );
+  });
+});
+
+describe('apply --help', () => {
+  it('documents the audit table and every exit status, 3 included', async () => {
+    const { out } = await run('apply', '--help');
+
+    expect(out).toContain('--audit-table NAME');
+    expect(out).toMatch(
+      /3 when the policy was written and verified but the\s+notice could not be sent/
+    );
   });
 });
 

@@ -5,21 +5,57 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { CreateTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateRepositoryCommand,
   GetRepositoryPolicyCommand,
+  SetRepositoryPolicyCommand,
   TagResourceCommand,
+  type ECRClient,
 } from '@aws-sdk/client-ecr';
-import type { ECRClient } from '@aws-sdk/client-ecr';
-import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import { CreateTopicCommand, DeleteTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 
+import { ApplyError, runApply, type ApplyOptions } from '../../bin/commands/apply';
 import { runDemo } from '../../bin/commands/demo';
-import { createAwsClients } from '../../lambda/adapters/aws-clients';
+import {
+  AwsClients,
+  createAwsClients,
+  type AwsClientsOptions,
+  type AwsCredentialsInput,
+} from '../../lambda/adapters/aws-clients';
+import { auditTableDefinition, fromItem } from '../../lambda/adapters/dynamodb-audit-log';
 import { runCli } from '../support/cli';
 import { EVENTS_DIR } from '../support/events';
+import { createQueue, receiveMessages, type MotoCaller } from './moto-http';
 import type { MotoServer } from './moto-server';
 import { MOTO_CREDENTIALS, describeWithMoto, startMotoServer } from './moto-server';
+
+/**
+ * The SDK clients of one `apply` run with a fault injected right after ECR accepted SetRepositoryPolicy: the real
+ * write happens on moto_server, then `afterWrite` runs (it may throw, as a dropped connection would).
+ */
+class ClientsFailingAfterTheWrite extends AwsClients {
+  constructor(
+    options: AwsClientsOptions,
+    private readonly afterWrite: () => Promise<void>
+  ) {
+    super(options);
+  }
+
+  override createEcrClient(region: string, credentials?: AwsCredentialsInput): ECRClient {
+    const client = super.createEcrClient(region, credentials);
+    const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+    Object.assign(client, {
+      send: async (command: unknown) => {
+        const output = await send(command);
+        if (command instanceof SetRepositoryPolicyCommand) await this.afterWrite();
+        return output;
+      },
+    });
+    return client;
+  }
+}
 
 const event = (name: string): string => `${EVENTS_DIR}/${name}`;
 
@@ -237,6 +273,245 @@ describeWithMoto()('apply against moto_server', () => {
     expect(err).not.toContain('\n');
   });
 });
+
+describeWithMoto()(
+  'apply --audit-table against moto_server: the write-ahead audit end to end',
+  () => {
+    let moto: MotoServer;
+    const table = 'lambda-ecr-autofix-audit';
+    const region = 'us-east-1';
+
+    beforeAll(async () => {
+      moto = await startMotoServer();
+    });
+
+    afterAll(async () => {
+      await moto.stop();
+    });
+
+    beforeEach(async () => {
+      await moto.reset();
+    });
+
+    const clientOptions = (): AwsClientsOptions => ({
+      region,
+      endpoint: moto.endpoint,
+      credentials: MOTO_CREDENTIALS,
+    });
+
+    async function arrange(): Promise<{
+      ecr: ECRClient;
+      clients: AwsClients;
+      queueUrl: string;
+      topicArn: string;
+      subscribe: () => Promise<void>;
+    }> {
+      const clients = createAwsClients(clientOptions());
+      const assumed = await clients.sts.send(
+        new AssumeRoleCommand({
+          RoleArn: 'arn:aws:iam::222222222222:role/OrganizationAccountAccessRole',
+          RoleSessionName: 'test-setup',
+        })
+      );
+      const ecr = clients.createEcrClient(region, {
+        accessKeyId: assumed.Credentials?.AccessKeyId ?? '',
+        secretAccessKey: assumed.Credentials?.SecretAccessKey ?? '',
+        sessionToken: assumed.Credentials?.SessionToken ?? '',
+      });
+      await ecr.send(new CreateRepositoryCommand({ repositoryName: 'orders-api' }));
+      await clients.dynamodb.send(new CreateTableCommand(auditTableDefinition(table)));
+      const caller: MotoCaller = {
+        endpoint: moto.endpoint,
+        accessKeyId: MOTO_CREDENTIALS.accessKeyId,
+        region,
+      };
+      const queue = await createQueue(caller, 'e-mails');
+      let topicArn = '';
+      const subscribe = async () => {
+        topicArn =
+          (await clients.sns.send(new CreateTopicCommand({ Name: 'autofix' }))).TopicArn ?? '';
+        await clients.sns.send(
+          new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queue.arn })
+        );
+      };
+      await subscribe();
+      return {
+        ecr,
+        clients,
+        queueUrl: queue.url,
+        get topicArn() {
+          return topicArn;
+        },
+        subscribe,
+      };
+    }
+
+    function options(topicArn: string, json = false): ApplyOptions {
+      return {
+        event: event('create-function-same-account-ecr-denied.json'),
+        topicArn,
+        auditTable: table,
+        region,
+        endpointUrl: moto.endpoint,
+        dryRun: false,
+        json,
+      };
+    }
+
+    /** What the e-mail subscribers got: the subjects of the notices that reached the queue. */
+    async function delivered(queueUrl: string): Promise<string[]> {
+      const caller = { endpoint: moto.endpoint, accessKeyId: MOTO_CREDENTIALS.accessKeyId, region };
+      const messages = await receiveMessages(caller, queueUrl);
+      return messages.map((m) => (JSON.parse(m.Body) as { Subject: string }).Subject);
+    }
+
+    async function auditItems(clients: AwsClients) {
+      const scanned = await clients.dynamodb.send(
+        new ScanCommand({ TableName: table, ConsistentRead: true })
+      );
+      return (scanned.Items ?? []).filter((item) => item['eventKey']?.S !== '#lease').map(fromItem);
+    }
+
+    it('refuses an unusable topic before writing; exits 3 when the notice fails after the write; the rerun sends it once', async () => {
+      const world = await arrange();
+      const fixed = '[lambda-ecr-autofix] FIXED: 222222222222 can now pull orders-api (us-east-1)';
+
+      // 1. A topic that does not exist: exit 1 before anything is written.
+      const missing = await cli(
+        'apply',
+        '--event',
+        event('create-function-same-account-ecr-denied.json'),
+        '--endpoint-url',
+        moto.endpoint,
+        '--region',
+        region,
+        '--audit-table',
+        table,
+        '--topic-arn',
+        'arn:aws:sns:us-east-1:123456789012:no-such-topic'
+      );
+      expect(missing.code).toBe(1);
+      expect(missing.err).toMatch(
+        /^lambda-ecr-autofix apply: SNS topic arn:aws:sns:us-east-1:123456789012:no-such-topic cannot be used: .*; nothing was changed$/
+      );
+      await expect(
+        world.ecr.send(new GetRepositoryPolicyCommand({ repositoryName: 'orders-api' }))
+      ).rejects.toThrow(/policy/i);
+      expect(await auditItems(world.clients)).toEqual([]);
+
+      // 2. The topic is deleted right after the write: the policy is written and verified, the notice is not sent.
+      const topicArn = world.topicArn;
+      const faulty = new ClientsFailingAfterTheWrite(clientOptions(), async () => {
+        await world.clients.sns.send(new DeleteTopicCommand({ TopicArn: topicArn }));
+      });
+      const failed = await runApply(options(topicArn), {}, undefined, faulty).then(
+        () => null,
+        (error: unknown) => error
+      );
+      expect(failed).toBeInstanceOf(ApplyError);
+      expect((failed as ApplyError).exitCode).toBe(3);
+      expect((failed as ApplyError).message).toMatch(
+        /^policy written and verified; notice not sent: .*\(run the same command again to send it; nothing will be written again\)$/
+      );
+      const written = await world.ecr.send(
+        new GetRepositoryPolicyCommand({ repositoryName: 'orders-api' })
+      );
+      expect(written.policyText).toContain('LambdaEcrAutofixService');
+      expect(await auditItems(world.clients)).toEqual([
+        expect.objectContaining({ state: 'applied', notifiedAt: null }),
+      ]);
+
+      // 3. The topic is back: the rerun writes nothing and sends the one notice.
+      await world.subscribe();
+      const rerun = await cli(
+        'apply',
+        '--event',
+        event('create-function-same-account-ecr-denied.json'),
+        '--endpoint-url',
+        moto.endpoint,
+        '--region',
+        region,
+        '--audit-table',
+        table,
+        '--topic-arn',
+        world.topicArn,
+        '--json'
+      );
+      expect(rerun.code).toBe(0);
+      expect(JSON.parse(rerun.out)).toEqual(
+        expect.objectContaining({
+          outcome: 'fix',
+          applied: true,
+          messageId: expect.any(String) as string,
+        })
+      );
+      const again = await cli(
+        'apply',
+        '--event',
+        event('create-function-same-account-ecr-denied.json'),
+        '--endpoint-url',
+        moto.endpoint,
+        '--region',
+        region,
+        '--audit-table',
+        table,
+        '--topic-arn',
+        world.topicArn
+      );
+      expect(again.code).toBe(0);
+      expect(await delivered(world.queueUrl)).toEqual([fixed]);
+      const stored = await world.ecr.send(
+        new GetRepositoryPolicyCommand({ repositoryName: 'orders-api' })
+      );
+      expect(stored.policyText).toBe(written.policyText);
+      expect(await auditItems(world.clients)).toEqual([
+        expect.objectContaining({ state: 'applied', notifiedAt: expect.any(String) as string }),
+      ]);
+    });
+
+    it('after a crash right after SetRepositoryPolicy, the next run completes the intent and notifies once', async () => {
+      const world = await arrange();
+      const crashing = new ClientsFailingAfterTheWrite(clientOptions(), () =>
+        Promise.reject(
+          Object.assign(new Error('Socket timed out without establishing a connection'), {
+            name: 'TimeoutError',
+          })
+        )
+      );
+
+      const crashed = await runApply(options(world.topicArn), {}, undefined, crashing).then(
+        () => null,
+        (error: unknown) => error
+      );
+      const records = await auditItems(world.clients);
+      const redelivered = await runApply(
+        options(world.topicArn, true),
+        {},
+        undefined,
+        createAwsClients(clientOptions())
+      );
+
+      expect((crashed as ApplyError).exitCode).toBe(1);
+      expect((crashed as ApplyError).message).toBe(
+        'Socket timed out without establishing a connection'
+      );
+      expect(records).toEqual([expect.objectContaining({ state: 'failed' })]);
+      expect(JSON.parse(redelivered)).toEqual(
+        expect.objectContaining({
+          outcome: 'fix',
+          applied: true,
+          messageId: expect.any(String) as string,
+        })
+      );
+      expect(await delivered(world.queueUrl)).toEqual([
+        '[lambda-ecr-autofix] FIXED: 222222222222 can now pull orders-api (us-east-1)',
+      ]);
+      expect(await auditItems(world.clients)).toEqual([
+        expect.objectContaining({ state: 'applied', notifiedAt: expect.any(String) as string }),
+      ]);
+    });
+  }
+);
 
 describe('demo', () => {
   it('tells the whole story briefly by default, with the in-memory stand-ins', async () => {
