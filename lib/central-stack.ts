@@ -45,14 +45,17 @@ export const FIXER_HANDLER_ENTRY = path.join(REPOSITORY_ROOT, 'lambda', 'handler
 const CONFIG_ENVIRONMENT_BUDGET_BYTES = 3 * 1024;
 
 /**
- * What the fixer does with the audit table: records written in batches and read back on a retry; a repository's
- * lease is a conditional put and a conditional delete of one item. No scans, queries or updates.
+ * What the fixer does with the audit table, the write-ahead audit: conditional puts in TransactWriteItems (authorized
+ * as dynamodb:PutItem), the update that marks a notice sent (UpdateItem), and reads of the item a failed condition
+ * returns (GetItem; ALL_OLD). A repository's lease is a conditional put and a conditional delete of one item. No
+ * scans or queries.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html
  */
 export const AUDIT_TABLE_ACTIONS = [
-  'dynamodb:BatchWriteItem',
   'dynamodb:DeleteItem',
   'dynamodb:GetItem',
   'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
 ] as const;
 
 export interface CentralStackProps extends StackProps {

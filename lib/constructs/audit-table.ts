@@ -27,7 +27,7 @@ export interface AuditTableProps {
  *
  * @example
  * const audit = new AuditTable(this, 'Audit');
- * audit.table.grant(fixerFunction, 'dynamodb:BatchWriteItem', 'dynamodb:GetItem');
+ * audit.table.grant(fixerFunction, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
  */
 export class AuditTable extends Construct {
   /** The table. */

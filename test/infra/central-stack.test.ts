@@ -269,10 +269,10 @@ describe('central stack, organization-wide configuration', () => {
       // Assert
       expect(granted).toEqual(
         [
-          'dynamodb:BatchWriteItem on ${AuditTable.Arn}',
           'dynamodb:DeleteItem on ${AuditTable.Arn}',
           'dynamodb:GetItem on ${AuditTable.Arn}',
           'dynamodb:PutItem on ${AuditTable.Arn}',
+          'dynamodb:UpdateItem on ${AuditTable.Arn}',
           `ecr:GetRepositoryPolicy on ${ACCOUNT_REPOSITORIES}`,
           `ecr:ListTagsForResource on ${ACCOUNT_REPOSITORIES}`,
           `ecr:SetRepositoryPolicy on ${ACCOUNT_REPOSITORIES}`,
