@@ -18,10 +18,17 @@
  * notice; only a crash or a failed audit write right after publishing can make it arrive twice (at least once).
  */
 import type { Config } from '../domain/config';
-import type { Decision, DeployCall, StatementChange, Target } from '../domain/decision';
-import { ownedGrantsPresent } from '../domain/owned-grants';
-import { parsePolicy } from '../domain/policy-document';
+import type { Decision } from '../domain/decision';
 import type { RenderedNotification } from '../domain/notification';
+import { ownedGrantsPresent } from '../domain/owned-grants';
+import {
+  decisionFromRecord,
+  keyOf,
+  notifiedFields,
+  recordOf,
+  recordable,
+  replaceOf,
+} from './audit-records';
 import {
   AuditNotWrittenError,
   AuditRecordBusyError,
@@ -31,7 +38,6 @@ import {
 import type { EventOutcome, EventResult, PendingEvent } from './event-outcome';
 import type { Notices } from './notices';
 import type {
-  AuditKey,
   AuditLog,
   AuditRecord,
   AuditState,
@@ -401,6 +407,16 @@ export class WriteAheadAudit implements IntentWriter {
     return done(messageId, decision, true, sent?.id ?? null, notice, replayed);
   }
 
+  /** A fresh record of `decision` in `state`, owned by this run. */
+  private record(decision: Decision, state: AuditState, now: Date): AuditRecord {
+    const { config, runId } = this.deps;
+    return recordOf(decision, state, now, {
+      owner: runId,
+      mode: config.mode,
+      retentionDays: config.auditRetentionDays,
+    });
+  }
+
   private async writeAll(
     writes: ReadonlyMap<number, AuditWrite>
   ): Promise<Map<number, AuditWriteResult | Error>> {
@@ -419,95 +435,6 @@ export class WriteAheadAudit implements IntentWriter {
     }
     return results;
   }
-
-  /** A fresh record of `decision` in `state`, owned by this run. */
-  private record(decision: Decision, state: AuditState, now: Date): AuditRecord {
-    const { config, runId } = this.deps;
-    const call = decision.call as DeployCall;
-    return {
-      ...keyOf(decision),
-      kind: 'fix',
-      state,
-      decidedAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-      owner: runId,
-      consumerAccount: call.consumerAccount,
-      callerArn: call.caller.arn,
-      functionArn: decision.target?.functionArn ?? null,
-      outcome: decision.outcome,
-      reason: decision.reason,
-      explanation: decision.explanation,
-      mode: config.mode,
-      policyBefore: decision.policyBefore,
-      policyPlanned: decision.policyAfter,
-      policyAfter: null,
-      grants:
-        decision.outcome === 'fix'
-          ? decision.grants.map(({ sid, change, added }) => ({ sid, change, added: [...added] }))
-          : [],
-      error: null,
-      notice: null,
-      notifiedAt: null,
-      notificationId: null,
-      expiresAt: Math.floor(now.getTime() / 1000) + config.auditRetentionDays * 86_400,
-    };
-  }
-}
-
-/** Decisions worth a record: everything but `ignored` (which names no repository). */
-function recordable(decision: Decision): boolean {
-  return decision.outcome !== 'ignored' && decision.call !== null;
-}
-
-function keyOf(decision: Decision): AuditKey {
-  const call = decision.call as DeployCall;
-  return {
-    repositoryArn: decision.target?.repositoryArn ?? 'none',
-    eventId: call.eventId,
-    eventTime: call.eventTime,
-  };
-}
-
-function replaceOf(existing: AuditRecord, record: AuditRecord): AuditWrite {
-  return {
-    kind: 'replace',
-    record,
-    expected: { state: existing.state, owner: existing.owner, updatedAt: existing.updatedAt },
-  };
-}
-
-function notifiedFields(
-  sent: { id: string } | { error: unknown } | undefined,
-  now: Date
-): Pick<AuditRecord, 'notifiedAt' | 'notificationId'> {
-  return sent !== undefined && 'id' in sent
-    ? { notifiedAt: now.toISOString(), notificationId: sent.id }
-    : { notifiedAt: null, notificationId: null };
-}
-
-/** The decision an earlier attempt recorded, as the decision of this delivery (same call and target). */
-function decisionFromRecord(
-  record: AuditRecord,
-  call: DeployCall | null,
-  target: Target | null
-): Decision {
-  const parsed = parsePolicy(record.policyPlanned);
-  const statementOf = (sid: string): Readonly<Record<string, unknown>> =>
-    (parsed.ok ? parsed.policy.statements.find((s) => s['Sid'] === sid) : undefined) ?? {};
-  return {
-    outcome: record.outcome,
-    reason: record.reason,
-    explanation: record.explanation,
-    nextSteps: [],
-    call,
-    target,
-    policyBefore: record.policyBefore,
-    policyAfter: record.policyPlanned,
-    grants: record.grants.map((grant): StatementChange => ({
-      ...grant,
-      statement: statementOf(grant.sid),
-    })),
-  };
 }
 
 async function attempt(
