@@ -58,6 +58,15 @@ export interface BurstResult {
   readonly pairs: number;
   /** SetRepositoryPolicy calls when the same burst is delivered again after it was fixed. */
   readonly writesOnReplay: number;
+  /** Fixes written and verified during the burst (each reported once as outcome fix, applied). */
+  readonly appliedFixes: number;
+  /** DynamoDB calls during the burst (audit records and repository leases). */
+  readonly dynamodbCalls: number;
+  /** FIXED notices published during the burst: one per applied fix is the contract. */
+  readonly fixedNotices: number;
+  /** Audit records in state `applied` after the burst, and those among them marked notified. */
+  readonly appliedRecords: number;
+  readonly notifiedRecords: number;
 }
 
 const FIXER_ACCOUNT = '333333333333';
@@ -139,7 +148,8 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
   }
   const aws = new SimulatedAws(options.minLatencyMs, options.maxLatencyMs);
   const clock = new SystemClock();
-  const audit = new SimulatedAuditLog(aws, new InMemoryAuditLog());
+  const auditTable = new InMemoryAuditLog();
+  const audit = new SimulatedAuditLog(aws, auditTable);
   const locks = new SimulatedLocks(aws, new InMemoryRepositoryLocks(clock));
   const notifier = new SimulatedNotifier(aws);
   const environment = readEnvironment({
@@ -156,7 +166,12 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
 
   /** One container: its own handler, pipeline and credential cache, over the shared (simulated) AWS. */
   const container = () => {
-    const telemetry = { decided: () => undefined, failed: () => undefined };
+    const telemetry = {
+      decided: (report: { outcome: string; applied: boolean }) => {
+        if (report.outcome === 'fix' && report.applied) appliedFixes += 1;
+      },
+      failed: () => undefined,
+    };
     const access = new SimulatedRegistry(aws, registry, FIXER_ACCOUNT);
     const handler = createHandler(() => ({
       pipeline: new FixPipeline({
@@ -179,6 +194,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     return { handler, access };
   };
 
+  let appliedFixes = 0;
   const outcomes: Record<string, number> = {};
   const countOutcomes = new Map<string, string>();
   let batchesWithRepeatedWrites = 0;
@@ -218,6 +234,12 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     'burst'
   );
   const callsAfterBurst = Object.fromEntries(aws.calls) as Partial<Record<Operation, number>>;
+  const dynamodbCalls = Object.entries(callsAfterBurst)
+    .filter(([operation]) => operation.startsWith('dynamodb:'))
+    .reduce((sum, [, count]) => sum + (count ?? 0), 0);
+  const appliedAfterBurst = appliedFixes;
+  const fixedNotices = notifier.fixedNotices;
+  const applied = auditTable.records.filter((record) => record.state === 'applied');
   const totalCalls = aws.total();
   const writes = aws.calls.get('ecr:SetRepositoryPolicy') ?? 0;
   const writesPerRepository = [...aws.writes.values()];
@@ -261,5 +283,10 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     lostGrants,
     pairs: pairs.size,
     writesOnReplay,
+    appliedFixes: appliedAfterBurst,
+    dynamodbCalls,
+    fixedNotices,
+    appliedRecords: applied.length,
+    notifiedRecords: applied.filter((record) => record.notifiedAt !== null).length,
   };
 }

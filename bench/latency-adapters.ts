@@ -119,13 +119,16 @@ export class SimulatedRegistry implements RegistryAccess {
 }
 
 export class SimulatedNotifier implements Notifier {
+  /** FIXED notices published (outcome `fix`). */
+  fixedNotices = 0;
   private sent = 0;
 
   constructor(private readonly aws: SimulatedAws) {}
 
-  async publish(_message: NotificationMessage): Promise<string> {
+  async publish(message: NotificationMessage): Promise<string> {
     await this.aws.call('sns:Publish');
     this.sent += 1;
+    if (message.attributes.outcome === 'fix') this.fixedNotices += 1;
     return `message-${this.sent}`;
   }
 }
