@@ -345,8 +345,8 @@ export function fromItem(item: Item): AuditRecord {
     eventTime: string(item, 'eventTime'),
     kind: oneOf(item, 'kind', AUDIT_KINDS),
     state: oneOf(item, 'state', AUDIT_STATES),
-    decidedAt: string(item, 'decidedAt'),
-    updatedAt: string(item, 'updatedAt'),
+    decidedAt: timestamp(item, 'decidedAt'),
+    updatedAt: timestamp(item, 'updatedAt'),
     owner: string(item, 'owner'),
     consumerAccount: optionalString(item, 'consumerAccount'),
     callerArn: optionalString(item, 'callerArn'),
@@ -370,6 +370,13 @@ export function fromItem(item: Item): AuditRecord {
 function string(item: Item, name: string): string {
   const value = item[name]?.S;
   if (value === undefined) throw invalid(name, item[name]);
+  return value;
+}
+
+/** An ISO 8601 UTC time as `Date.toISOString` writes it: the conditions compare these as strings. */
+function timestamp(item: Item, name: string): string {
+  const value = string(item, name);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(value)) throw invalid(name, value);
   return value;
 }
 

@@ -143,11 +143,13 @@ export class AuditRecordBusyError extends Error {
     readonly repositoryArn: string,
     readonly eventId: string,
     readonly owner: string,
-    readonly since: string
+    readonly since: string,
+    /** When that run is known to have stopped, if it has not finished by then. */
+    readonly retryAfter: string
   ) {
     super(
       `Event ${eventId} on ${repositoryArn} is being completed by another lambda-ecr-autofix run (${owner}, ` +
-        `since ${since}); the event will be retried.`
+        `since ${since}); process it again after ${retryAfter} (SQS does so on its own).`
     );
   }
 }
@@ -163,7 +165,7 @@ export class AuditNotWrittenError extends Error {
   ) {
     super(
       `The audit record of event ${eventId} on ${repositoryArn} could not be written (${detail}); ` +
-        'the event will be retried.'
+        'processing the event again is safe (SQS does so on its own).'
     );
   }
 }

@@ -290,9 +290,11 @@ export class WriteAheadAudit implements IntentWriter {
           existing.updatedAt >= staleBefore
         ) {
           const { repositoryArn, eventId, owner, updatedAt } = existing;
+          // The adapters only return records with ISO 8601 times (dynamodb-audit-log.ts checks them).
+          const retryAfter = new Date(Date.parse(updatedAt) + LIVE_INTENT_MS).toISOString();
           results[index] = failed(
             messageId,
-            new AuditRecordBusyError(repositoryArn, eventId, owner, updatedAt)
+            new AuditRecordBusyError(repositoryArn, eventId, owner, updatedAt, retryAfter)
           );
         } else if (existing.state !== 'recorded' && grantsPresent) {
           // An earlier attempt's write is in the policy: it was ours. Notify, then complete the record.

@@ -386,6 +386,8 @@ describe('toItem and fromItem', () => {
     ['an unknown reason', 'reason', { S: 'because' }],
     ['an unknown mode', 'mode', { S: 'yolo' }],
     ['a non-numeric expiresAt', 'expiresAt', { S: 'soon' }],
+    ['an update time that is not an ISO 8601 UTC time', 'updatedAt', { S: 'yesterday' }],
+    ['a decision time in another form', 'decidedAt', { S: '2026-03-01T12:00:01Z' }],
     ['grants that are not a list', 'grants', { S: '[]' }],
     [
       'a grant without a sid',
