@@ -14,9 +14,10 @@ import {
   AuditNotWrittenError,
   AuditRecordBusyError,
   NoticeNotSentError,
+  RegistryAccessDeniedError,
   RepositoryNotFoundError,
 } from '../../lambda/application/errors';
-import type { AuditRecord } from '../../lambda/application/ports';
+import type { AuditLog, AuditRecord } from '../../lambda/application/ports';
 import { LIVE_INTENT_MS } from '../../lambda/application/write-ahead-audit';
 import {
   FixedClock,
@@ -532,5 +533,173 @@ describe('write-ahead audit', () => {
     ]);
 
     expect(calls).toEqual([['intent'], ['decision', 'replace', 'decision']]);
+  });
+
+  describe('when the audit log itself misbehaves', () => {
+    it('writes nothing to ECR when an intent stays unwritten (a transaction conflict, again and again)', async () => {
+      const w = world();
+      const audit: AuditLog = {
+        write: (writes) =>
+          writes.some((write) => write.kind === 'intent')
+            ? Promise.resolve(
+                writes.map(() => ({ status: 'unwritten' as const, reason: 'TransactionConflict' }))
+              )
+            : w.audit.write(writes),
+        markNotified: (key, at, id) => w.audit.markNotified(key, at, id),
+        find: (key) => w.audit.find(key),
+      };
+
+      const [result] = await w.run([incoming(loadEvent(SAME_ACCOUNT))], { audit });
+
+      expect((failure(result) as Error).message).toContain(
+        `the intent of event ${EVENT_ID} was not written (TransactionConflict)`
+      );
+      expect(w.registry.calls.setPolicy).toBe(0);
+    });
+
+    it('fails the event when the record changes between reading and completing it', async () => {
+      // Arrange: the write happened but timed out; the redelivery finds the failed record and completes it,
+      // but a concurrent run changes the record first.
+      const w = world();
+      const event = loadEvent(SAME_ACCOUNT);
+      w.registry.afterSet = () => {
+        w.registry.afterSet = undefined;
+        throw timeout();
+      };
+      await w.run([incoming(event, 'm1', 1)]);
+      w.audit.beforeWrite = (writes) => {
+        const replace = writes.find((write) => write.kind === 'replace');
+        if (replace !== undefined)
+          w.audit.put({
+            ...replace.record,
+            state: 'failed',
+            updatedAt: '2026-03-03T14:03:22.000Z',
+          });
+      };
+
+      const [result] = await w.run([incoming(event, 'm1', 2)]);
+
+      expect((failure(result) as Error).message).toContain('the record changed meanwhile');
+    });
+
+    it('fails the event when the late notice goes out but cannot be marked sent (the retry sends it again)', async () => {
+      const w = world();
+      const event = loadEvent(SAME_ACCOUNT);
+      w.notifier.failNext(1);
+      await w.run([incoming(event, 'm1', 1)]);
+      w.audit.markNotified = () => Promise.reject(new Error('ProvisionedThroughputExceeded'));
+
+      const [result] = await w.run([incoming(event, 'm1', 2)]);
+
+      expect(failure(result)).toBeInstanceOf(AuditNotWrittenError);
+      expect(subjects(w)).toEqual([FIXED_SUBJECT]);
+    });
+
+    it('fails the event again when the late notice cannot be sent either', async () => {
+      const w = world();
+      const event = loadEvent(SAME_ACCOUNT);
+      w.notifier.failNext(2);
+
+      await w.run([incoming(event, 'm1', 1)]);
+      const [second] = await w.run([incoming(event, 'm1', 2)]);
+
+      expect(failure(second)).toBeInstanceOf(NoticeNotSentError);
+      expect(onlyRecord(w).notifiedAt).toBeNull();
+    });
+  });
+
+  describe('records an earlier delivery left', () => {
+    it('leaves an applied record alone when its grant was removed since, and writes nothing', async () => {
+      // The drift guard (not this pipeline) decides about grants removed after a fix.
+      const w = world();
+      const event = loadEvent(SAME_ACCOUNT);
+      await w.run([incoming(event, 'first')]);
+      const applied = onlyRecord(w);
+      w.registry.putPolicy(REPO, null);
+
+      const [duplicate] = await w.run([incoming(event, 'late-duplicate')]);
+
+      expect(done(duplicate)).toMatchObject({
+        applied: false,
+        replayed: true,
+        notificationId: null,
+      });
+      expect(done(duplicate).decision.outcome).toBe('fix');
+      expect(w.registry.calls.setPolicy).toBe(1);
+      expect(onlyRecord(w)).toStrictEqual(applied);
+    });
+
+    it('fixes the other events of the repository when one of them was applied earlier', async () => {
+      const w = world();
+      const event = loadEvent(SAME_ACCOUNT);
+      await w.run([incoming(event, 'first')]);
+      w.registry.putPolicy(REPO, null);
+      const other = variantOf(SAME_ACCOUNT, {
+        account: '444444444444',
+        eventId: '00000000-0000-0000-0000-000000000004',
+      });
+      (other.detail['requestParameters'] as Record<string, unknown>)['functionName'] = 'orders-api';
+
+      const results = await w.run([incoming(event, 'late-duplicate'), incoming(other, 'other')]);
+
+      expect(results.map((r) => done(r).replayed)).toEqual([true, false]);
+      expect(done(results[1]).applied).toBe(true);
+      expect(w.registry.calls.setPolicy).toBe(2);
+    });
+
+    it('fails the event when another run’s intent it waited on goes stale before the record is completed', async () => {
+      // Arrange: a live intent of another run, which runs out while this run works.
+      const w = world();
+      await w.run([incoming(loadEvent(SAME_ACCOUNT))]);
+      const applied = onlyRecord(w);
+      w.registry.putPolicy(REPO, null);
+      w.audit.put({
+        ...applied,
+        state: 'intent',
+        owner: 'other-run',
+        updatedAt: '2026-03-03T14:03:20.000Z',
+      });
+      // The intent write meets the live intent; by the time the batch completes its records, it is stale.
+      w.audit.beforeWrite = (writes) => {
+        if (writes.some((write) => write.kind === 'intent')) w.clock.advance(LIVE_INTENT_MS);
+      };
+
+      const [result] = await w.run([incoming(loadEvent(SAME_ACCOUNT), 'm2')]);
+
+      expect((failure(result) as Error).message).toContain(
+        'an earlier intent record is in the way'
+      );
+    });
+
+    it('leaves a failed record alone when the event is now decided without reading the policy', async () => {
+      const w = world();
+      const event = loadEvent(SAME_ACCOUNT);
+      w.registry.failNextSet = timeout();
+      await w.run([incoming(event, 'm1', 1)]);
+
+      const [result] = await w.run([incoming(event, 'm1', 2)], {
+        config: parseConfig({ excludeRepositories: ['orders-api'] }, 'test'),
+      });
+
+      expect(done(result).decision.reason).toBe('repository-excluded');
+      expect(onlyRecord(w).state).toBe('failed');
+    });
+
+    it('records needs-human when reading the tags is refused, with no intent', async () => {
+      const w = world();
+      w.registry.failNextTags = new RegistryAccessDeniedError(
+        'ecr:ListTagsForResource',
+        'the fixer role',
+        {
+          partition: 'aws',
+          ...REPO,
+        }
+      );
+
+      const [result] = await w.run([incoming(loadEvent(SAME_ACCOUNT))]);
+
+      expect(done(result).decision.reason).toBe('access-denied-to-fixer');
+      expect(onlyRecord(w)).toEqual(expect.objectContaining({ state: 'recorded', grants: [] }));
+    });
   });
 });
