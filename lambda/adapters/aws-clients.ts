@@ -4,7 +4,10 @@
  * endpoint that every client uses, so the CLI and the integration tests can talk to a local `moto_server`.
  * https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
  *
- * Clients are built on first use: a Lambda invocation that only needs ECR and SNS never pays for the others.
+ * Clients are built on first use: a Lambda invocation that only needs ECR and SNS never pays for the others. The
+ * fixer builds `FixerAwsClients`, which has no Lambda client: the fixer never calls Lambda, and the Lambda client
+ * would add about 20 KB gzip to its bundle (measured with esbuild, as bench/bundle.ts builds it). `AwsClients` adds
+ * it for the commands and entry points that list or read functions.
  *
  * Every request has a connection and a request timeout (the SDK's default is to wait forever): a call that hangs
  * fails with a `TimeoutError`, which the standard retry mode retries, and after the last attempt the event fails, is
@@ -65,14 +68,14 @@ export interface ClientConfig {
   readonly credentials?: AwsCredentialsInput;
 }
 
-export class AwsClients {
+/** The clients the fixer uses: ECR, STS, SNS and DynamoDB. */
+export class FixerAwsClients {
   private ecrClient: ECRClient | undefined;
   private stsClient: STSClient | undefined;
   private snsClient: SNSClient | undefined;
   private dynamoDbClient: DynamoDBClient | undefined;
-  private lambdaClient: LambdaClient | undefined;
 
-  constructor(private readonly options: AwsClientsOptions) {}
+  constructor(protected readonly options: AwsClientsOptions) {}
 
   /** ECR in the fixer's region with the fixer's credentials. */
   get ecr(): ECRClient {
@@ -91,19 +94,9 @@ export class AwsClients {
     return (this.dynamoDbClient ??= new DynamoDBClient(this.configFor(this.options.region)));
   }
 
-  /** Lambda in the fixer's region with the fixer's credentials. */
-  get lambda(): LambdaClient {
-    return (this.lambdaClient ??= this.createLambdaClient(this.options.region));
-  }
-
   /** A new ECR client for a repository's region, with other credentials (an assumed role) when given. */
   createEcrClient(region: string, credentials?: AwsCredentialsInput): ECRClient {
     return new ECRClient(this.configFor(region, credentials));
-  }
-
-  /** A new Lambda client for a function's region, with other credentials (an assumed role) when given. */
-  createLambdaClient(region: string, credentials?: AwsCredentialsInput): LambdaClient {
-    return new LambdaClient(this.configFor(region, credentials));
   }
 
   /** The configuration every client gets; `credentials` replaces the fixer's own. */
@@ -122,6 +115,21 @@ export class AwsClients {
       ...(this.options.endpoint === undefined ? {} : { endpoint: this.options.endpoint }),
       ...(chosen === undefined ? {} : { credentials: chosen }),
     };
+  }
+}
+
+/** The fixer's clients plus Lambda (functions of an account: scan, sweep). */
+export class AwsClients extends FixerAwsClients {
+  private lambdaClient: LambdaClient | undefined;
+
+  /** Lambda in the fixer's region with the fixer's credentials. */
+  get lambda(): LambdaClient {
+    return (this.lambdaClient ??= this.createLambdaClient(this.options.region));
+  }
+
+  /** A new Lambda client for a function's region, with other credentials (an assumed role) when given. */
+  createLambdaClient(region: string, credentials?: AwsCredentialsInput): LambdaClient {
+    return new LambdaClient(this.configFor(region, credentials));
   }
 }
 

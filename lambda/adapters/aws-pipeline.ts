@@ -6,8 +6,8 @@ import type { AuditLog, Clock, Notifier, RepositoryLocks } from '../application/
 import type { Telemetry } from '../application/fix-pipeline';
 import { FixPipeline } from '../application/fix-pipeline';
 import type { Config } from '../domain/config';
-import type { AwsClients, AwsCredentialsInput } from './aws-clients';
-import { createAwsClients } from './aws-clients';
+import type { AwsCredentialsInput } from './aws-clients';
+import { FixerAwsClients } from './aws-clients';
 import { DynamoDbAuditLog } from './dynamodb-audit-log';
 import { DynamoDbRepositoryLocks } from './dynamodb-repository-locks';
 import { StsRegistryAccess } from './registry-access';
@@ -32,7 +32,7 @@ export interface AwsPipelineOptions {
   readonly telemetry: Telemetry;
   readonly clock?: Clock;
   /** Clients to share (the demo observes what goes through them). @default new clients from the options above */
-  readonly clients?: AwsClients;
+  readonly clients?: FixerAwsClients;
 }
 
 export interface AwsPipeline {
@@ -44,7 +44,7 @@ export interface AwsPipeline {
 export function createAwsPipeline(options: AwsPipelineOptions): AwsPipeline {
   const clients =
     options.clients ??
-    createAwsClients({
+    new FixerAwsClients({
       region: options.region,
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
