@@ -633,7 +633,8 @@ describe('write-ahead audit', () => {
       const w = world();
       const event = loadEvent(SAME_ACCOUNT);
       await w.run([incoming(event, 'first')]);
-      w.registry.putPolicy(REPO, null);
+      // Someone removed the grant; the owner shares the repository with a second account.
+      w.registry.addRepository(REPO, { tags: { 'lambda-ecr-autofix:share': '444444444444' } });
       const other = variantOf(SAME_ACCOUNT, {
         account: '444444444444',
         eventId: '00000000-0000-0000-0000-000000000004',
