@@ -143,7 +143,11 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
   for (const { repository } of events) {
     registry.accountsWithRole.add(repository.registryAccount);
     if (registry.repository({ ...repository, region: REGION }) === undefined) {
-      registry.addRepository({ ...repository, region: REGION }, { tags: { team: 'platform' } });
+      // Shared registries: each owner shares its repositories with the organization (DESIGN.md, "Sharing and consent").
+      registry.addRepository(
+        { ...repository, region: REGION },
+        { tags: { team: 'platform', 'lambda-ecr-autofix:share': 'o-a1b2c3d4e5' } }
+      );
     }
   }
   const aws = new SimulatedAws(options.minLatencyMs, options.maxLatencyMs);
