@@ -7,6 +7,7 @@
 import * as z from 'zod/mini';
 
 import { OUTCOMES } from './decision';
+import { scheduleExpressionProblem } from './schedule-expression';
 import { closestMatch } from './suggestion';
 
 const ACCOUNT_ID = /^\d{12}$/;
@@ -156,6 +157,27 @@ export const configSchema = z.strictObject({
         z.lte(3650, { message: 'must be at most 3650 days (10 years)' })
       ),
     365
+  ),
+  sweepSchedule: z._default(
+    z
+      .string({
+        message: 'must be "off" or an EventBridge schedule expression such as "rate(1 day)"',
+      })
+      .check(
+        z.superRefine((value, context) => {
+          const problem = value === 'off' ? null : scheduleExpressionProblem(value);
+          if (problem !== null)
+            context.addIssue({ code: 'custom', message: problem, input: value });
+        })
+      ),
+    'rate(1 day)'
+  ),
+  sweepAction: z._default(
+    z.enum(['report', 'fix'], {
+      message:
+        'must be "report" (the sweep only reports) or "fix" (it also fixes what it may, as the fixer would)',
+    }),
+    'report'
   ),
 });
 

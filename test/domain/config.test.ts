@@ -32,6 +32,8 @@ describe('parseConfig', () => {
       sharedRegistries: [],
       shareTag: 'lambda-ecr-autofix:share',
       auditRetentionDays: 365,
+      sweepSchedule: 'rate(1 day)',
+      sweepAction: 'report',
     });
     expect(parseConfig(undefined, 'x')).toEqual(DEFAULT_CONFIG);
     expect(parseConfig(null, 'x')).toEqual(DEFAULT_CONFIG);
@@ -56,6 +58,8 @@ describe('parseConfig', () => {
         },
         notifyOn: ['fix'],
         auditRetentionDays: 30,
+        sweepSchedule: 'cron(0 3 ? * MON *)',
+        sweepAction: 'fix',
       },
       'x'
     );
@@ -210,6 +214,10 @@ describe('parseConfig', () => {
       { shareTag: 'autofix', optOutTag: 'autofix=off' },
       '"shareTag" and "optOutTag" use the same tag key "autofix": give them different keys',
     ],
+    [{ sweepSchedule: 'daily' }, '"sweepSchedule" must be "off", "rate(VALUE UNIT)"'],
+    [{ sweepSchedule: 7 }, '"sweepSchedule" must be "off" or an EventBridge schedule expression'],
+    [{ sweepSchedule: 'rate(1 days)' }, 'write "rate(1 day)" (got "rate(1 days)")'],
+    [{ sweepAction: 'repair' }, '"sweepAction" must be "report" (the sweep only reports) or "fix"'],
   ])('rejects %j naming the key, the value and the fix', (input, message) => {
     const problems = problemsOf(input);
 
