@@ -11,6 +11,8 @@ import { APPLY_HELP, ApplyError, runApply } from './commands/apply';
 import { DEMO_HELP, runDemo } from './commands/demo';
 import { invocationDirectory, resolveInputPath } from './commands/inputs';
 import { PLAN_HELP, runPlan } from './commands/plan';
+import type { ScanResult } from './commands/scan';
+import { SCAN_HELP, runScan } from './commands/scan';
 import { UsageError } from './commands/usage-error';
 
 const HELP = `Usage: lambda-ecr-autofix <command> [options]
@@ -20,6 +22,7 @@ Fixes Amazon ECR repository policies when Lambda cannot pull a container image.
 Commands:
   plan    decide offline what would be done for one event and policy (no AWS call)
   apply   run the fixer for one event against AWS (or a local moto_server)
+  scan    check every container-image function of the account (--fix: fix what may be fixed)
   demo    replay the bundled example events end to end, with no AWS account
 
 Options:
@@ -40,7 +43,7 @@ interface Command {
     values: Values,
     out: (text: string) => void,
     note: (text: string) => void
-  ): Promise<string> | string;
+  ): Promise<string | ScanResult> | string;
 }
 
 /** Options whose value is a file: relative paths are resolved against the directory the user typed the command in. */
@@ -101,6 +104,43 @@ const COMMANDS: Record<string, Command> = {
         process.env,
         note
       ),
+  },
+  scan: {
+    help: SCAN_HELP,
+    options: {
+      region: { type: 'string', multiple: true },
+      'endpoint-url': { type: 'string' },
+      config: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      csv: { type: 'boolean', default: false },
+      fix: { type: 'boolean', default: false },
+      'topic-arn': { type: 'string' },
+      'audit-table': { type: 'string' },
+      concurrency: { type: 'string' },
+      'exit-code': { type: 'boolean', default: false },
+    },
+    run: async (values) => {
+      const progress = terminalProgress();
+      try {
+        return await runScan(
+          {
+            regions: strings(values, 'region'),
+            endpointUrl: optionalString(values, 'endpoint-url'),
+            config: optionalString(values, 'config'),
+            json: values['json'] === true,
+            csv: values['csv'] === true,
+            fix: values['fix'] === true,
+            topicArn: optionalString(values, 'topic-arn'),
+            auditTable: optionalString(values, 'audit-table'),
+            concurrency: optionalString(values, 'concurrency'),
+            exitCode: values['exit-code'] === true,
+          },
+          { progress: progress?.report ?? null }
+        );
+      } finally {
+        progress?.clear();
+      }
+    },
   },
   demo: {
     help: DEMO_HELP,
@@ -170,8 +210,14 @@ export async function main(
       }
     }
     const note = (text: string): void => err(`lambda-ecr-autofix ${name}: ${oneLine(text)}`);
-    out(await command.run(resolved, out, note));
-    return 0;
+    const result = await command.run(resolved, out, note);
+    if (typeof result === 'string') {
+      out(result);
+      return 0;
+    }
+    out(result.output);
+    if (result.error !== undefined) err(`lambda-ecr-autofix ${name}: ${oneLine(result.error)}`);
+    return result.exitCode;
   } catch (error) {
     if (error instanceof UsageError || isParseArgsError(error)) {
       err(`lambda-ecr-autofix ${name}: ${oneLine((error as Error).message)} (see --help)`);
@@ -257,6 +303,21 @@ function strings(values: Values, key: string): string[] {
   return Array.isArray(value)
     ? value.filter((item): item is string => typeof item === 'string')
     : [];
+}
+
+/** Progress on one rewritten line of stderr, only when stderr is a terminal (never in pipes, logs or tests). */
+function terminalProgress(): { report: (text: string) => void; clear: () => void } | null {
+  if (process.stderr.isTTY !== true) return null;
+  let last = 0;
+  return {
+    report: (text) => {
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      process.stderr.write(`\r\x1b[2K${text}`);
+    },
+    clear: () => process.stderr.write('\r\x1b[2K'),
+  };
 }
 
 function isParseArgsError(error: unknown): boolean {

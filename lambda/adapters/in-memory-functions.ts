@@ -78,7 +78,8 @@ export class InMemoryFunctionInventory implements FunctionInventory {
     }
     const found = this.functions.find((fn) => fn.functionName === summary.functionName);
     if (found === undefined) return Promise.resolve(null);
-    const { packageType: _packageType, ...scanned } = found;
+    const scanned: Record<string, unknown> & ScannedFunction = { ...found };
+    delete scanned['packageType'];
     return Promise.resolve(scanned);
   }
 }

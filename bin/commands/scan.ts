@@ -1,0 +1,287 @@
+/**
+ * `scan`: every container-image function of the caller's account in the given Regions, and whether Lambda can (or
+ * will be able to) pull its image; `--fix` fixes what the fixer may fix, through the fixer's own pipeline.
+ */
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+
+import type { Telemetry } from '../../lambda/application/fix-pipeline';
+import { createLimiter } from '../../lambda/application/concurrency';
+import type { ScanFixResult } from '../../lambda/application/scan-fixes';
+import { applyScanFixes } from '../../lambda/application/scan-fixes';
+import type { RegionScan, ScanProgress } from '../../lambda/application/scanner';
+import { Scanner } from '../../lambda/application/scanner';
+import type { AwsClients } from '../../lambda/adapters/aws-clients';
+import { createAwsClients } from '../../lambda/adapters/aws-clients';
+import { createAwsPipeline } from '../../lambda/adapters/aws-pipeline';
+import { LambdaFunctionInventory } from '../../lambda/adapters/lambda-function-inventory';
+import { StsRegistryAccess } from '../../lambda/adapters/registry-access';
+import { systemClock } from '../../lambda/adapters/system-clock';
+import type { Config } from '../../lambda/domain/config';
+import type { ScanContext } from '../../lambda/domain/scan-call';
+import { ApplyError } from './apply';
+import { readConfig } from './inputs';
+import type { ScanReport } from './scan-output';
+import { fixesText, scanCsv, scanJson, scanText } from './scan-output';
+import { UsageError } from './usage-error';
+
+export const SCAN_HELP = `Usage: lambda-ecr-autofix scan [--region R ...] [--endpoint-url URL] [--config FILE]
+                              [--json | --csv] [--fix [--topic-arn ARN] [--audit-table NAME]]
+                              [--concurrency N] [--exit-code]
+
+Checks every container-image function of the account (of your credentials) in each Region:
+  ok           the repository policy lets Lambda pull the image
+  broken       the function's state says Lambda cannot pull or use its image (e.g. ImageAccessDenied)
+  at-risk      it works today, but the repository policy would refuse Lambda's pull at the next
+               deploy or cold start; lambda-ecr-autofix may add the grant
+  needs-human  a person must act: an explicit deny, no consent to share, an opted-out repository,
+               a missing repository, an unusable image URI, or a failure that is not about ECR
+  unknown      the scan could not tell (e.g. no access to a repository in another account), and why
+Repositories in other accounts are read through the registry role, as the fixer reads them; that role
+trusts only the fixer role, so with other credentials their functions are "unknown".
+
+Options:
+  --region R           a Region to scan (repeatable); default AWS_REGION or your profile's Region
+  --endpoint-url URL   send every AWS call to URL (e.g. http://127.0.0.1:5000 for moto_server)
+  --config FILE        configuration JSON (the keys of the cdk.json context "lambda-ecr-autofix")
+  --json               print {summary, functions} with every function, ok included
+  --csv                print every function as CSV with a header line (RFC 4180)
+  --fix                fix what the fixer may fix, through the fixer pipeline (consent, audit,
+                       notices), then scan again and print the state after the fixes
+  --topic-arn ARN      with --fix: publish the fixer's notices to this SNS topic
+  --audit-table NAME   with --fix: write the fixer's audit records (and leases) to this table
+  --concurrency N      AWS calls in flight at most (1-64, default 8)
+  --exit-code          exit 4 when a function is broken or at-risk (after --fix), for CI
+  -h, --help           show this help
+
+Credentials: the AWS SDK's default chain (environment, profile, SSO, instance role).
+Exit status: 0 when the scan ran, whatever it found (4 with --exit-code, see above); 1 when AWS calls
+failed (listing functions, or a fix); 2 for usage errors and bad input files.`;
+
+export interface ScanOptions {
+  readonly regions: readonly string[];
+  readonly endpointUrl?: string | undefined;
+  readonly config?: string | undefined;
+  readonly json: boolean;
+  readonly csv: boolean;
+  readonly fix: boolean;
+  readonly topicArn?: string | undefined;
+  readonly auditTable?: string | undefined;
+  readonly concurrency?: string | undefined;
+  readonly exitCode: boolean;
+}
+
+/** Exit status with `--exit-code` when broken or at-risk functions remain. */
+export const FINDINGS_EXIT_CODE = 4;
+export const DEFAULT_CONCURRENCY = 8;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const SILENT: Telemetry = { decided: () => undefined, failed: () => undefined };
+
+export interface ScanIo {
+  /** Where progress goes (stderr on a terminal); null for none. */
+  readonly progress: ((text: string) => void) | null;
+}
+
+export async function runScan(
+  options: ScanOptions,
+  io: ScanIo,
+  env: Readonly<Record<string, string | undefined>> = process.env
+): Promise<ScanResult> {
+  const config = readConfig(options.config);
+  const checked = checkOptions(options);
+  const credentials =
+    options.endpointUrl !== undefined &&
+    env['AWS_ACCESS_KEY_ID'] === undefined &&
+    env['AWS_PROFILE'] === undefined
+      ? { accessKeyId: 'lambda-ecr-autofix-local', secretAccessKey: 'lambda-ecr-autofix-local' }
+      : undefined;
+  const regions = checked.regions.length > 0 ? checked.regions : [await defaultRegion(env)];
+  const clients = createAwsClients({
+    region: regions[0] as string,
+    ...(options.endpointUrl === undefined ? {} : { endpoint: options.endpointUrl }),
+    ...(credentials === undefined ? {} : { credentials }),
+  });
+  const identity = await callerIdentity(clients);
+  const context: ScanContext = {
+    runId: runId(),
+    time: systemClock.now().toISOString(),
+    by: `scan by ${identity.arn}`,
+  };
+  const scanAll = () =>
+    scanRegions(clients, config, identity.account, regions, context, checked.concurrency, io);
+
+  let scanned = await scanAll();
+  let fixes: ScanFixResult[] | null = null;
+  if (options.fix) {
+    const { pipeline } = createAwsPipeline({
+      config,
+      region: regions[0] as string,
+      ...(options.endpointUrl === undefined ? {} : { endpoint: options.endpointUrl }),
+      ...(credentials === undefined ? {} : { credentials }),
+      fixerAccountId: identity.account,
+      fixerRoleArns: [],
+      topicArn: options.topicArn ?? null,
+      auditTableName: options.auditTable ?? null,
+      telemetry: SILENT,
+      clients,
+    });
+    fixes = await applyScanFixes(
+      pipeline,
+      scanned.flatMap((region) => region.entries),
+      context
+    );
+    // The state after the fixes, read again from AWS.
+    scanned = await scanAll();
+  }
+  const report: ScanReport = {
+    account: identity.account,
+    regions,
+    findings: scanned.flatMap((region) => region.entries.map((entry) => entry.finding)),
+    deleted: scanned.reduce((sum, region) => sum + region.deleted, 0),
+  };
+  const output = options.json
+    ? scanJson(report)
+    : options.csv
+      ? scanCsv(report)
+      : [
+          ...(fixes === null ? [] : [fixesText(fixes), '', 'After the fixes:']),
+          scanText(report),
+        ].join('\n');
+  const failed = (fixes ?? []).flatMap((fix) => (fix.status === 'failed' ? [fix] : []));
+  if (failed.length > 0) {
+    // The report still matters: it is printed, then the command fails.
+    const first = failed[0] as Extract<ScanFixResult, { status: 'failed' }>;
+    const why = first.error instanceof Error ? first.error.message : String(first.error);
+    return {
+      output,
+      exitCode: 1,
+      error: `${failed.length} fix(es) failed (a retry with the same --audit-table completes them); first: ${first.functionArn}: ${why}`,
+    };
+  }
+  const remaining = report.findings.some(
+    (finding) => finding.status === 'broken' || finding.status === 'at-risk'
+  );
+  return { output, exitCode: options.exitCode && remaining ? FINDINGS_EXIT_CODE : 0 };
+}
+
+/** What to print and the exit status; `error` is one line for stderr. */
+export interface ScanResult {
+  readonly output: string;
+  readonly exitCode: number;
+  readonly error?: string;
+}
+
+function checkOptions(options: ScanOptions): { regions: string[]; concurrency: number } {
+  if (options.json && options.csv) throw new UsageError('--json and --csv exclude each other');
+  for (const region of options.regions) {
+    if (!REGION.test(region)) {
+      throw new UsageError(`--region must be an AWS Region such as eu-west-1, got "${region}"`);
+    }
+  }
+  if (options.endpointUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(options.endpointUrl)) {
+    throw new UsageError(`--endpoint-url must be an http(s) URL, got "${options.endpointUrl}"`);
+  }
+  if (!options.fix && (options.topicArn !== undefined || options.auditTable !== undefined)) {
+    throw new UsageError('--topic-arn and --audit-table go with --fix');
+  }
+  if (
+    options.topicArn !== undefined &&
+    !/^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(options.topicArn)
+  ) {
+    throw new UsageError(`--topic-arn must be an SNS topic ARN, got "${options.topicArn}"`);
+  }
+  if (options.auditTable !== undefined && !/^[\w.-]{3,255}$/.test(options.auditTable)) {
+    throw new UsageError(
+      `--audit-table must be a DynamoDB table name, got "${options.auditTable}"`
+    );
+  }
+  const concurrency =
+    options.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(options.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    throw new UsageError(
+      `--concurrency must be a whole number from 1 to 64, got "${options.concurrency ?? ''}"`
+    );
+  }
+  return { regions: [...new Set(options.regions)], concurrency };
+}
+
+async function defaultRegion(env: Readonly<Record<string, string | undefined>>): Promise<string> {
+  const fromEnv = env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'];
+  if (fromEnv !== undefined && REGION.test(fromEnv)) return fromEnv;
+  // The profile's Region, resolved the way the SDK resolves it.
+  try {
+    const region = await createAwsClients({ region: '' }).sts.config.region();
+    if (REGION.test(region)) return region;
+  } catch {
+    // no Region configured anywhere
+  }
+  throw new UsageError('--region is required: neither AWS_REGION nor your profile names a Region');
+}
+
+async function callerIdentity(clients: AwsClients): Promise<{ account: string; arn: string }> {
+  try {
+    const output = await clients.sts.send(new GetCallerIdentityCommand({}));
+    if (output.Account === undefined) throw new Error('GetCallerIdentity returned no Account.');
+    return { account: output.Account, arn: output.Arn ?? `account ${output.Account}` };
+  } catch (error) {
+    throw new ApplyError(
+      `cannot determine the AWS account of the credentials: ${(error as Error).message}`,
+      { cause: error }
+    );
+  }
+}
+
+async function scanRegions(
+  clients: AwsClients,
+  config: Config,
+  account: string,
+  regions: readonly string[],
+  context: ScanContext,
+  concurrency: number,
+  io: ScanIo
+): Promise<RegionScan[]> {
+  const registry = new StsRegistryAccess({
+    fixerAccountId: account,
+    registryRoleName: config.registryRoleName,
+    stsClient: clients.sts,
+    createEcrClient: (region, credentials) => clients.createEcrClient(region, credentials),
+    clock: systemClock,
+  });
+  const limiter = createLimiter(concurrency);
+  const progress = io.progress;
+  const scanner = new Scanner({
+    config,
+    registry,
+    limiter,
+    context,
+    sessionName: `lambda-ecr-autofix-scan-${context.runId}`,
+    ...(progress === null ? {} : { progress: (p: ScanProgress) => progress(progressLine(p)) }),
+  });
+  const results: RegionScan[] = [];
+  for (const region of regions) {
+    const inventory = new LambdaFunctionInventory(
+      clients.createLambdaClient(region),
+      account,
+      region
+    );
+    try {
+      results.push(await scanner.scanRegion(inventory));
+    } catch (error) {
+      throw new ApplyError(
+        `cannot list the functions of account ${account} in ${region}: ${(error as Error).message}`,
+        { cause: error }
+      );
+    }
+  }
+  return results;
+}
+
+function progressLine(progress: ScanProgress): string {
+  return `scanning ${progress.region}: ${progress.pages} page(s) listed, ${progress.described} of ${progress.imageFunctions} container-image functions checked`;
+}
+
+function runId(): string {
+  const time = systemClock.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
+  return `${time}-${Math.floor(systemClock.random() * 0xffff)
+    .toString(16)
+    .padStart(4, '0')}`;
+}

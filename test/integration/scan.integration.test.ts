@@ -1,0 +1,315 @@
+/**
+ * `scan` against a real moto_server on 127.0.0.1: functions created with CreateFunction (moto 5 accepts image
+ * functions without Docker), repositories with the grant, without it, and with a Deny; `--fix` through the pipeline.
+ * moto cannot put a function into Inactive/ImageAccessDenied, nor paginate ListFunctions: those cases are covered
+ * with aws-sdk-client-mock (test/adapters/lambda-function-inventory.test.ts) and the stand-ins.
+ */
+import { CreateTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import {
+  CreateRepositoryCommand,
+  GetRepositoryPolicyCommand,
+  SetRepositoryPolicyCommand,
+} from '@aws-sdk/client-ecr';
+import { CreateFunctionCommand } from '@aws-sdk/client-lambda';
+import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+
+import { SCAN_COLUMNS } from '../../bin/commands/scan-output';
+import type { AwsClients } from '../../lambda/adapters/aws-clients';
+import { createAwsClients } from '../../lambda/adapters/aws-clients';
+import { auditTableDefinition } from '../../lambda/adapters/dynamodb-audit-log';
+import { runCli } from '../support/cli';
+import { DENY_LAMBDA_POLICY, grantedPolicy, makeFunction } from '../support/scan';
+import { createRole } from './moto-http';
+import type { MotoServer } from './moto-server';
+import {
+  MOTO_CREDENTIALS,
+  MOTO_DEFAULT_ACCOUNT,
+  describeWithMoto,
+  startMotoServer,
+} from './moto-server';
+
+const REGION = 'us-east-1';
+const ACCOUNT = MOTO_DEFAULT_ACCOUNT;
+const SHARED = '111111111111';
+
+interface Row {
+  functionName: string;
+  status: string;
+  reason: string;
+  repositoryArn: string | null;
+}
+
+/** Splits RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index] as string;
+    if (quoted) {
+      if (char === '"' && text[index + 1] === '"') {
+        field += '"';
+        index++;
+      } else if (char === '"') quoted = false;
+      else field += char;
+    } else if (char === '"') quoted = true;
+    else if (char === ',') {
+      row.push(field);
+      field = '';
+    } else if (char === '\r' && text[index + 1] === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      index++;
+    } else field += char;
+  }
+  return rows;
+}
+
+describeWithMoto()('scan against moto_server', () => {
+  let moto: MotoServer;
+  let clients: AwsClients;
+  let roleArn: string;
+
+  beforeAll(async () => {
+    moto = await startMotoServer();
+  });
+
+  afterAll(async () => {
+    await moto.stop();
+  });
+
+  async function ecrIn(account: string): Promise<ECRClient> {
+    if (account === ACCOUNT) return clients.createEcrClient(REGION);
+    const assumed = await clients.sts.send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${account}:role/OrganizationAccountAccessRole`,
+        RoleSessionName: 'test-setup',
+      })
+    );
+    return clients.createEcrClient(REGION, {
+      accessKeyId: assumed.Credentials?.AccessKeyId ?? '',
+      secretAccessKey: assumed.Credentials?.SecretAccessKey ?? '',
+      sessionToken: assumed.Credentials?.SessionToken ?? '',
+    });
+  }
+
+  async function repository(
+    account: string,
+    name: string,
+    policyText: string | null
+  ): Promise<void> {
+    const ecr = await ecrIn(account);
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: name }));
+    if (policyText !== null) {
+      await ecr.send(new SetRepositoryPolicyCommand({ repositoryName: name, policyText }));
+    }
+  }
+
+  async function policyOf(account: string, name: string): Promise<string | null> {
+    try {
+      const found = await (
+        await ecrIn(account)
+      ).send(new GetRepositoryPolicyCommand({ repositoryName: name }));
+      return found.policyText ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  function imageOf(account: string, name: string): string {
+    return `${account}.dkr.ecr.${REGION}.amazonaws.com/${name}:1.0.0`;
+  }
+
+  async function lambdaFunction(
+    name: string,
+    account: string,
+    repositoryName: string
+  ): Promise<void> {
+    await clients.lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: name,
+        Role: roleArn,
+        PackageType: 'Image',
+        Code: { ImageUri: imageOf(account, repositoryName) },
+      })
+    );
+  }
+
+  const scanned = (name: string, account: string, repositoryName: string) =>
+    makeFunction({
+      functionName: name,
+      account: ACCOUNT,
+      region: REGION,
+      imageUri: imageOf(account, repositoryName),
+      resolvedImageUri: null,
+    });
+
+  beforeEach(async () => {
+    await moto.reset();
+    clients = createAwsClients({
+      region: REGION,
+      endpoint: moto.endpoint,
+      credentials: MOTO_CREDENTIALS,
+    });
+    roleArn = await createRole(
+      { endpoint: moto.endpoint, accessKeyId: MOTO_CREDENTIALS.accessKeyId, region: REGION },
+      'function-role',
+      {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'lambda.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+          },
+        ],
+      }
+    );
+    await repository(ACCOUNT, 'granted', grantedPolicy(scanned('granted-fn', ACCOUNT, 'granted')));
+    await repository(ACCOUNT, 'no-grant', null);
+    await repository(ACCOUNT, 'denied', DENY_LAMBDA_POLICY);
+    await repository(SHARED, 'platform/shared', null);
+    await lambdaFunction('granted-fn', ACCOUNT, 'granted');
+    await lambdaFunction('at-risk-fn', ACCOUNT, 'no-grant');
+    await lambdaFunction('denied-fn', ACCOUNT, 'denied');
+    await lambdaFunction('shared-fn', SHARED, 'platform/shared');
+  });
+
+  const scanArgs = (...extra: string[]) => [
+    'scan',
+    '--endpoint-url',
+    moto.endpoint,
+    '--region',
+    REGION,
+    ...extra,
+  ];
+
+  it('tells ok, at-risk and needs-human apart, in JSON', async () => {
+    const { code, out, err } = await runCli(...scanArgs('--json'));
+
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const parsed = JSON.parse(out) as { summary: Record<string, number>; functions: Row[] };
+    expect(parsed.summary).toEqual({
+      ok: 1,
+      broken: 0,
+      'at-risk': 2,
+      'needs-human': 1,
+      unknown: 0,
+    });
+    expect(parsed.functions.map((f) => [f.functionName, f.status, f.reason])).toEqual([
+      ['at-risk-fn', 'at-risk', 'repository-policy-missing-grant'],
+      ['denied-fn', 'needs-human', 'explicit-deny'],
+      ['granted-fn', 'ok', 'grant-already-present'],
+      ['shared-fn', 'at-risk', 'repository-policy-missing-grant'],
+    ]);
+    expect(Object.keys(parsed.functions[0] ?? {})).toEqual([...SCAN_COLUMNS]);
+  });
+
+  it('prints the same rows as CSV with a header line', async () => {
+    const { code, out } = await runCli(...scanArgs('--csv'));
+
+    expect(code).toBe(0);
+    const rows = parseCsv(out);
+    expect(rows[0]).toEqual([...SCAN_COLUMNS]);
+    expect(rows.slice(1).map((row) => [row[0], row[5]])).toEqual([
+      ['at-risk-fn', 'at-risk'],
+      ['denied-fn', 'needs-human'],
+      ['granted-fn', 'ok'],
+      ['shared-fn', 'at-risk'],
+    ]);
+    expect(rows.every((row) => row.length === SCAN_COLUMNS.length)).toBe(true);
+  });
+
+  it('--fix turns at-risk into ok through the pipeline and leaves the others alone', async () => {
+    const topicArn =
+      (await clients.sns.send(new CreateTopicCommand({ Name: 'autofix' }))).TopicArn ?? '';
+    await clients.dynamodb.send(new CreateTableCommand(auditTableDefinition('audit')));
+    const deniedBefore = await policyOf(ACCOUNT, 'denied');
+    const grantedBefore = await policyOf(ACCOUNT, 'granted');
+
+    const { code, out, err } = await runCli(
+      ...scanArgs('--fix', '--json', '--topic-arn', topicArn, '--audit-table', 'audit')
+    );
+
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const after = JSON.parse(out) as { summary: Record<string, number>; functions: Row[] };
+    expect(after.summary).toEqual({ ok: 3, broken: 0, 'at-risk': 0, 'needs-human': 1, unknown: 0 });
+    expect(await policyOf(ACCOUNT, 'denied')).toBe(deniedBefore);
+    expect(await policyOf(ACCOUNT, 'granted')).toBe(grantedBefore);
+    expect(await policyOf(ACCOUNT, 'no-grant')).toContain('LambdaEcrAutofixService');
+    const shared = JSON.parse((await policyOf(SHARED, 'platform/shared')) ?? '{}') as {
+      Statement: { Sid: string }[];
+    };
+    expect(shared.Statement.map((s) => s.Sid)).toEqual([
+      'LambdaEcrAutofixService',
+      'LambdaEcrAutofixAccounts',
+    ]);
+    const records = await clients.dynamodb.send(new ScanCommand({ TableName: 'audit' }));
+    const fixes = (records.Items ?? []).filter((item) => item['outcome']?.S === 'fix');
+    expect(fixes).toHaveLength(2);
+  });
+
+  it('prints a readable report, then the state after --fix', async () => {
+    const before = await runCli(...scanArgs());
+    const fixed = await runCli(...scanArgs('--fix', '--exit-code'));
+
+    expect(before.out).toContain(
+      `Scanned 4 container-image functions of account ${ACCOUNT} in ${REGION}:`
+    );
+    expect(before.out).toContain('ok 1   broken 0   at-risk 2   needs-human 1   unknown 0');
+    expect(before.out).toMatch(
+      /at-risk\s+at-risk-fn\s+us-east-1\s+no-grant \(123456789012\)\s+repository-policy-missing-grant/
+    );
+    expect(before.out).toContain('2 of them lambda-ecr-autofix may fix: run again with --fix');
+    expect(fixed.code).toBe(0);
+    expect(fixed.out).toContain('at-risk-fn: policy written and verified');
+    expect(fixed.out).toContain('After the fixes:');
+    expect(fixed.out).toContain('ok 3   broken 0   at-risk 0   needs-human 1   unknown 0');
+  });
+
+  it('exits 4 with --exit-code while functions are at risk', async () => {
+    const { code } = await runCli(...scanArgs('--exit-code'));
+
+    expect(code).toBe(4);
+  });
+});
+
+describe('scan usage errors', () => {
+  it.each([
+    [['--json', '--csv'], '--json and --csv exclude each other'],
+    [['--region', 'Europe'], '--region must be an AWS Region such as eu-west-1, got "Europe"'],
+    [
+      ['--topic-arn', 'arn:aws:sns:us-east-1:123456789012:t'],
+      '--topic-arn and --audit-table go with --fix',
+    ],
+    [['--fix', '--topic-arn', 'topic'], '--topic-arn must be an SNS topic ARN'],
+    [['--fix', '--audit-table', 'a b'], '--audit-table must be a DynamoDB table name'],
+    [['--concurrency', '0'], '--concurrency must be a whole number from 1 to 64, got "0"'],
+    [['--endpoint-url', 'localhost'], '--endpoint-url must be an http(s) URL'],
+  ])('%j exits 2: %s', async (args, message) => {
+    const { code, err } = await runCli('scan', '--region', 'us-east-1', ...args);
+
+    expect(code).toBe(2);
+    expect(err).toContain(message);
+  });
+
+  it('exits 1 with one line when AWS does not answer', async () => {
+    const { code, err } = await runCli(
+      'scan',
+      '--region',
+      'us-east-1',
+      '--endpoint-url',
+      'http://127.0.0.1:9'
+    );
+
+    expect(code).toBe(1);
+    expect(err).toMatch(/^lambda-ecr-autofix scan: cannot determine the AWS account/);
+  });
+});
