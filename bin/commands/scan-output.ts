@@ -104,7 +104,7 @@ export function fixesText(results: readonly ScanFixResult[]): string {
         ? 'already allowed (by a grant of this run or an earlier one)'
         : `not fixed: ${decision.outcome} (${decision.reason})`;
     lines.push(
-      `  ${name}: ${what}${decision.target === null ? '' : ` — ${decision.target.repositoryArn}`}`
+      `  ${name}: ${what}${decision.target === null ? '' : ` (${decision.target.repositoryArn})`}`
     );
   }
   return lines.join('\n');
