@@ -56,9 +56,11 @@ export interface NotificationMessage {
   readonly subject: string;
   readonly message: string;
   readonly attributes: {
-    /** The decision's outcome, or `error` when an event could not be processed at all. */
-    readonly outcome: Outcome | 'error';
-    readonly reason: Reason | 'processing-failed';
+    /**
+     * The decision's outcome, `error` when an event could not be processed at all, `sweep` for a sweep's digest.
+     */
+    readonly outcome: Outcome | 'error' | 'sweep';
+    readonly reason: Reason | 'processing-failed' | 'sweep-digest';
     readonly consumerAccount: string;
     readonly repository: string;
   };

@@ -1,0 +1,175 @@
+import type { ScanFinding } from '../../lambda/domain/scan';
+import {
+  MAX_FIXED,
+  MAX_LISTED,
+  addToDigest,
+  emptyDigest,
+  foundSomething,
+  renderDigest,
+  withProblem,
+} from '../../lambda/domain/sweep-digest';
+
+const sweep = { account: '222222222222', region: 'eu-west-1', startedAt: '2026-01-01T03:00:00Z' };
+
+function finding(name: string, status: ScanFinding['status'], reason = 'r'): ScanFinding {
+  return {
+    functionName: name,
+    functionArn: `arn:aws:lambda:eu-west-1:222222222222:function:${name}`,
+    region: 'eu-west-1',
+    imageUri: null,
+    repositoryArn:
+      status === 'unknown' ? null : 'arn:aws:ecr:eu-west-1:111111111111:repository/app',
+    status,
+    reason: reason as ScanFinding['reason'],
+    explanation: `${name} explained.`,
+    fixable: false,
+  };
+}
+
+const chunk = (
+  findings: ScanFinding[],
+  extra: Partial<Parameters<typeof addToDigest>[1]> = {}
+) => ({
+  findings,
+  deleted: 0,
+  fixes: [],
+  failedFixes: 0,
+  ...extra,
+});
+
+describe('the sweep digest', () => {
+  it('counts every status and lists what is not ok', () => {
+    const digest = addToDigest(
+      emptyDigest(),
+      chunk(
+        [
+          finding('a', 'ok'),
+          finding('b', 'broken', 'image-access-denied'),
+          finding('c', 'unknown'),
+        ],
+        {
+          deleted: 2,
+        }
+      )
+    );
+
+    expect(digest.counts).toEqual({ ok: 1, broken: 1, 'at-risk': 0, 'needs-human': 0, unknown: 1 });
+    expect(digest.deleted).toBe(2);
+    expect(digest.listed.map((entry) => entry.functionName)).toEqual(['b', 'c']);
+    expect(foundSomething(digest)).toBe(true);
+  });
+
+  it('adds chunks up, and bounds what it lists', () => {
+    const many = Array.from({ length: MAX_LISTED + 3 }, (_, i) => finding(`f${i}`, 'at-risk'));
+    const long = { ...finding('long', 'needs-human'), explanation: 'x'.repeat(1000) };
+
+    const digest = addToDigest(addToDigest(emptyDigest(), chunk(many)), chunk([long]));
+
+    expect(digest.counts['at-risk']).toBe(MAX_LISTED + 3);
+    expect(digest.listed).toHaveLength(MAX_LISTED);
+    expect(digest.unlisted).toBe(4);
+  });
+
+  it('groups fixes by repository, bounded, and counts failed ones', () => {
+    const fixes = Array.from({ length: MAX_FIXED + 2 }, (_, i) => ({
+      functionName: `f${i}`,
+      repositoryArn: `arn:aws:ecr:eu-west-1:111111111111:repository/r${i}`,
+    }));
+    const digest = addToDigest(
+      addToDigest(emptyDigest(), chunk([], { fixes, failedFixes: 1 })),
+      chunk([], {
+        fixes: [{ functionName: 'again', repositoryArn: fixes[0]?.repositoryArn ?? '' }],
+      })
+    );
+
+    expect(digest.fixed).toHaveLength(MAX_FIXED);
+    expect(digest.fixed[0]?.functions).toEqual(['f0', 'again']);
+    expect(digest.unlistedFixes).toBe(2);
+    expect(digest.failedFixes).toBe(1);
+    expect(foundSomething(digest)).toBe(true);
+  });
+
+  it('finds nothing when everything is ok', () => {
+    const digest = addToDigest(emptyDigest(), chunk([finding('a', 'ok')]));
+
+    expect(foundSomething(digest)).toBe(false);
+    expect(foundSomething(withProblem(digest, 'no role'))).toBe(true);
+  });
+
+  it('keeps at most five problems, each clipped', () => {
+    let digest = emptyDigest();
+    for (let i = 0; i < 7; i++) digest = withProblem(digest, `${i} ${'y'.repeat(400)}`);
+
+    expect(digest.problems).toHaveLength(5);
+    expect(digest.problems[0]).toHaveLength(300);
+  });
+});
+
+describe('renderDigest', () => {
+  it('says what was found, fixed and what to do', () => {
+    const digest = addToDigest(
+      emptyDigest(),
+      chunk(
+        [
+          finding('ok-fn', 'ok'),
+          finding('nightly', 'broken', 'image-access-denied'),
+          finding('api', 'at-risk', 'repository-policy-missing-grant'),
+          finding('guarded', 'needs-human', 'explicit-deny'),
+          ...Array.from({ length: MAX_LISTED }, (_, i) => finding(`more${i}`, 'unknown')),
+        ],
+        {
+          deleted: 1,
+          fixes: [
+            {
+              functionName: 'api',
+              repositoryArn: 'arn:aws:ecr:eu-west-1:111111111111:repository/app',
+            },
+          ],
+          failedFixes: 1,
+        }
+      )
+    );
+
+    const { subject, message } = renderDigest(sweep, digest);
+
+    expect(subject).toBe(
+      '[lambda-ecr-autofix] SWEEP 222222222222 (eu-west-1): 1 broken, 1 at-risk, 1 need a human, 1 fixed'
+    );
+    expect(message).toContain(
+      'ok 1, broken 1, at-risk 1, needs-human 1, unknown 50 (1 deleted during the sweep)'
+    );
+    expect(message).toContain('- arn:aws:ecr:eu-west-1:111111111111:repository/app: for api');
+    expect(message).toContain('- 1 fix(es) failed and will be tried again by the next sweep');
+    expect(message).toContain(
+      '- nightly: broken (image-access-denied), arn:aws:ecr:eu-west-1:111111111111:repository/app\n  nightly explained.'
+    );
+    expect(message).toContain('- more46: unknown (r)\n');
+    expect(message).toContain('- and 3 more');
+    expect(message).toContain('lambda-ecr-autofix scan --region eu-west-1 --json');
+  });
+
+  it('keeps the subject ASCII and short, and tells a sweep that could not look', () => {
+    const { subject, message } = renderDigest(
+      { ...sweep, region: 'eu-west-1\u00e9'.repeat(20) },
+      withProblem(emptyDigest(), 'Cannot assume the role.')
+    );
+
+    expect(subject.length).toBeLessThanOrEqual(99);
+    expect(subject).toMatch(/^[\x20-\x7e]+$/);
+    expect(message).toContain('WHAT KEPT THE SWEEP FROM LOOKING\n- Cannot assume the role.');
+    expect(
+      renderDigest(sweep, addToDigest(emptyDigest(), chunk([finding('u', 'unknown')]))).subject
+    ).toBe('[lambda-ecr-autofix] SWEEP 222222222222 (eu-west-1): 1 unknown');
+  });
+
+  it('mentions fixes beyond the list', () => {
+    const fixes = Array.from({ length: MAX_FIXED + 1 }, (_, i) => ({
+      functionName: `f${i}`,
+      repositoryArn: `arn:aws:ecr:eu-west-1:111111111111:repository/r${i}`,
+    }));
+
+    const { message } = renderDigest(sweep, addToDigest(emptyDigest(), chunk([], { fixes })));
+
+    expect(message).toContain('- and 1 more function(s) in other repositories');
+  });
+});
