@@ -15,6 +15,10 @@ export interface HandlerEnvironment {
   /** The queue's maxReceiveCount: on that attempt a failure is final (the message goes to the DLQ). */
   readonly maxReceiveCount: number;
   readonly deadLetterQueue: string | null;
+  /** The sweep queue: its batches are sweeps, not deploy events. Null when sweeps are off. */
+  readonly sweepQueueArn: string | null;
+  /** The topic that brings a sweep's continuation back to the sweep queue. */
+  readonly sweepContinuationTopicArn: string | null;
 }
 
 export class EnvironmentError extends Error {
@@ -60,6 +64,13 @@ export function readEnvironment(
       `MAX_RECEIVE_COUNT must be a positive whole number (the queue's maxReceiveCount), got "${env['MAX_RECEIVE_COUNT']}".`
     );
   }
+  const sweepQueueArn = nonEmpty(env['SWEEP_QUEUE_ARN']);
+  const sweepContinuationTopicArn = nonEmpty(env['SWEEP_CONTINUATION_TOPIC_ARN']);
+  if ((sweepQueueArn === null) !== (sweepContinuationTopicArn === null)) {
+    throw new EnvironmentError(
+      'SWEEP_QUEUE_ARN and SWEEP_CONTINUATION_TOPIC_ARN must be set together (sweeps on) or not at all (sweepSchedule "off"); redeploy the central stack.'
+    );
+  }
   return {
     config,
     region,
@@ -69,6 +80,8 @@ export function readEnvironment(
     fixerAccountId: match[1] as string,
     maxReceiveCount,
     deadLetterQueue: nonEmpty(env['DEAD_LETTER_QUEUE']),
+    sweepQueueArn,
+    sweepContinuationTopicArn,
   };
 }
 

@@ -1,0 +1,302 @@
+/**
+ * The sweep half of the Lambda: with stand-ins (what is acted on, what is acknowledged, what is retried), and with
+ * the real composition over aws-sdk-client-mock (the registry role assumed in the swept account only, the digest and
+ * the continuation published where they belong).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ECRClient,
+  GetRepositoryPolicyCommand,
+  ListTagsForResourceCommand,
+} from '@aws-sdk/client-ecr';
+import { GetFunctionCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+
+import { InMemoryNotifier, InMemoryRegistry, FixedClock } from '../../lambda/adapters/in-memory';
+import { InMemoryFunctionInventory } from '../../lambda/adapters/in-memory-functions';
+import { Sweeper } from '../../lambda/application/sweep';
+import { parseConfig } from '../../lambda/domain/config';
+import {
+  createSweepHandler,
+  defaultSweepDependencies,
+  routeBatches,
+} from '../../lambda/handlers/sweep-handler';
+import { makeFunction } from '../support/scan';
+
+const SWEEP_QUEUE = 'arn:aws:sqs:eu-west-1:333333333333:lambda-ecr-autofix-sweep';
+const ACCOUNT = '222222222222';
+const REGION = 'eu-west-1';
+const SCHEDULED = {
+  version: '0',
+  id: 'sweep-7',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: ACCOUNT,
+  time: '2026-01-01T03:00:00Z',
+  region: REGION,
+  resources: [`arn:aws:events:${REGION}:${ACCOUNT}:rule/lambda-ecr-autofix-sweep`],
+  detail: {},
+};
+
+function record(body: string, messageId: string, queue = SWEEP_QUEUE): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `handle-${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '0',
+      SenderId: 'x',
+      ApproximateFirstReceiveTimestamp: '0',
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queue,
+    awsRegion: REGION,
+  };
+}
+
+const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+const plenty = { getRemainingTimeInMillis: () => 60_000 };
+
+function silentMetrics(): Metrics {
+  return new Metrics({
+    namespace: 'Test',
+    logger: {
+      info: () => undefined,
+      warn: () => undefined,
+      error: () => undefined,
+      debug: () => undefined,
+    },
+  });
+}
+
+describe('createSweepHandler with stand-ins', () => {
+  let inventory: InMemoryFunctionInventory;
+  let notifier: InMemoryNotifier;
+  let logger: Logger;
+  let warnings: unknown[][];
+
+  function handler() {
+    const registry = new InMemoryRegistry({
+      fixerAccountId: '333333333333',
+      accountsWithRole: [ACCOUNT],
+    });
+    registry.addRepository({ registryAccount: ACCOUNT, region: REGION, repositoryName: 'app' });
+    const sweeper = new Sweeper({
+      config: parseConfig({}, 'test'),
+      registry,
+      inventoryFor: () => Promise.resolve(inventory),
+      pipeline: null,
+      notifier,
+      continuations: { send: () => Promise.resolve() },
+      clock: new FixedClock(),
+    });
+    return createSweepHandler(() => ({ sweeper, logger, metrics: silentMetrics() }));
+  }
+
+  beforeEach(() => {
+    inventory = new InMemoryFunctionInventory(ACCOUNT, REGION);
+    notifier = new InMemoryNotifier();
+    logger = new Logger({ logLevel: 'SILENT' });
+    warnings = [];
+    jest.spyOn(logger, 'warn').mockImplementation((...args: unknown[]) => {
+      warnings.push(args);
+    });
+  });
+
+  it('sweeps the account of a scheduled event', async () => {
+    inventory.add(
+      makeFunction({
+        functionName: 'api',
+        account: ACCOUNT,
+        imageUri: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/app:1`,
+      })
+    );
+
+    const response = await handler()(batch(record(JSON.stringify(SCHEDULED), 'm1')), plenty);
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(notifier.messages.map((m) => m.subject)).toEqual([
+      '[lambda-ecr-autofix] SWEEP 222222222222 (eu-west-1): 1 at-risk',
+    ]);
+  });
+
+  it('acknowledges what is not a sweep request, or an inconsistent one, without acting', async () => {
+    const forged = {
+      ...SCHEDULED,
+      resources: ['arn:aws:events:eu-west-1:999999999999:rule/lambda-ecr-autofix-sweep'],
+    };
+
+    const response = await handler()(
+      batch(
+        record('not json', 'm1'),
+        record('{"hello":1}', 'm2'),
+        record(JSON.stringify(forged), 'm3')
+      ),
+      plenty
+    );
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(inventory.calls.listFunctions).toBe(0);
+    expect(warnings.map((w) => (w[1] as { reason: string }).reason)).toEqual([
+      'invalid-event',
+      'invalid-event',
+      'inconsistent-event',
+    ]);
+  });
+
+  it('has a failed sweep retried', async () => {
+    inventory.failNextList = new Error('socket hang up');
+
+    const response = await handler()(batch(record(JSON.stringify(SCHEDULED), 'm1')), plenty);
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
+  });
+});
+
+describe('routeBatches', () => {
+  const deploy = jest.fn(() => Promise.resolve({ batchItemFailures: [] }));
+  const sweep = jest.fn(() => Promise.resolve({ batchItemFailures: [{ itemIdentifier: 's' }] }));
+
+  beforeEach(() => {
+    deploy.mockClear();
+    sweep.mockClear();
+  });
+
+  it('sends batches of the sweep queue to the sweep handler and the rest to the deploy handler', async () => {
+    const route = routeBatches({ deploy, sweep, sweepQueueArn: () => SWEEP_QUEUE });
+
+    await route(batch(record('{}', 's')), plenty);
+    await route(batch(record('{}', 'd', 'arn:aws:sqs:eu-west-1:333333333333:work')), plenty);
+    await route(batch(), plenty);
+
+    expect(sweep).toHaveBeenCalledTimes(1);
+    expect(deploy).toHaveBeenCalledTimes(2);
+  });
+
+  it('sends everything to the deploy handler when sweeps are off', async () => {
+    const route = routeBatches({ deploy, sweep, sweepQueueArn: () => null });
+
+    await route(batch(record('{}', 's')), plenty);
+
+    expect(sweep).not.toHaveBeenCalled();
+    expect(deploy).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('defaultSweepDependencies over the SDK (aws-sdk-client-mock)', () => {
+  const sts = mockClient(STSClient);
+  const lambda = mockClient(LambdaClient);
+  const ecr = mockClient(ECRClient);
+  const sns = mockClient(SNSClient);
+  mockClient(DynamoDBClient);
+  const ENV = {
+    AWS_REGION: REGION,
+    CONFIG: JSON.stringify({ organizationId: 'o-a1b2c3d4e5' }),
+    TOPIC_ARN: 'arn:aws:sns:eu-west-1:333333333333:lambda-ecr-autofix',
+    AUDIT_TABLE_NAME: 'lambda-ecr-autofix-audit',
+    FIXER_ROLE_ARN: 'arn:aws:iam::333333333333:role/LambdaEcrAutofixFixer',
+    SWEEP_QUEUE_ARN: SWEEP_QUEUE,
+    SWEEP_CONTINUATION_TOPIC_ARN: 'arn:aws:sns:eu-west-1:333333333333:lambda-ecr-autofix-sweep',
+  };
+  let savedEnv: NodeJS.ProcessEnv;
+  let write: jest.SpyInstance;
+
+  beforeEach(() => {
+    for (const mock of [sts, lambda, ecr, sns]) mock.reset();
+    savedEnv = process.env;
+    process.env = { ...savedEnv, ...ENV };
+    write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    sts.on(AssumeRoleCommand).resolves({
+      Credentials: {
+        AccessKeyId: 'ASIAEXAMPLE',
+        SecretAccessKey: 'secret',
+        SessionToken: 'token',
+        Expiration: new Date(Date.now() + 3_600_000),
+      },
+    });
+    lambda
+      .on(ListFunctionsCommand, { MaxItems: 50, Marker: undefined })
+      .resolves({
+        Functions: [
+          {
+            FunctionName: 'api',
+            FunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:api`,
+            PackageType: 'Image',
+          },
+        ],
+        NextMarker: 'next-page',
+      })
+      .on(ListFunctionsCommand, { MaxItems: 50, Marker: 'next-page' })
+      .resolves({ Functions: [] })
+      .on(GetFunctionCommand)
+      .resolves({
+        Configuration: {
+          FunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:api`,
+          State: 'Active',
+        },
+        Code: { ImageUri: `111111111111.dkr.ecr.${REGION}.amazonaws.com/platform/app:1` },
+      });
+    ecr
+      .on(GetRepositoryPolicyCommand)
+      .resolves({ policyText: '{"Version":"2012-10-17","Statement":[]}' });
+    ecr.on(ListTagsForResourceCommand).resolves({ tags: [] });
+    sns.on(PublishCommand).resolves({ MessageId: 'sns-1' });
+  });
+
+  afterEach(() => {
+    write.mockRestore();
+    process.env = savedEnv;
+  });
+
+  it('assumes the registry role in the swept account, continues through the topic, then sends the digest', async () => {
+    const handler = createSweepHandler(defaultSweepDependencies);
+
+    const first = await handler(batch(record(JSON.stringify(SCHEDULED), 'm1')), {
+      getRemainingTimeInMillis: () => 5_000,
+    });
+    const continuation = sns.commandCalls(PublishCommand)[0]?.args[0].input;
+    const second = await handler(batch(record(continuation?.Message ?? '', 'm2')), plenty);
+
+    expect(first).toEqual({ batchItemFailures: [] });
+    expect(second).toEqual({ batchItemFailures: [] });
+    expect(continuation?.TopicArn).toBe(ENV.SWEEP_CONTINUATION_TOPIC_ARN);
+    const assumed = sts.commandCalls(AssumeRoleCommand).map((call) => call.args[0].input);
+    expect(assumed).toEqual([
+      {
+        RoleArn: `arn:aws:iam::${ACCOUNT}:role/LambdaEcrAutofixRegistryAccess`,
+        RoleSessionName: 'lambda-ecr-autofix-sweep-sweep-7',
+        DurationSeconds: 900,
+      },
+      {
+        RoleArn: 'arn:aws:iam::111111111111:role/LambdaEcrAutofixRegistryAccess',
+        RoleSessionName: 'lambda-ecr-autofix-sweep-sweep-7',
+        DurationSeconds: 900,
+      },
+    ]);
+    const digest = sns.commandCalls(PublishCommand)[1]?.args[0].input;
+    expect(digest).toEqual(
+      expect.objectContaining({
+        TopicArn: ENV.TOPIC_ARN,
+        Subject: '[lambda-ecr-autofix] SWEEP 222222222222 (eu-west-1): 1 at-risk',
+      })
+    );
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(2);
+  });
+
+  it('refuses to start without the continuation topic', () => {
+    delete process.env['SWEEP_CONTINUATION_TOPIC_ARN'];
+    delete process.env['SWEEP_QUEUE_ARN'];
+
+    expect(() => defaultSweepDependencies()).toThrow(
+      'A sweep arrived but SWEEP_CONTINUATION_TOPIC_ARN is not set; redeploy the central stack.'
+    );
+  });
+});
