@@ -23,6 +23,7 @@ import { FixerMonitoring } from './constructs/fixer-monitoring';
 import { FixerPermissions } from './constructs/fixer-permissions';
 import { FixerQueue } from './constructs/fixer-queue';
 import { NotificationTopic } from './constructs/notification-topic';
+import { SweepRouting } from './constructs/sweep-routing';
 import { FAILED_IMAGE_DEPLOY_PATTERN } from './failed-deploy-event-pattern';
 import {
   CENTRAL_BUS_NAME,
@@ -102,6 +103,8 @@ export class CentralStack extends Stack {
   public readonly memberAlarmRule: Rule;
   /** Alarms and dashboard. */
   public readonly monitoring: FixerMonitoring;
+  /** The sweep queue, its rules and continuation topic; absent with `sweepSchedule: "off"`. */
+  public readonly sweeps?: SweepRouting;
 
   constructor(scope: Construct, id: string, props: CentralStackProps) {
     const { config, handlerEntry, ...stackProps } = props;
@@ -214,6 +217,20 @@ export class CentralStack extends Stack {
       workQueueRuleArns: [this.organizationRule.ruleArn, this.localRule.ruleArn],
       deadLetterRuleArns: [this.memberAlarmRule.ruleArn],
     });
+
+    if (config.sweepSchedule !== 'off') {
+      this.sweeps = new SweepRouting(this, 'Sweeps', {
+        schedule: config.sweepSchedule,
+        eventBus: this.eventBus.eventBus,
+        fixer: fn,
+        deadLetterQueue: this.queue.deadLetterQueue,
+        key: this.notifications.key,
+        visibilityTimeout: Duration.seconds(
+          FIXER_SIZING.timeout.toSeconds() * FIXER_SIZING.visibilityTimeoutFactor
+        ),
+        maxReceiveCount: FIXER_SIZING.maxReceiveCount,
+      });
+    }
 
     this.monitoring = new FixerMonitoring(this, 'Monitoring', {
       function: fn,

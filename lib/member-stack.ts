@@ -15,6 +15,7 @@ import { ConfigError, type Config } from '../lambda/domain/config';
 import { AssetFreeSynthesizer } from './asset-free-synthesizer';
 import { EventForwarder } from './constructs/event-forwarder';
 import { RegistryAccessRole } from './constructs/registry-access-role';
+import { SweepTrigger } from './constructs/sweep-trigger';
 import { FAILED_IMAGE_DEPLOY_PATTERN } from './failed-deploy-event-pattern';
 import {
   CENTRAL_BUS_NAME,
@@ -31,7 +32,10 @@ export const MEMBER_PARAMETERS = {
 } as const;
 
 export interface MemberStackProps extends StackProps {
-  /** The validated configuration; `organizationId`, `registryRoleName`, `mode` and `optOutTag` are used. */
+  /**
+   * The validated configuration; `organizationId`, `registryRoleName`, `mode`, `optOutTag` and `sweepSchedule` are
+   * used.
+   */
   readonly config: Config;
 }
 
@@ -62,6 +66,8 @@ export class MemberStack extends Stack {
   public readonly forwarder: EventForwarder;
   /** The registry role. */
   public readonly registryRole: RegistryAccessRole;
+  /** The scheduled sweep request; absent with `sweepSchedule: "off"`. */
+  public readonly sweepTrigger?: SweepTrigger;
 
   constructor(scope: Construct, id: string, props: MemberStackProps) {
     const { config, ...stackProps } = props;
@@ -121,18 +127,29 @@ export class MemberStack extends Stack {
       ),
     });
 
+    const centralBus = EventBus.fromEventBusArn(
+      this,
+      'CentralBus',
+      `arn:${Aws.PARTITION}:events:${centralRegion}:${centralAccountId}:event-bus/${CENTRAL_BUS_NAME}`
+    );
     this.forwarder = new EventForwarder(this, 'Forwarder', {
-      targetBus: EventBus.fromEventBusArn(
-        this,
-        'CentralBus',
-        `arn:${Aws.PARTITION}:events:${centralRegion}:${centralAccountId}:event-bus/${CENTRAL_BUS_NAME}`
-      ),
+      targetBus: centralBus,
       eventPattern: FAILED_IMAGE_DEPLOY_PATTERN,
       description:
         'lambda-ecr-autofix: forwards failed Lambda image deploys to the central account',
       alarmName: MEMBER_FORWARDING_ALARM_NAME,
     });
     onlyIf(forwardEvents, this.forwarder);
+    if (config.sweepSchedule !== 'off') {
+      // Same place as the forwarder, with its role and dead-letter queue; the central stack schedules its own Region.
+      this.sweepTrigger = new SweepTrigger(this, 'Sweep', {
+        schedule: config.sweepSchedule,
+        targetBus: centralBus,
+        role: this.forwarder.role,
+        deadLetterQueue: this.forwarder.deadLetterQueue,
+      });
+      onlyIf(forwardEvents, this.sweepTrigger);
+    }
 
     this.registryRole = new RegistryAccessRole(this, 'RegistryRole', {
       roleName: config.registryRoleName,
@@ -140,6 +157,7 @@ export class MemberStack extends Stack {
       organizationId: config.organizationId,
       mode: config.mode,
       optOutTag: config.optOutTag,
+      listFunctions: config.sweepSchedule !== 'off',
     });
     onlyIf(createRegistryRole, this.registryRole);
 

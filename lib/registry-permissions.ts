@@ -14,6 +14,15 @@ export const ACCOUNT_REPOSITORIES_ARN = `arn:${Aws.PARTITION}:ecr:*:${Aws.ACCOUN
 /** Every Lambda function of the account the policy lives in, in any region. */
 export const ACCOUNT_FUNCTIONS_ARN = `arn:${Aws.PARTITION}:lambda:*:${Aws.ACCOUNT_ID}:function:*`;
 
+/** The cdk-nag acknowledgement of `lambda:ListFunctions` on `*`, for every policy that carries it. */
+export const LIST_FUNCTIONS_ACKNOWLEDGEMENT = {
+  id: 'AwsSolutions-IAM5[Resource::*]',
+  reason:
+    'lambda:ListFunctions (read-only, for the scheduled sweep) supports no resource-level permissions ' +
+    '(https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html) and lists only the ' +
+    'functions of the role\'s own account; the tests assert that no other statement uses Resource "*".',
+} as const;
+
 /** The ECR actions on repositories. `ecr:SetRepositoryPolicy` only in `enforce` mode: `dry-run` never writes. */
 export function repositoryActions(mode: Config['mode']): string[] {
   const actions = ['ecr:GetRepositoryPolicy', 'ecr:ListTagsForResource'];
@@ -68,13 +77,34 @@ export function functionLookupStatement(conditions?: Conditions): PolicyStatemen
   });
 }
 
-/** Everything the registry role of a member account may do: repositories, the opt-out deny, the function lookup. */
+/**
+ * Everything the registry role of a member account may do: repositories, the opt-out deny, the function lookup and,
+ * with sweeps on, the function inventory.
+ */
 export function registryPermissionStatements(
-  config: Pick<Config, 'mode' | 'optOutTag'>
+  config: Pick<Config, 'mode' | 'optOutTag'> & {
+    /** Whether the scheduled sweep lists this account's functions. @default false */
+    readonly listFunctions?: boolean;
+  }
 ): PolicyStatement[] {
   return [
     repositoryAccessStatement(config),
     functionLookupStatement(),
+    ...(config.listFunctions === true ? [functionInventoryStatement()] : []),
     ...optOutDenyStatements(config),
   ];
+}
+
+/**
+ * `lambda:ListFunctions`, for the scheduled sweep, under `conditions` if given. ListFunctions has no resource type, so
+ * it takes `*` (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html) and can only
+ * ever list the functions of the role's own account.
+ */
+export function functionInventoryStatement(conditions?: Conditions): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'FunctionInventory',
+    actions: ['lambda:ListFunctions'],
+    resources: ['*'],
+    conditions,
+  });
 }

@@ -3,7 +3,10 @@ import { ArnPrincipal, PolicyDocument, Role } from 'aws-cdk-lib/aws-iam';
 import { Construct, type IConstruct } from 'constructs';
 
 import type { Config } from '../../lambda/domain/config';
-import { registryPermissionStatements } from '../registry-permissions';
+import {
+  LIST_FUNCTIONS_ACKNOWLEDGEMENT,
+  registryPermissionStatements,
+} from '../registry-permissions';
 
 export interface RegistryAccessRoleProps {
   /** Name of the role; the fixer assumes `arn:PARTITION:iam::ACCOUNT:role/NAME` in every account. */
@@ -22,6 +25,11 @@ export interface RegistryAccessRoleProps {
   readonly mode: Config['mode'];
   /** Repositories carrying this tag (`key` or `key=value`) may never have their policy written by this role. */
   readonly optOutTag: string;
+  /**
+   * Whether the fixer may list this account's functions (`lambda:ListFunctions`), for the scheduled sweep.
+   * @default false
+   */
+  readonly listFunctions?: boolean;
 }
 
 /**
@@ -85,5 +93,10 @@ export class RegistryAccessRole extends Construct {
           'event arrives; read-only.',
       }
     );
+    if (props.listFunctions === true) {
+      Validations.of(this.role.node.defaultChild as IConstruct).acknowledge(
+        LIST_FUNCTIONS_ACKNOWLEDGEMENT
+      );
+    }
   }
 }

@@ -24,6 +24,12 @@ export const ORGANIZATION_CONFIG: ConfigInput = {
   },
 };
 
+/**
+ * The same installation without the scheduled sweep: the tests of the event intake, the fixer and the member stack
+ * check it resource by resource; test/infra/sweep.test.ts checks exactly what the sweep adds to it.
+ */
+export const WITHOUT_SWEEPS: ConfigInput = { ...ORGANIZATION_CONFIG, sweepSchedule: 'off' };
+
 export interface BuiltApp {
   readonly app: App;
   readonly stacks: LambdaEcrAutofixStacks;

@@ -7,6 +7,7 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/handlers/sqs-fixer
 import { FIXER_SIZING } from '../../lib/sizing';
 import {
   ORGANIZATION_CONFIG,
+  WITHOUT_SWEEPS,
   actionsOf,
   assertResource,
   assertResourceCount,
@@ -39,7 +40,7 @@ describe('central stack, organization-wide configuration', () => {
   let fixerStatements: Statement[];
 
   beforeAll(() => {
-    const { stacks } = buildApp(ORGANIZATION_CONFIG);
+    const { stacks } = buildApp(WITHOUT_SWEEPS);
     template = Template.fromStack(stacks.central);
     fixerRoleId = only(
       resourcesOf(template, 'AWS::IAM::Role')
@@ -209,9 +210,7 @@ describe('central stack, organization-wide configuration', () => {
         'POWERTOOLS_SERVICE_NAME',
         'TOPIC_ARN',
       ]);
-      expect(JSON.parse(variables.CONFIG as string)).toEqual(
-        parseConfig(ORGANIZATION_CONFIG, 'test')
-      );
+      expect(JSON.parse(variables.CONFIG as string)).toEqual(parseConfig(WITHOUT_SWEEPS, 'test'));
       expect(variables.TOPIC_ARN).toEqual({ Ref: logicalIdOf(template, 'AWS::SNS::Topic') });
       expect(variables.AUDIT_TABLE_NAME).toEqual({
         Ref: logicalIdOf(template, 'AWS::DynamoDB::Table'),

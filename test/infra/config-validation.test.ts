@@ -46,6 +46,8 @@ describe('configuration from cdk.json', () => {
       sharedRegistries: [],
       shareTag: 'lambda-ecr-autofix:share',
       auditRetentionDays: 365,
+      sweepSchedule: 'rate(1 day)',
+      sweepAction: 'report',
     });
   });
 

@@ -4,7 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ConfigError, parseConfig } from '../../lambda/domain/config';
 import { MemberStack } from '../../lib/member-stack';
 import {
-  ORGANIZATION_CONFIG,
+  WITHOUT_SWEEPS,
   actionsOf,
   assertResourceProperties,
   buildApp,
@@ -29,7 +29,7 @@ describe('member stack', () => {
   let resources: Record<string, CfnResourceJson>;
 
   beforeAll(() => {
-    built = buildApp(ORGANIZATION_CONFIG);
+    built = buildApp(WITHOUT_SWEEPS);
     template = Template.fromStack(memberOf(built));
     resources = templateJson(template).Resources;
   });

@@ -157,6 +157,7 @@ describe('cdk-nag AwsSolutions checks', () => {
     expect(inventory(memberDeployment)).toEqual([]);
     expect(inventory(member)).toEqual([
       'Member/LambdaEcrAutofixMember/Forwarder/DeadLetterQueue/Resource AwsSolutions-SQS3',
+      'Member/LambdaEcrAutofixMember/RegistryRole/Role/Resource AwsSolutions-IAM5[Resource::*]',
       'Member/LambdaEcrAutofixMember/RegistryRole/Role/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/*]',
       'Member/LambdaEcrAutofixMember/RegistryRole/Role/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:*:<AWS::AccountId>:function:*]',
     ]);
