@@ -36,11 +36,19 @@ import {
   WORK_QUEUE_NAME,
 } from './names';
 import { FIXER_SIZING } from './sizing';
+import { SWEEPER_SIZING } from './sweep-sizing';
 
 const REPOSITORY_ROOT = path.join(__dirname, '..');
 
 /** Where the fixer handler lives, relative to the repository root. */
 export const FIXER_HANDLER_ENTRY = path.join(REPOSITORY_ROOT, 'lambda', 'handlers', 'sqs-fixer.ts');
+/** Where the sweeper handler lives. */
+export const SWEEPER_HANDLER_ENTRY = path.join(
+  REPOSITORY_ROOT,
+  'lambda',
+  'handlers',
+  'sweep-handler.ts'
+);
 
 /** Budget for the `CONFIG` environment variable, leaving room for the others within Lambda's 4 KB. */
 const CONFIG_ENVIRONMENT_BUDGET_BYTES = 3 * 1024;
@@ -67,6 +75,11 @@ export interface CentralStackProps extends StackProps {
    * @default lambda/handlers/sqs-fixer.ts in this repository
    */
   readonly handlerEntry?: string;
+  /**
+   * Path of the sweeper's handler file.
+   * @default lambda/handlers/sweep-handler.ts in this repository
+   */
+  readonly sweepHandlerEntry?: string;
 }
 
 /**
@@ -105,9 +118,11 @@ export class CentralStack extends Stack {
   public readonly monitoring: FixerMonitoring;
   /** The sweep queue, its rules and continuation topic; absent with `sweepSchedule: "off"`. */
   public readonly sweeps?: SweepRouting;
+  /** The sweeper: the fixer's second entry point, with the fixer's role; absent with `sweepSchedule: "off"`. */
+  public readonly sweeper?: FixerFunction;
 
   constructor(scope: Construct, id: string, props: CentralStackProps) {
-    const { config, handlerEntry, ...stackProps } = props;
+    const { config, handlerEntry, sweepHandlerEntry, ...stackProps } = props;
     super(scope, id, {
       description:
         'lambda-ecr-autofix central: fixes ECR repository policies when Lambda may not pull a container image',
@@ -219,16 +234,41 @@ export class CentralStack extends Stack {
     });
 
     if (config.sweepSchedule !== 'off') {
+      // A second entry point with the fixer's role (the registry roles trust that role only), its own bundle (the
+      // fixer's stays small) and a longer timeout (a sweep lists whole accounts).
+      this.sweeper = new FixerFunction(this, 'Sweeper', {
+        entry: sweepHandlerEntry ?? SWEEPER_HANDLER_ENTRY,
+        depsLockFilePath: path.join(REPOSITORY_ROOT, 'package-lock.json'),
+        description: 'lambda-ecr-autofix sweeper: finds functions that cannot pull their image',
+        role: this.fixer.role,
+        moduleAliases: {
+          '@aws-sdk/credential-provider-node': path.join(
+            REPOSITORY_ROOT,
+            'lambda/adapters/lambda-credentials.ts'
+          ),
+        },
+        memorySize: SWEEPER_SIZING.memorySize,
+        timeout: SWEEPER_SIZING.timeout,
+        environment: {
+          CONFIG: configJson,
+          TOPIC_ARN: this.notifications.topic.topicArn,
+          AUDIT_TABLE_NAME: this.audit.table.tableName,
+          FIXER_ROLE_ARN: this.fixer.role.roleArn,
+          POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+          POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        },
+      });
       this.sweeps = new SweepRouting(this, 'Sweeps', {
         schedule: config.sweepSchedule,
         eventBus: this.eventBus.eventBus,
-        fixer: fn,
+        sweeper: this.sweeper.function,
         deadLetterQueue: this.queue.deadLetterQueue,
         key: this.notifications.key,
         visibilityTimeout: Duration.seconds(
-          FIXER_SIZING.timeout.toSeconds() * FIXER_SIZING.visibilityTimeoutFactor
+          SWEEPER_SIZING.timeout.toSeconds() * SWEEPER_SIZING.visibilityTimeoutFactor
         ),
-        maxReceiveCount: FIXER_SIZING.maxReceiveCount,
+        maxReceiveCount: SWEEPER_SIZING.maxReceiveCount,
+        maxConcurrency: SWEEPER_SIZING.maxConcurrency,
       });
     }
 

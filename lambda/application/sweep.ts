@@ -23,7 +23,7 @@ import type { RegionScan } from './scanner';
 import { Scanner } from './scanner';
 
 /** Time kept back for the fixes, the continuation and the notice after the last page is listed. */
-export const SWEEP_MARGIN_MS = 20_000;
+export const SWEEP_MARGIN_MS = 40_000;
 /** AWS calls in flight at most in one sweep invocation. */
 export const SWEEP_CONCURRENCY = 8;
 

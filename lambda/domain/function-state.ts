@@ -59,42 +59,58 @@ export const NORMAL_CODES: readonly string[] = [
   'DrainingDurableExecutions',
 ];
 
-/** Failure codes that have nothing to do with the image repository, grouped by what a person has to look at. */
-export const OTHER_FAILURE_CODES: Readonly<Record<string, string>> = {
-  KMSKeyAccessDenied: 'the KMS key of the function',
-  KMSKeyNotFound: 'the KMS key of the function',
-  InvalidStateKMSKey: 'the KMS key of the function',
-  DisabledKMSKey: 'the KMS key of the function',
-  EniLimitExceeded: 'the function’s VPC networking',
-  SubnetOutOfIPAddresses: 'the function’s VPC networking',
-  InvalidSubnet: 'the function’s VPC networking',
-  InvalidSecurityGroup: 'the function’s VPC networking',
-  DisallowedByVpcEncryptionControl: 'the function’s VPC networking',
-  EC2RequestLimitExceeded: 'the function’s VPC networking',
-  EFSIOError: 'the function’s EFS file system',
-  EFSMountConnectivityError: 'the function’s EFS file system',
-  EFSMountFailure: 'the function’s EFS file system',
-  EFSMountTimeout: 'the function’s EFS file system',
-  InsufficientRolePermissions: 'the function’s execution role',
-  InvalidConfiguration: 'the function’s configuration',
-  InvalidRuntime: 'the function’s configuration',
-  InvalidZipFileException: 'the function’s code package',
-  FunctionError: 'the function’s initialization code',
-  'FunctionError.ExtensionInitError': 'the function’s initialization code',
-  'FunctionError.InitResourceExhausted': 'the function’s initialization code',
-  'FunctionError.InitTimeout': 'the function’s initialization code',
-  'FunctionError.InvalidEntryPoint': 'the function’s initialization code',
-  'FunctionError.InvalidWorkingDirectory': 'the function’s initialization code',
-  'FunctionError.PermissionDenied': 'the function’s initialization code',
-  'FunctionError.RuntimeInitError': 'the function’s initialization code',
-  'FunctionError.TooManyExtensions': 'the function’s initialization code',
-  CapacityProviderScalingLimitExceeded: 'the function’s capacity',
-  InsufficientCapacity: 'the function’s capacity',
-  ServiceQuotaExceededException: 'the function’s capacity',
-  VcpuLimitExceeded: 'the function’s capacity',
-  InternalError: 'Lambda itself (an internal error)',
-  DependencyError: 'a service the function depends on',
+/** Failure codes that have nothing to do with the image repository, by what a person has to look at. */
+const OTHER_FAILURES: Readonly<Record<string, readonly string[]>> = {
+  'the KMS key of the function': [
+    'KMSKeyAccessDenied',
+    'KMSKeyNotFound',
+    'InvalidStateKMSKey',
+    'DisabledKMSKey',
+  ],
+  'the function’s VPC networking': [
+    'EniLimitExceeded',
+    'SubnetOutOfIPAddresses',
+    'InvalidSubnet',
+    'InvalidSecurityGroup',
+    'DisallowedByVpcEncryptionControl',
+    'EC2RequestLimitExceeded',
+  ],
+  'the function’s EFS file system': [
+    'EFSIOError',
+    'EFSMountConnectivityError',
+    'EFSMountFailure',
+    'EFSMountTimeout',
+  ],
+  'the function’s execution role': ['InsufficientRolePermissions'],
+  'the function’s configuration': ['InvalidConfiguration', 'InvalidRuntime'],
+  'the function’s code package': ['InvalidZipFileException'],
+  'the function’s initialization code': [
+    'FunctionError',
+    ...[
+      'ExtensionInitError',
+      'InitResourceExhausted',
+      'InitTimeout',
+      'InvalidEntryPoint',
+      'InvalidWorkingDirectory',
+      'PermissionDenied',
+      'RuntimeInitError',
+      'TooManyExtensions',
+    ].map((detail) => `FunctionError.${detail}`),
+  ],
+  'the function’s capacity': [
+    'CapacityProviderScalingLimitExceeded',
+    'InsufficientCapacity',
+    'ServiceQuotaExceededException',
+    'VcpuLimitExceeded',
+  ],
+  'Lambda itself (an internal error)': ['InternalError'],
+  'a service the function depends on': ['DependencyError'],
 };
+
+/** Each failure code and what a person has to look at. */
+export const OTHER_FAILURE_CODES: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(OTHER_FAILURES).flatMap(([about, codes]) => codes.map((code) => [code, about]))
+);
 
 export type FunctionHealth =
   /** The state or the last update says the image cannot be pulled or used. */

@@ -15,9 +15,7 @@ export interface HandlerEnvironment {
   /** The queue's maxReceiveCount: on that attempt a failure is final (the message goes to the DLQ). */
   readonly maxReceiveCount: number;
   readonly deadLetterQueue: string | null;
-  /** The sweep queue: its batches are sweeps, not deploy events. Null when sweeps are off. */
-  readonly sweepQueueArn: string | null;
-  /** The topic that brings a sweep's continuation back to the sweep queue. */
+  /** The sweeper's topic that brings a sweep's continuation back to the sweep queue; null for the fixer. */
   readonly sweepContinuationTopicArn: string | null;
 }
 
@@ -64,13 +62,6 @@ export function readEnvironment(
       `MAX_RECEIVE_COUNT must be a positive whole number (the queue's maxReceiveCount), got "${env['MAX_RECEIVE_COUNT']}".`
     );
   }
-  const sweepQueueArn = nonEmpty(env['SWEEP_QUEUE_ARN']);
-  const sweepContinuationTopicArn = nonEmpty(env['SWEEP_CONTINUATION_TOPIC_ARN']);
-  if ((sweepQueueArn === null) !== (sweepContinuationTopicArn === null)) {
-    throw new EnvironmentError(
-      'SWEEP_QUEUE_ARN and SWEEP_CONTINUATION_TOPIC_ARN must be set together (sweeps on) or not at all (sweepSchedule "off"); redeploy the central stack.'
-    );
-  }
   return {
     config,
     region,
@@ -80,8 +71,7 @@ export function readEnvironment(
     fixerAccountId: match[1] as string,
     maxReceiveCount,
     deadLetterQueue: nonEmpty(env['DEAD_LETTER_QUEUE']),
-    sweepQueueArn,
-    sweepContinuationTopicArn,
+    sweepContinuationTopicArn: nonEmpty(env['SWEEP_CONTINUATION_TOPIC_ARN']),
   };
 }
 

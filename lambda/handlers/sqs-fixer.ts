@@ -20,7 +20,6 @@ import { createAwsPipeline } from '../adapters/aws-pipeline';
 import { PowertoolsTelemetry } from '../adapters/powertools-telemetry';
 import type { HandlerEnvironment } from './environment';
 import { readEnvironment } from './environment';
-import { createSweepHandler, defaultSweepDependencies, routeBatches } from './sweep-handler';
 
 export const SERVICE_NAME = 'lambda-ecr-autofix';
 export const METRICS_NAMESPACE = 'LambdaEcrAutofix';
@@ -149,12 +148,5 @@ export function defaultDependencies(): HandlerDependencies {
   return { pipeline, notifier, telemetry, environment, logger, metrics };
 }
 
-/**
- * The Lambda entry point: deploy events, and (from the sweep queue) sweeps. Configuration is read and validated on
- * the first invocation of each container.
- */
-export const handler = routeBatches({
-  deploy: createHandler(defaultDependencies),
-  sweep: createSweepHandler(defaultSweepDependencies),
-  sweepQueueArn: () => process.env['SWEEP_QUEUE_ARN'] || null,
-});
+/** The Lambda entry point. Configuration is read and validated on the first invocation of each container. */
+export const handler = createHandler(defaultDependencies);

@@ -1,6 +1,6 @@
 /**
- * The sweep half of the fixer Lambda: batches from the sweep queue (one message each) start or continue the sweep of
- * one account in one Region. A message that is not a valid, consistent sweep request is acknowledged with a warning
+ * The sweeper Lambda (the fixer's second entry point: same role, same code, its own bundle and timeout): batches from
+ * the sweep queue (one message each) start or continue the sweep of one account in one Region. A message that is not a valid, consistent sweep request is acknowledged with a warning
  * and never acted on; a sweep that fails is retried by SQS from where its message started, and ends in the
  * dead-letter queue.
  */
@@ -16,6 +16,7 @@ import { SCAN_STATUSES } from '../domain/scan';
 import { parseSweepMessage } from '../domain/sweep-request';
 import { EnvironmentError, readEnvironment } from './environment';
 
+// The same names as the fixer's (sqs-fixer.ts), which this bundle does not import.
 const SERVICE_NAME = 'lambda-ecr-autofix';
 const METRICS_NAMESPACE = 'LambdaEcrAutofix';
 
@@ -111,21 +112,5 @@ export function defaultSweepDependencies(): SweepHandlerDependencies {
   return { sweeper, logger, metrics };
 }
 
-/**
- * One entry point for both queues: a batch of the sweep queue (each event source mapping delivers batches of one
- * queue only) goes to the sweep handler, every other batch to the deploy-event handler.
- */
-export function routeBatches<Context extends InvocationTime>(handlers: {
-  readonly deploy: (event: SQSEvent) => Promise<SQSBatchResponse>;
-  readonly sweep: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-  readonly sweepQueueArn: () => string | null;
-}): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
-  return (event, context) => {
-    const queue = handlers.sweepQueueArn();
-    const fromSweepQueue =
-      queue !== null &&
-      event.Records.length > 0 &&
-      event.Records.every((r) => r.eventSourceARN === queue);
-    return fromSweepQueue ? handlers.sweep(event, context) : handlers.deploy(event);
-  };
-}
+/** The sweeper Lambda's entry point. Configuration is read and validated on the first invocation of each container. */
+export const handler = createSweepHandler(defaultSweepDependencies);

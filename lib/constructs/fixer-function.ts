@@ -31,6 +31,12 @@ export interface FixerFunctionProps {
    */
   readonly roleName?: string;
   /**
+   * An existing execution role to share (a second entry point of the same component acting as the same principal);
+   * `roleName` is then ignored.
+   * @default - a new role
+   */
+  readonly role?: Role;
+  /**
    * Environment variables.
    * @default - none (plus `NODE_OPTIONS=--enable-source-maps` with `sourceMapsAtRuntime`)
    */
@@ -102,11 +108,13 @@ export class FixerFunction extends Construct {
     };
     validateEnvironmentSize(environment);
 
-    this.role = new Role(this, 'Role', {
-      roleName: props.roleName,
-      description: `Execution role of ${props.description}`,
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-    });
+    this.role =
+      props.role ??
+      new Role(this, 'Role', {
+        roleName: props.roleName,
+        description: `Execution role of ${props.description}`,
+        assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      });
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.DESTROY,

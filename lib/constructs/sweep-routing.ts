@@ -17,13 +17,13 @@ export interface SweepRoutingProps {
   readonly schedule: string;
   /** The central bus, where the member accounts' sweep requests arrive. */
   readonly eventBus: IEventBus;
-  /** The fixer; it consumes the sweep queue and sends continuations. */
-  readonly fixer: LambdaFunction;
+  /** The sweeper (the fixer's second entry point, with the fixer's role); it consumes the queue, sends continuations. */
+  readonly sweeper: LambdaFunction;
   /** The fixer's dead-letter queue, shared: one alarm, one redrive for everything the fixer could not do. */
   readonly deadLetterQueue: IQueue;
   /** The key that encrypts the notification topic; it encrypts the continuation topic too. */
   readonly key: IKey;
-  /** Visibility timeout of the sweep queue (at least six times the fixer's timeout). */
+  /** Visibility timeout of the sweep queue (at least six times the sweeper's timeout). */
   readonly visibilityTimeout: Duration;
   /**
    * Deliveries of one sweep message before it goes to the dead-letter queue.
@@ -45,11 +45,11 @@ export interface SweepRoutingProps {
  *   the sweeps running at once;
  * - a rule on the central bus that sends the member accounts' sweep requests there, and the central account's own
  *   scheduled rule (its Region has no member stack forwarder) that sends its requests there directly;
- * - a continuation topic whose only subscriber is that queue (raw delivery): the fixer publishes a sweep's next part
+ * - a continuation topic whose only subscriber is that queue (raw delivery): the sweeper publishes a sweep's next part
  *   to it, so a long sweep continues through the same queue, the same bound and the same dead-letter queue.
  *
  * @example
- * new SweepRouting(this, 'Sweeps', { schedule: 'rate(1 day)', eventBus, fixer, deadLetterQueue, key, visibilityTimeout });
+ * new SweepRouting(this, 'Sweeps', { schedule: 'rate(1 day)', eventBus, sweeper, deadLetterQueue, key, visibilityTimeout });
  */
 export class SweepRouting extends Construct {
   /** The sweep queue. */
@@ -96,22 +96,21 @@ export class SweepRouting extends Construct {
     this.continuationTopic.addSubscription(
       new SqsSubscription(this.queue, { rawMessageDelivery: true })
     );
-    // Publish only: the fixer holds the key's actions already (it publishes notifications with the same key).
+    // Publish only: the role holds the key's actions already (it publishes notifications with the same key).
     Grant.addToPrincipalOrResource({
-      grantee: props.fixer,
+      grantee: props.sweeper,
       actions: ['sns:Publish'],
       resourceArns: [this.continuationTopic.topicArn],
       resource: this.continuationTopic,
     });
 
-    props.fixer.addEventSource(
+    props.sweeper.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: 1,
         maxConcurrency: props.maxConcurrency ?? 2,
         reportBatchItemFailures: true,
       })
     );
-    props.fixer.addEnvironment('SWEEP_QUEUE_ARN', this.queue.queueArn);
-    props.fixer.addEnvironment('SWEEP_CONTINUATION_TOPIC_ARN', this.continuationTopic.topicArn);
+    props.sweeper.addEnvironment('SWEEP_CONTINUATION_TOPIC_ARN', this.continuationTopic.topicArn);
   }
 }

@@ -64,35 +64,19 @@ describe('readEnvironment', () => {
       /^MAX_RECEIVE_COUNT must be a positive whole number .*, got "five"\.$/,
     ],
     [{ MAX_RECEIVE_COUNT: '0' }, /got "0"/],
-    [
-      { SWEEP_QUEUE_ARN: 'arn:aws:sqs:eu-west-1:333333333333:sweep' },
-      /^SWEEP_QUEUE_ARN and SWEEP_CONTINUATION_TOPIC_ARN must be set together/,
-    ],
-    [
-      { SWEEP_CONTINUATION_TOPIC_ARN: 'arn:aws:sns:eu-west-1:333333333333:sweep' },
-      /^SWEEP_QUEUE_ARN and SWEEP_CONTINUATION_TOPIC_ARN must be set together/,
-    ],
   ])('stops the container with a message naming the variable for %j', (change, message) => {
     expect(() => readEnvironment({ ...VALID, ...change })).toThrow(EnvironmentError);
     expect(() => readEnvironment({ ...VALID, ...change })).toThrow(message);
   });
 
-  it('reads the sweep queue and continuation topic, or neither', () => {
-    const on = readEnvironment({
+  it('reads the sweeper’s continuation topic, absent for the fixer', () => {
+    const sweeper = readEnvironment({
       ...VALID,
-      SWEEP_QUEUE_ARN: 'arn:aws:sqs:eu-west-1:333333333333:sweep',
       SWEEP_CONTINUATION_TOPIC_ARN: 'arn:aws:sns:eu-west-1:333333333333:sweep',
     });
 
-    expect(on).toEqual(
-      expect.objectContaining({
-        sweepQueueArn: 'arn:aws:sqs:eu-west-1:333333333333:sweep',
-        sweepContinuationTopicArn: 'arn:aws:sns:eu-west-1:333333333333:sweep',
-      })
-    );
-    expect(readEnvironment(VALID)).toEqual(
-      expect.objectContaining({ sweepQueueArn: null, sweepContinuationTopicArn: null })
-    );
+    expect(sweeper.sweepContinuationTopicArn).toBe('arn:aws:sns:eu-west-1:333333333333:sweep');
+    expect(readEnvironment(VALID).sweepContinuationTopicArn).toBeNull();
   });
 
   it('names the configuration key for a bad CONFIG value', () => {

@@ -1,5 +1,5 @@
 /**
- * The sweep half of the Lambda: with stand-ins (what is acted on, what is acknowledged, what is retried), and with
+ * The sweeper Lambda: with stand-ins (what is acted on, what is acknowledged, what is retried), and with
  * the real composition over aws-sdk-client-mock (the registry role assumed in the swept account only, the digest and
  * the continuation published where they belong).
  */
@@ -21,11 +21,7 @@ import { InMemoryNotifier, InMemoryRegistry, FixedClock } from '../../lambda/ada
 import { InMemoryFunctionInventory } from '../../lambda/adapters/in-memory-functions';
 import { Sweeper } from '../../lambda/application/sweep';
 import { parseConfig } from '../../lambda/domain/config';
-import {
-  createSweepHandler,
-  defaultSweepDependencies,
-  routeBatches,
-} from '../../lambda/handlers/sweep-handler';
+import { createSweepHandler, defaultSweepDependencies } from '../../lambda/handlers/sweep-handler';
 import { makeFunction } from '../support/scan';
 
 const SWEEP_QUEUE = 'arn:aws:sqs:eu-west-1:333333333333:lambda-ecr-autofix-sweep';
@@ -161,36 +157,6 @@ describe('createSweepHandler with stand-ins', () => {
   });
 });
 
-describe('routeBatches', () => {
-  const deploy = jest.fn(() => Promise.resolve({ batchItemFailures: [] }));
-  const sweep = jest.fn(() => Promise.resolve({ batchItemFailures: [{ itemIdentifier: 's' }] }));
-
-  beforeEach(() => {
-    deploy.mockClear();
-    sweep.mockClear();
-  });
-
-  it('sends batches of the sweep queue to the sweep handler and the rest to the deploy handler', async () => {
-    const route = routeBatches({ deploy, sweep, sweepQueueArn: () => SWEEP_QUEUE });
-
-    await route(batch(record('{}', 's')), plenty);
-    await route(batch(record('{}', 'd', 'arn:aws:sqs:eu-west-1:333333333333:work')), plenty);
-    await route(batch(), plenty);
-
-    expect(sweep).toHaveBeenCalledTimes(1);
-    expect(deploy).toHaveBeenCalledTimes(2);
-  });
-
-  it('sends everything to the deploy handler when sweeps are off', async () => {
-    const route = routeBatches({ deploy, sweep, sweepQueueArn: () => null });
-
-    await route(batch(record('{}', 's')), plenty);
-
-    expect(sweep).not.toHaveBeenCalled();
-    expect(deploy).toHaveBeenCalledTimes(1);
-  });
-});
-
 describe('defaultSweepDependencies over the SDK (aws-sdk-client-mock)', () => {
   const sts = mockClient(STSClient);
   const lambda = mockClient(LambdaClient);
@@ -203,7 +169,6 @@ describe('defaultSweepDependencies over the SDK (aws-sdk-client-mock)', () => {
     TOPIC_ARN: 'arn:aws:sns:eu-west-1:333333333333:lambda-ecr-autofix',
     AUDIT_TABLE_NAME: 'lambda-ecr-autofix-audit',
     FIXER_ROLE_ARN: 'arn:aws:iam::333333333333:role/LambdaEcrAutofixFixer',
-    SWEEP_QUEUE_ARN: SWEEP_QUEUE,
     SWEEP_CONTINUATION_TOPIC_ARN: 'arn:aws:sns:eu-west-1:333333333333:lambda-ecr-autofix-sweep',
   };
   let savedEnv: NodeJS.ProcessEnv;
@@ -293,7 +258,6 @@ describe('defaultSweepDependencies over the SDK (aws-sdk-client-mock)', () => {
 
   it('refuses to start without the continuation topic', () => {
     delete process.env['SWEEP_CONTINUATION_TOPIC_ARN'];
-    delete process.env['SWEEP_QUEUE_ARN'];
 
     expect(() => defaultSweepDependencies()).toThrow(
       'A sweep arrived but SWEEP_CONTINUATION_TOPIC_ARN is not set; redeploy the central stack.'

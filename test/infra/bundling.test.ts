@@ -18,13 +18,16 @@ describe('fixer bundle', () => {
     outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-ecr-autofix-bundle-'));
     const { stacks } = buildApp({}, { bundling: true, outdir });
     template = Template.fromStack(stacks.central);
-    const assetDirectory = fs
-      .readdirSync(outdir)
-      .filter((entry) => entry.startsWith('asset.'))
-      .map((entry) => path.join(outdir, entry));
-    if (assetDirectory.length !== 1)
-      throw new Error(`Expected one asset, found ${assetDirectory.length}.`);
-    const directory = assetDirectory[0] as string;
+    // The fixer's asset (the sweeper has its own): the one its function's code points to.
+    const fixer = Object.values(template.findResources('AWS::Lambda::Function')).find(
+      (fn) =>
+        (fn as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties
+          .Environment.Variables['MAX_RECEIVE_COUNT'] !== undefined
+    ) as { Properties: { Code: { S3Key: string } } };
+    const directory = path.join(
+      outdir,
+      `asset.${fixer.Properties.Code.S3Key.replace(/\.zip$/, '')}`
+    );
     code = fs.readFileSync(path.join(directory, 'index.mjs'), 'utf8');
     sourceMap = JSON.parse(fs.readFileSync(path.join(directory, 'index.mjs.map'), 'utf8')) as {
       sources: string[];
@@ -76,5 +79,54 @@ describe('fixer bundle', () => {
       imported.filter((specifier) => !specifier.startsWith('node:') && !builtins.has(specifier))
     ).toEqual([]);
     expect(code.includes('@aws-sdk/client-ecr') || code.includes('SetRepositoryPolicy')).toBe(true);
+  });
+});
+
+/** The sweeper is the fixer's second entry point: bundled the same way, as its own asset. */
+describe('sweeper bundle', () => {
+  let outdir: string;
+  let code: string;
+  let sources: string[];
+
+  beforeAll(() => {
+    outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-ecr-autofix-sweeper-bundle-'));
+    const { stacks } = buildApp({}, { bundling: true, outdir });
+    const sweeper = Object.entries(
+      Template.fromStack(stacks.central).findResources('AWS::Lambda::Function')
+    ).find(([id]) => id.startsWith('Sweeper'))?.[1] as { Properties: { Code: { S3Key: string } } };
+    const directory = path.join(
+      outdir,
+      `asset.${sweeper.Properties.Code.S3Key.replace(/\.zip$/, '')}`
+    );
+    code = fs.readFileSync(path.join(directory, 'index.mjs'), 'utf8');
+    sources = (
+      JSON.parse(fs.readFileSync(path.join(directory, 'index.mjs.map'), 'utf8')) as {
+        sources: string[];
+      }
+    ).sources;
+  });
+
+  afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+
+  it('exports the sweep handler, not the deploy-event handler, and imports Node.js built-ins only', () => {
+    const imported = [
+      ...code.matchAll(
+        /\bimport\s*(?:\{[^}]*\}|\*\s*as\s+[\w$]+|[\w$]+)\s*from\s*["']([^"']+)["']/g
+      ),
+    ].map((match) => match[1] ?? '');
+    const builtins = new Set(builtinModules);
+
+    expect(/export\s*\{[^}]*\bas handler\b[^}]*\}|export\s*\{\s*handler\s*\}/.test(code)).toBe(
+      true
+    );
+    expect(
+      sources.filter((source) => source.endsWith('lambda/handlers/sweep-handler.ts'))
+    ).toHaveLength(1);
+    expect(
+      sources.filter((source) => source.endsWith('lambda/handlers/sqs-fixer.ts'))
+    ).toHaveLength(0);
+    expect(
+      imported.filter((specifier) => !specifier.startsWith('node:') && !builtins.has(specifier))
+    ).toEqual([]);
   });
 });

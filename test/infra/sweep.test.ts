@@ -147,11 +147,18 @@ describe('the scheduled sweep in the central stack', () => {
   let sweepQueue: string;
   let dlq: string;
   let topic: string;
+  let sweeperLogs: string;
 
   beforeAll(() => {
     on = Template.fromStack(buildApp(ORGANIZATION_CONFIG).stacks.central);
     off = Template.fromStack(buildApp(WITHOUT_SWEEPS).stacks.central);
     fixerRole = roleId(on, 'LambdaEcrAutofixFixer');
+    sweeperLogs = only(
+      resourcesOf(on, 'AWS::Logs::LogGroup')
+        .filter(([id]) => id.startsWith('Sweeper'))
+        .map(([id]) => id),
+      'sweeper log group'
+    );
     const queues = resourcesOf(on, 'AWS::SQS::Queue');
     dlq = only(
       queues.filter(([, q]) => q.Properties?.RedrivePolicy === undefined).map(([id]) => id),
@@ -169,11 +176,13 @@ describe('the scheduled sweep in the central stack', () => {
     );
   });
 
-  it('adds the sweep queue, its two rules, the continuation topic and the event source, nothing else', () => {
+  it('adds the sweeper, the sweep queue, its two rules, the continuation topic and the event source, nothing else', () => {
     expect(addedTypes(off, on)).toEqual([
       'AWS::Events::Rule',
       'AWS::Events::Rule',
       'AWS::Lambda::EventSourceMapping',
+      'AWS::Lambda::Function',
+      'AWS::Logs::LogGroup',
       'AWS::SNS::Subscription',
       'AWS::SNS::Topic',
       'AWS::SNS::TopicPolicy',
@@ -188,7 +197,7 @@ describe('the scheduled sweep in the central stack', () => {
     expect(queue).toEqual(
       expect.objectContaining({
         SqsManagedSseEnabled: true,
-        VisibilityTimeout: 360,
+        VisibilityTimeout: 720,
         RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] }, maxReceiveCount: 5 },
       })
     );
@@ -284,7 +293,7 @@ describe('the scheduled sweep in the central stack', () => {
     );
   });
 
-  it('feeds the fixer one sweep at a time, at most two at once, and tells it where sweeps come from', () => {
+  it('feeds the sweeper one sweep at a time, at most two at once; the sweeper acts as the fixer role', () => {
     const [, mapping] = only(
       resourcesOf(on, 'AWS::Lambda::EventSourceMapping').filter(
         ([, m]) =>
@@ -293,7 +302,10 @@ describe('the scheduled sweep in the central stack', () => {
       ),
       'sweep event source'
     );
-    const [, fn] = only(resourcesOf(on, 'AWS::Lambda::Function'), 'function');
+    const [sweeperId, fn] = only(
+      resourcesOf(on, 'AWS::Lambda::Function').filter(([id]) => id.startsWith('Sweeper')),
+      'sweeper'
+    );
     const variables = (fn.Properties?.Environment as { Variables: Record<string, unknown> })
       .Variables;
 
@@ -304,21 +316,29 @@ describe('the scheduled sweep in the central stack', () => {
         FunctionResponseTypes: ['ReportBatchItemFailures'],
       })
     );
-    expect(variables.SWEEP_QUEUE_ARN).toEqual({ 'Fn::GetAtt': [sweepQueue, 'Arn'] });
+    expect(mapping.Properties?.FunctionName).toEqual({ Ref: sweeperId });
+    expect(fn.Properties?.Role).toEqual({ 'Fn::GetAtt': [fixerRole, 'Arn'] });
+    expect(fn.Properties?.Timeout).toBe(120);
+    expect(Object.keys(variables).sort()).toEqual([
+      'AUDIT_TABLE_NAME',
+      'CONFIG',
+      'FIXER_ROLE_ARN',
+      'POWERTOOLS_METRICS_NAMESPACE',
+      'POWERTOOLS_SERVICE_NAME',
+      'SWEEP_CONTINUATION_TOPIC_ARN',
+      'TOPIC_ARN',
+    ]);
     expect(variables.SWEEP_CONTINUATION_TOPIC_ARN).toEqual({ Ref: topic });
-    const offFunction = only(resourcesOf(off, 'AWS::Lambda::Function'), 'function')[1];
-    expect(
-      Object.keys((offFunction.Properties?.Environment as { Variables: object }).Variables)
-    ).not.toContain('SWEEP_QUEUE_ARN');
   });
 
-  it('gives the fixer role only what the sweep needs: consume its queue, publish continuations, list functions', () => {
+  it('gives the fixer role only what the sweeper needs: its logs, its queue, continuations, list functions', () => {
     const withSweep = described(statementsOfRole(on, fixerRole));
     const withoutSweep = described(statementsOfRole(off, roleId(off, 'LambdaEcrAutofixFixer')));
 
     expect(withSweep.filter((s) => !withoutSweep.includes(s))).toEqual(
       [
         `- Allow sns:Publish \${${topic}}`,
+        `- Allow logs:CreateLogStream,logs:PutLogEvents \${${sweeperLogs}.Arn}`,
         `- Allow sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage \${${sweepQueue}.Arn}`,
         'FunctionInventory Allow lambda:ListFunctions *',
       ].sort()
