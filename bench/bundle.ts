@@ -30,6 +30,9 @@ export interface BundleResult {
   readonly mapBytes: number;
   readonly mapGzipBytes: number;
   readonly naiveBytes: number;
+  /** The sweeper's bundle (the fixer's second entry point, its own asset). */
+  readonly sweeperBytes: number;
+  readonly sweeperGzipBytes: number;
   readonly naiveGzipBytes: number;
   readonly load: Readonly<
     Record<
@@ -46,15 +49,31 @@ export interface BundleResult {
 
 const ROOT = join(__dirname, '..');
 
-/** Synthesizes the central stack with real bundling (local esbuild) and returns the asset directory. */
-function synthesizeBundle(outdir: string): string {
+/**
+ * Synthesizes the central stack with real bundling (local esbuild) and returns the asset directories of the fixer and
+ * of the sweeper (each function's code names its asset).
+ */
+function synthesizeBundle(outdir: string): { fixer: string; sweeper: string } {
   const app = new App({ outdir, builtinCloudFormationValidation: false });
-  defineLambdaEcrAutofix(app, parseConfig({ notificationEmails: ['ops@example.com'] }, 'bench'));
+  const { central } = defineLambdaEcrAutofix(
+    app,
+    parseConfig({ notificationEmails: ['ops@example.com'] }, 'bench')
+  );
   app.synth();
-  const assets = readdirSync(outdir).filter((entry) => entry.startsWith('asset.'));
-  if (assets.length !== 1)
-    throw new Error(`expected one asset in ${outdir}, found ${assets.length}`);
-  return join(outdir, assets[0] as string);
+  const template = JSON.parse(
+    readFileSync(join(outdir, `${central.artifactId}.template.json`), 'utf8')
+  ) as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+  const assetOf = (prefix: string): string => {
+    const found = Object.entries(template.Resources).find(
+      ([id, resource]) => resource.Type === 'AWS::Lambda::Function' && id.startsWith(prefix)
+    );
+    const key = (found?.[1].Properties?.['Code'] as { S3Key?: string } | undefined)?.S3Key;
+    if (key === undefined) throw new Error(`no ${prefix} function in ${outdir}`);
+    const directory = join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
+    if (!readdirSync(directory).includes('index.mjs')) throw new Error(`no bundle in ${directory}`);
+    return directory;
+  };
+  return { fixer: assetOf('Fixer'), sweeper: assetOf('Sweeper') };
 }
 
 /** What a first attempt looks like: the aggregated clients, CommonJS, no minification, no aliasing. */
@@ -154,9 +173,10 @@ function interleaved(
 
 export async function measureBundle(runs: number): Promise<BundleResult> {
   const work = mkdtempSync(join(tmpdir(), 'lambda-ecr-autofix-bench-'));
-  const asset = synthesizeBundle(join(work, 'cdk.out'));
-  const code = join(asset, 'index.mjs');
-  const map = join(asset, 'index.mjs.map');
+  const assets = synthesizeBundle(join(work, 'cdk.out'));
+  const code = join(assets.fixer, 'index.mjs');
+  const map = join(assets.fixer, 'index.mjs.map');
+  const sweeperCode = join(assets.sweeper, 'index.mjs');
   const naive = await naiveBundle(work);
   const variants = await tracerVariants(work);
 
@@ -205,6 +225,8 @@ export async function measureBundle(runs: number): Promise<BundleResult> {
     mapGzipBytes: gz(map),
     naiveBytes: statSync(naive).size,
     naiveGzipBytes: gz(naive),
+    sweeperBytes: statSync(sweeperCode).size,
+    sweeperGzipBytes: gz(sweeperCode),
     load: {
       bare: summarize(samples['bare'] ?? []),
       naive: summarize(samples['naive'] ?? []),

@@ -22,6 +22,8 @@ import type {
 } from '../lambda/adapters/in-memory';
 
 export type Operation =
+  | 'lambda:ListFunctions'
+  | 'lambda:GetFunction'
   | 'sts:AssumeRole'
   | 'ecr:GetRepositoryPolicy'
   | 'ecr:SetRepositoryPolicy'
@@ -38,6 +40,8 @@ export class SimulatedAws {
   readonly calls = new Map<Operation, number>();
   /** SetRepositoryPolicy calls per repository ARN. */
   readonly writes = new Map<string, number>();
+  /** The simulated latency of every call, summed per operation (ms). */
+  readonly latencyMs = new Map<Operation, number>();
   private seed: number;
 
   constructor(
@@ -51,9 +55,9 @@ export class SimulatedAws {
   /** One AWS call: counted, then a uniform 20–40 ms (seeded) wait. */
   async call(operation: Operation): Promise<void> {
     this.calls.set(operation, (this.calls.get(operation) ?? 0) + 1);
-    await new Promise((resolve) =>
-      setTimeout(resolve, this.minMs + this.random() * (this.maxMs - this.minMs))
-    );
+    const latency = this.minMs + this.random() * (this.maxMs - this.minMs);
+    this.latencyMs.set(operation, (this.latencyMs.get(operation) ?? 0) + latency);
+    await new Promise((resolve) => setTimeout(resolve, latency));
   }
 
   total(): number {

@@ -9,11 +9,13 @@ import { join } from 'node:path';
 
 import { build } from 'esbuild';
 
+import { DEFAULT_CONCURRENCY } from '../bin/commands/scan';
 import { FIXER_SIZING } from '../lib/sizing';
 import type { BundleResult } from './bundle';
 import { measureBundle } from './bundle';
 import type { BurstOptions, BurstResult } from './burst';
 import type { CoreResult } from './decision-core';
+import type { ScanBenchOptions, ScanBenchResult } from './scan';
 import { measureDecisionCore } from './decision-core';
 import { int, kb, mb, ms, table, us, verdict } from './stats';
 
@@ -24,9 +26,12 @@ const GOALS = {
   decisionsPerSecond: 20_000,
   p99Us: 1_000,
   peakRssBytes: 128 * 1024 * 1024,
+  scanWallRatio: 1.5,
+  scanPeakRssBytes: 256 * 1024 * 1024,
 };
 
 type ChildBurst = BurstResult & { rssBeforeBytes: number; peakRssBytes: number };
+type ChildScan = ScanBenchResult & { rssBeforeBytes: number; peakRssBytes: number };
 
 /**
  * The configured burst before the write-ahead audit (commit 183f730: one unconditional BatchWriteItem per 25 records,
@@ -35,11 +40,20 @@ type ChildBurst = BurstResult & { rssBeforeBytes: number; peakRssBytes: number }
  */
 const BEFORE_WRITE_AHEAD_AUDIT = { commit: '183f730', dynamodbCallsPerAppliedFix: 211 / 140 };
 
-async function runBurstInChild(options: BurstOptions): Promise<ChildBurst> {
-  const directory = mkdtempSync(join(tmpdir(), 'lambda-ecr-autofix-burst-'));
-  const outfile = join(directory, 'burst.cjs');
+function runBurstInChild(options: BurstOptions): Promise<ChildBurst> {
+  return runInChild<ChildBurst>('burst-child.ts', options);
+}
+
+function runScanInChild(options: ScanBenchOptions): Promise<ChildScan> {
+  return runInChild<ChildScan>('scan-child.ts', options);
+}
+
+/** Bundles a bench entry and runs it with plain `node`, so its memory is its own. */
+async function runInChild<T>(entry: string, options: object): Promise<T> {
+  const directory = mkdtempSync(join(tmpdir(), 'lambda-ecr-autofix-bench-child-'));
+  const outfile = join(directory, 'child.cjs');
   await build({
-    entryPoints: [join(__dirname, 'burst-child.ts')],
+    entryPoints: [join(__dirname, entry)],
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -53,8 +67,8 @@ async function runBurstInChild(options: BurstOptions): Promise<ChildBurst> {
     maxBuffer: 16 * 1024 * 1024,
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
-  if (result.status !== 0) throw new Error(`burst failed: ${result.stderr}`);
-  return JSON.parse(result.stdout) as ChildBurst;
+  if (result.status !== 0) throw new Error(`${entry} failed: ${result.stderr}`);
+  return JSON.parse(result.stdout) as T;
 }
 
 function log(text: string): void {
@@ -86,12 +100,25 @@ async function main(): Promise<void> {
   const oneByOne = await runBurstInChild({ ...base, events: 250, batchSize: 1 });
   log('Burst in a single container (memory of one Lambda execution environment)…');
   const single = await runBurstInChild({ ...base, concurrency: 1 });
+  log('Scan of 2,000 functions on 100 repositories (concurrency 8, the default, and 32)…');
+  const scanBase: ScanBenchOptions = {
+    functions: 2000,
+    repositories: 100,
+    concurrency: DEFAULT_CONCURRENCY,
+    minLatencyMs: 20,
+    maxLatencyMs: 40,
+  };
+  const scans = [
+    await runScanInChild(scanBase),
+    await runScanInChild({ ...scanBase, concurrency: 32 }),
+  ];
   const seconds = (Date.now() - started) / 1000;
 
   const markdown = render(
     bundle,
     core,
     [configured, batchOf10, oneByOne, single],
+    scans,
     seconds,
     loadAtStart
   );
@@ -104,6 +131,7 @@ function render(
   bundle: BundleResult,
   core: CoreResult,
   bursts: readonly ChildBurst[],
+  scans: readonly ChildScan[],
   seconds: number,
   loadAtStart: number
 ): string {
@@ -118,6 +146,16 @@ function render(
   const worstP99 = Math.max(...core.cases.map((c) => c.latencyUs.p99));
   const mean2to8 =
     distinctFixes.reduce((sum, c) => sum + c.perSecond, 0) / Math.max(1, distinctFixes.length);
+  const [scan, wideScan] = scans as [ChildScan, ChildScan];
+  const scanRow = (b: ChildScan): string[] => [
+    String(b.options.concurrency),
+    ms(b.wallMs),
+    ms(b.lowerBoundMs),
+    `${(b.wallMs / b.lowerBoundMs).toFixed(2)} ×`,
+    int(b.totalCalls),
+    String(b.peakInFlight),
+    mb(b.peakRssBytes),
+  ];
   const [configured, batchOf10, oneByOne, single] = bursts as [
     ChildBurst,
     ChildBurst,
@@ -186,6 +224,11 @@ A bare \`node -e 0\` takes ${ms(load.bare.median)} here: this is a slow machine,
 | Write-ahead audit: DynamoDB calls per applied fix (configured burst) | ≤ ${auditBudget.toFixed(2)} (before: ${BEFORE_WRITE_AHEAD_AUDIT.dynamodbCallsPerAppliedFix.toFixed(2)} at ${BEFORE_WRITE_AHEAD_AUDIT.commit}, + 1) | ${perFix.toFixed(2)} | ${verdict(perFix <= auditBudget)} |
 | Burst: one FIXED notice and one applied, notified record per applied fix (every run) | equal | ${bursts.map((b) => `${b.appliedFixes} / ${b.fixedNotices} / ${b.appliedRecords} / ${b.notifiedRecords}`).join('; ')} | ${verdict(oneNoticePerFix)} |
 | Peak RSS of the handler process under the burst | ≤ 128 MB | ${mb(peak)} | ${verdict(peak <= GOALS.peakRssBytes)} |
+| Scan, 2,000 functions / 100 repositories: AWS calls ≤ functions + repositories + list pages | ≤ ${int(scan.budget)} | ${int(scan.totalCalls)} (+${scan.tagReads} tag reads, +${scan.assumeRoles} AssumeRole; see Scan) | ${verdict(scan.totalCalls <= scan.budget)} |
+| Scan: each repository's policy read once | ${scan.options.repositories} reads | ${int(scan.calls['ecr:GetRepositoryPolicy'] ?? 0)} | ${verdict((scan.calls['ecr:GetRepositoryPolicy'] ?? 0) === scan.options.repositories)} |
+| Scan: calls in flight bounded by the concurrency | ≤ ${scan.options.concurrency} | ${scan.peakInFlight} | ${verdict(scan.peakInFlight <= scan.options.concurrency)} |
+| Scan: wall time ≤ 1.5 × the shortest time for its calls at concurrency ${scan.options.concurrency} | ≤ ${GOALS.scanWallRatio} × | ${(scan.wallMs / scan.lowerBoundMs).toFixed(2)} × (${ms(scan.wallMs)} for ${ms(scan.lowerBoundMs)}) | ${verdict(scan.wallMs <= GOALS.scanWallRatio * scan.lowerBoundMs)} |
+| Scan: peak RSS | ≤ 256 MB | ${mb(scan.peakRssBytes)} | ${verdict(scan.peakRssBytes <= GOALS.scanPeakRssBytes)} |
 
 ## Bundle
 
@@ -197,6 +240,7 @@ imported per command, \`zod/mini\`, an environment-only credential provider in p
 | Fixer \`index.mjs\` | ${kb(bundle.codeBytes)} | ${kb(bundle.codeGzipBytes)} |
 | Its source map (shipped, not loaded at start) | ${kb(bundle.mapBytes)} | ${kb(bundle.mapGzipBytes)} |
 | Baseline: naive bundle of the ECR, STS and SNS clients (aggregated clients, CommonJS, not minified) | ${kb(bundle.naiveBytes)} | ${kb(bundle.naiveGzipBytes)} |
+| The sweeper \`index.mjs\` (the fixer's second entry point: scan, sweep and the fix pipeline; no budget of its own) | ${kb(bundle.sweeperBytes)} | ${kb(bundle.sweeperGzipBytes)} |
 
 ## Module load
 
@@ -329,6 +373,42 @@ month for this rarely invoked function. Batch size ${FIXER_SIZING.batchSize} wit
 window and at most ${FIXER_SIZING.maxConcurrency} concurrent invocations: larger batches group more events per
 repository (fewer calls per event than batches of 10 or single events, above), and the repository leases keep
 concurrent invocations from overwriting each other's grants.
+
+## Scan
+
+\`scan\` (and the scheduled sweep) of one account with ${int(scan.options.functions)} container-image functions on
+${scan.options.repositories} repositories (${scan.options.repositories * 0.8} in the account, ${scan.options.repositories * 0.2} in a shared registry account), through the
+real scan engine (\`Scanner\`: one limiter for every call, the next ListFunctions page first, each repository's policy read
+once as soon as its first function is described), over stand-ins whose every call takes ${scan.options.minLatencyMs}–${scan.options.maxLatencyMs} ms. 90
+repositories grant the pull, 10 lack the grant; 10 functions are Inactive with ImageAccessDenied. The shortest possible
+time is the larger of the ListFunctions chain (each page needs the previous page's marker) and the sum of every call's
+latency divided by the concurrency; both are computed from this run's own latencies.
+
+${table(
+  [
+    'Concurrency',
+    'Wall time',
+    'Shortest possible',
+    'Ratio',
+    'AWS calls',
+    'Peak in flight',
+    'Peak RSS',
+  ],
+  [scanRow(scan), scanRow(wideScan)]
+)}
+
+AWS calls at concurrency ${scan.options.concurrency}: ${Object.entries(scan.calls)
+    .map(([operation, count]) => `${operation} ${int(count ?? 0)}`)
+    .join(', ')}. Verdicts: ${Object.entries(scan.summary)
+    .map(([status, count]) => `${count} ${status}`)
+    .join(', ')}.
+
+The bound "functions + repositories + list pages" (${int(scan.budget)}) counts one GetFunction per function (ListFunctions
+omits the state and the image), one read per repository and one call per page. The scan makes exactly those
+(${int(scan.calls['lambda:GetFunction'] ?? 0)} + ${int(scan.calls['ecr:GetRepositoryPolicy'] ?? 0)} + ${scan.pages}) plus ${scan.tagReads} ListTagsForResource, one for each repository whose policy lacks
+the grant (its tags decide between at-risk and needs-human: the opt-out tag, and consent once it applies), and
+${scan.assumeRoles} AssumeRole for the shared registry account; a healthy repository costs one call. A sweep of this account fits in
+one invocation of the sweeper (120 s, of which it lists for about 80 s before handing over to the next message).
 `;
 }
 
