@@ -11,14 +11,23 @@ import {
   SetRepositoryPolicyCommand,
   TagResourceCommand,
 } from '@aws-sdk/client-ecr';
+import { CreateFunctionCommand } from '@aws-sdk/client-lambda';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 
 import type { Telemetry } from '../../lambda/application/fix-pipeline';
 import { FixPipeline } from '../../lambda/application/fix-pipeline';
+import type { RegistryAccess } from '../../lambda/application/ports';
+import type { FunctionInventory } from '../../lambda/application/scan-ports';
+import type { AwsCredentialsInput } from '../../lambda/adapters/aws-clients';
 import { createAwsClients } from '../../lambda/adapters/aws-clients';
 import { createAwsPipeline } from '../../lambda/adapters/aws-pipeline';
 import { auditTableDefinition } from '../../lambda/adapters/dynamodb-audit-log';
+import { lambdaClientFactory } from '../../lambda/adapters/function-lookup';
+import { InMemoryFunctionInventory } from '../../lambda/adapters/in-memory-functions';
+import { LambdaFunctionInventory } from '../../lambda/adapters/lambda-function-inventory';
+import { StsRegistryAccess } from '../../lambda/adapters/registry-access';
+import { partitionOfRegion } from '../../lambda/domain/partition';
 import {
   FixedClock,
   InMemoryAuditLog,
@@ -27,6 +36,7 @@ import {
   InMemoryRepositoryLocks,
 } from '../../lambda/adapters/in-memory';
 import type { Config } from '../../lambda/domain/config';
+import { systemClock } from '../../lambda/adapters/system-clock';
 import type { MotoServer } from './moto-server';
 import { MOTO_SERVER, startMotoServer } from './moto-server';
 
@@ -41,6 +51,14 @@ export interface DemoRepository {
   readonly tags?: Readonly<Record<string, string>>;
 }
 
+/** An Active container-image function of the demo organization. */
+export interface DemoFunction {
+  readonly account: string;
+  readonly region: string;
+  readonly name: string;
+  readonly imageUri: string;
+}
+
 /** A published notification, as the demo shows it. */
 export interface SentMessage {
   readonly subject: string;
@@ -52,6 +70,12 @@ export interface DemoWorld {
   readonly description: string;
   readonly pipeline: FixPipeline;
   createRepository(repository: DemoRepository): Promise<void>;
+  /** Creates a function (Active, as Lambda leaves a successful deploy). */
+  createFunction(fn: DemoFunction): Promise<void>;
+  /** The registry access the fixer has (its role here, the registry role elsewhere), for the scan. */
+  readonly registry: RegistryAccess;
+  /** The functions of an account in a Region, listed as the sweep lists them (through the registry role). */
+  inventory(account: string, region: string): Promise<FunctionInventory>;
   policyOf(repository: Pick<DemoRepository, 'account' | 'region' | 'name'>): Promise<string | null>;
   /** Messages published since the last call. */
   takeMessages(): SentMessage[];
@@ -116,8 +140,9 @@ async function motoWorld(
   );
 
   // Each account's resources are created with credentials of that account, as an administrator there would.
-  const ecrIn = async (account: string, region: string): Promise<ECRClient> => {
-    if (account === FIXER_ACCOUNT) return clients.createEcrClient(region);
+  const accountCredentials = async (
+    account: string
+  ): Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken: string }> => {
     const assumed = await clients.sts.send(
       new AssumeRoleCommand({
         RoleArn: `arn:aws:iam::${account}:role/OrganizationAccountAccessRole`,
@@ -125,16 +150,58 @@ async function motoWorld(
       })
     );
     const c = assumed.Credentials;
-    return clients.createEcrClient(region, {
+    return {
       accessKeyId: c?.AccessKeyId ?? '',
       secretAccessKey: c?.SecretAccessKey ?? '',
       sessionToken: c?.SessionToken ?? '',
-    });
+    };
   };
+  const ecrIn = async (account: string, region: string): Promise<ECRClient> => {
+    if (account === FIXER_ACCOUNT) return clients.createEcrClient(region);
+    const credentials: AwsCredentialsInput = await accountCredentials(account);
+    return clients.createEcrClient(region, credentials);
+  };
+
+  // The fixer's view of the organization, for the scan: the registry role in each account (moto trusts any caller).
+  const registry = new StsRegistryAccess({
+    fixerAccountId: FIXER_ACCOUNT,
+    registryRoleName: config.registryRoleName,
+    stsClient: clients.sts,
+    createEcrClient: (region, credentials) => clients.createEcrClient(region, credentials),
+    clock: systemClock,
+  });
+  const lambdaFor = lambdaClientFactory(registry, (region, credentials) =>
+    clients.createLambdaClient(region, credentials)
+  );
+  const functionRoles = new Map<string, string>();
 
   return {
     description: `a local moto_server at ${endpoint} (real AWS SDK clients, STS AssumeRole into each account, SNS topic ${topic.TopicArn ?? ''}, DynamoDB table ${tableName})`,
     pipeline,
+    registry,
+    async inventory(account, region) {
+      return new LambdaFunctionInventory(
+        await lambdaFor(account, region, 'lambda-ecr-autofix-demo-sweep'),
+        account,
+        region
+      );
+    },
+    async createFunction(fn) {
+      const credentials = await accountCredentials(fn.account);
+      let roleArn = functionRoles.get(fn.account);
+      if (roleArn === undefined) {
+        roleArn = await createExecutionRole(endpoint, credentials.accessKeyId);
+        functionRoles.set(fn.account, roleArn);
+      }
+      await clients.createLambdaClient(fn.region, credentials).send(
+        new CreateFunctionCommand({
+          FunctionName: fn.name,
+          Role: roleArn,
+          PackageType: 'Image',
+          Code: { ImageUri: fn.imageUri },
+        })
+      );
+    },
     async createRepository(repository) {
       const ecr = await ecrIn(repository.account, repository.region);
       const created = await ecr.send(
@@ -203,10 +270,42 @@ function inMemoryWorld(config: Config, telemetry: Telemetry): DemoWorld {
     clock,
     telemetry,
   });
+  const inventories = new Map<string, InMemoryFunctionInventory>();
+  const inventoryOf = (account: string, region: string): InMemoryFunctionInventory => {
+    const key = `${account}/${region}`;
+    let found = inventories.get(key);
+    if (found === undefined) {
+      found = new InMemoryFunctionInventory(account, region);
+      inventories.set(key, found);
+    }
+    return found;
+  };
   return {
     description:
       'in-memory stand-ins of the same adapter interfaces (moto_server is not on the PATH; install it with pip install "moto[server]" to run the demo against the real SDK clients)',
     pipeline,
+    registry,
+    inventory(account, region) {
+      registry.assertAccess(account, region);
+      return Promise.resolve(inventoryOf(account, region));
+    },
+    createFunction(fn) {
+      inventoryOf(fn.account, fn.region).add({
+        functionName: fn.name,
+        functionArn: `arn:${partitionOfRegion(fn.region)}:lambda:${fn.region}:${fn.account}:function:${fn.name}`,
+        account: fn.account,
+        region: fn.region,
+        imageUri: fn.imageUri,
+        resolvedImageUri: null,
+        state: 'Active',
+        stateReasonCode: null,
+        stateReason: null,
+        lastUpdateStatus: 'Successful',
+        lastUpdateStatusReasonCode: null,
+        lastUpdateStatusReason: null,
+      });
+      return Promise.resolve();
+    },
     createRepository(repository) {
       registry.addRepository(
         {
@@ -237,4 +336,39 @@ function inMemoryWorld(config: Config, telemetry: Telemetry): DemoWorld {
     auditCount: () => Promise.resolve(audit.records.length),
     close: () => Promise.resolve(),
   };
+}
+
+/**
+ * An execution role for the demo's functions: moto's CreateFunction wants one that exists. IAM is not a dependency
+ * of the product (its SDK client is not bundled), so this one Query call goes to the local moto_server directly; moto
+ * takes the account from the access key and does not check the signature.
+ */
+async function createExecutionRole(endpoint: string, accessKeyId: string): Promise<string> {
+  const response = await fetch(`${endpoint}/`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+      authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: new URLSearchParams({
+      Action: 'CreateRole',
+      Version: '2010-05-08',
+      RoleName: 'demo-function-role',
+      AssumeRolePolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'lambda.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+          },
+        ],
+      }),
+    }).toString(),
+  });
+  const text = await response.text();
+  const arn = /<Arn>([^<]+)<\/Arn>/.exec(text)?.[1];
+  if (!response.ok || arn === undefined)
+    throw new Error(`moto CreateRole failed: ${text.slice(0, 200)}`);
+  return arn;
 }

@@ -6,9 +6,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import type { EventResult, Telemetry } from '../../lambda/application/fix-pipeline';
+import { createLimiter } from '../../lambda/application/concurrency';
+import { applyScanFixes } from '../../lambda/application/scan-fixes';
+import type { RegionScan, ScanEntry } from '../../lambda/application/scanner';
+import { Scanner } from '../../lambda/application/scanner';
+import type { Config } from '../../lambda/domain/config';
 import { parseConfig } from '../../lambda/domain/config';
-import type { DemoRepository, DemoWorld, SentMessage } from './demo-world';
+import type { ScanContext } from '../../lambda/domain/scan-call';
+import type { DemoFunction, DemoRepository, DemoWorld, SentMessage } from './demo-world';
 import { openWorld } from './demo-world';
+import type { ScanReport } from './scan-output';
+import { fixesText, scanText } from './scan-output';
 
 export const DEMO_HELP = `Usage: lambda-ecr-autofix demo [--verbose]
 
@@ -122,6 +130,46 @@ const STEPS: readonly Step[] = [
   { title: 'An event cut short in transit (not JSON)', event: 'malformed-truncated-event.json' },
 ];
 
+/** The workload account's container-image functions, deployed before the story above (they all work today). */
+const SCANNED_ACCOUNT = '222222222222';
+const SCANNED_REGIONS = ['us-east-1', 'eu-west-1', 'us-west-2'];
+const FUNCTIONS: readonly DemoFunction[] = [
+  {
+    name: 'orders-api',
+    region: 'us-east-1',
+    imageUri: image('222222222222', 'us-east-1', 'orders-api:1.4.0'),
+  },
+  {
+    name: 'bedrock-proxy',
+    region: 'us-east-1',
+    imageUri: image('222222222222', 'us-east-1', 'bedrock-proxy-api:0.9.1'),
+  },
+  {
+    name: 'legacy-reports',
+    region: 'us-east-1',
+    imageUri: image('222222222222', 'us-east-1', 'legacy-reports:2019'),
+  },
+  {
+    name: 'payments-worker',
+    region: 'eu-west-1',
+    imageUri: image('111111111111', 'eu-west-1', 'platform/payments-worker:1.4.2'),
+  },
+  {
+    name: 'nightly-etl',
+    region: 'eu-west-1',
+    imageUri: image('111111111111', 'eu-west-1', 'platform/base-python:3.12'),
+  },
+  {
+    name: 'thumbnailer',
+    region: 'us-west-2',
+    imageUri: image('111111111111', 'us-west-2', 'platform/thumbnailer:2.0'),
+  },
+].map((fn) => ({ ...fn, account: SCANNED_ACCOUNT }));
+
+function image(account: string, region: string, repositoryAndTag: string): string {
+  return `${account}.dkr.ecr.${region}.amazonaws.com/${repositoryAndTag}`;
+}
+
 const QUIET: Telemetry = { decided: () => undefined, failed: () => undefined };
 
 export interface DemoOptions {
@@ -169,6 +217,7 @@ export async function runDemo(options: DemoOptions, out: (text: string) => void)
     out(
       `Summary: ${[...counts].map(([outcome, n]) => `${n} ${outcome}`).join(', ')}; ${await world.auditCount()} audit records written.`
     );
+    await scanStory(world, config, out, !options.verbose);
     if (!options.verbose) out('Each e-mail in full: lambda-ecr-autofix demo --verbose.');
     return nextSteps(PACKAGE_ROOT);
   } finally {
@@ -227,4 +276,64 @@ function renderEmail(message: SentMessage, verbose: boolean): string {
 
 function example(path: string): string {
   return readFileSync(join(EXAMPLES, path), 'utf8');
+}
+
+/**
+ * The functions that deployed fine before the story: are they still fine? The same engine and report as
+ * `lambda-ecr-autofix scan` (and the scheduled sweep), then `scan --fix` through the same pipeline.
+ */
+async function scanStory(
+  world: DemoWorld,
+  config: Config,
+  out: (text: string) => void,
+  brief: boolean
+): Promise<void> {
+  for (const fn of FUNCTIONS) await world.createFunction(fn);
+  const context: ScanContext = {
+    runId: 'demo',
+    time: new Date().toISOString(),
+    by: `demo sweep of ${SCANNED_ACCOUNT}`,
+  };
+  const scanAll = async (): Promise<{ report: ScanReport; entries: ScanEntry[] }> => {
+    const scanner = new Scanner({
+      config,
+      registry: world.registry,
+      limiter: createLimiter(8),
+      context,
+      sessionName: 'lambda-ecr-autofix-demo-sweep',
+    });
+    const regions: RegionScan[] = [];
+    for (const region of SCANNED_REGIONS) {
+      regions.push(await scanner.scanRegion(await world.inventory(SCANNED_ACCOUNT, region)));
+    }
+    const entries = regions.flatMap((r) => r.entries);
+    const report: ScanReport = {
+      account: SCANNED_ACCOUNT,
+      regions: SCANNED_REGIONS,
+      findings: entries.map((entry) => entry.finding),
+      deleted: 0,
+    };
+    return { report, entries };
+  };
+
+  out('');
+  out(
+    `== Scan of account ${SCANNED_ACCOUNT}: ${FUNCTIONS.length} container-image functions deployed before all this (what "lambda-ecr-autofix scan" prints):`
+  );
+  const before = await scanAll();
+  out(scanText(before.report));
+  out('');
+  out('== scan --fix (through the fixer pipeline: audit record, notice), then the state after:');
+  const fixes = await applyScanFixes(world.pipeline, before.entries, context);
+  out(fixesText(fixes));
+  for (const message of world.takeMessages()) out(renderEmail(message, true));
+  out('');
+  out('After the fixes:');
+  out(scanText((await scanAll()).report));
+  if (!brief) {
+    out('');
+    out(
+      'A scheduled sweep does the same in every account and Region (sweepSchedule, default daily) and sends one digest.'
+    );
+  }
 }

@@ -532,6 +532,18 @@ describe('demo', () => {
     expect(output.split('\n').length).toBeLessThan(150);
     expect(lines.at(-1)).toBe('Each e-mail in full: lambda-ecr-autofix demo --verbose.');
     expect(last).toContain('`npm test` runs the test suite');
+    // The scan of the workload account, then scan --fix through the same pipeline.
+    expect(output).toContain('ok 2   broken 0   at-risk 1   needs-human 3   unknown 0');
+    expect(output).toMatch(
+      /at-risk\s+bedrock-proxy\s+us-east-1\s+bedrock-proxy-api \(222222222222\)/
+    );
+    expect(output).toContain(
+      'bedrock-proxy: policy written and verified (arn:aws:ecr:us-east-1:222222222222:repository/bedrock-proxy-api)'
+    );
+    expect(output).toContain(
+      'e-mail:   [lambda-ecr-autofix] FIXED: 222222222222 can now pull bedrock-proxy-api (us-east-1)'
+    );
+    expect(output).toContain('ok 3   broken 0   at-risk 0   needs-human 3   unknown 0');
   });
 
   it('prints every e-mail in full with verbose', async () => {
@@ -560,6 +572,12 @@ describe('demo', () => {
         '   | !!! THIS REPOSITORY IS MANAGED BY CLOUDFORMATION STACK CDKTOOLKIT !!!'
       );
       expect(output).toContain('"arn:aws:iam::444444444444:root"');
+      expect(output).toContain('ok 2   broken 0   at-risk 1   needs-human 3   unknown 0');
+      expect(output).toMatch(
+        /needs-human\s+legacy-reports\s+us-east-1\s+legacy-reports \(222222222222\)\s+repository-not-found/
+      );
+      expect(output).toContain('ok 3   broken 0   at-risk 0   needs-human 3   unknown 0');
+      expect(output).toContain('A scheduled sweep does the same in every account and Region');
     });
   });
 });
