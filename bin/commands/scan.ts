@@ -154,7 +154,7 @@ export async function runScan(
     return {
       output,
       exitCode: 1,
-      error: `${failed.length} fix(es) failed (a retry with the same --audit-table completes them); first: ${first.functionArn}: ${why}`,
+      error: `${failed.length} fix(es) failed; the report shows the state after them; first: ${first.functionArn}: ${why}`,
     };
   }
   const remaining = report.findings.some(

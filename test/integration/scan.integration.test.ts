@@ -274,6 +274,38 @@ describeWithMoto()('scan against moto_server', () => {
     expect(fixed.out).toContain('ok 3   broken 0   at-risk 0   needs-human 1   unknown 0');
   });
 
+  it('prints the report, then exits 1 with one line, when a fix cannot send its notice', async () => {
+    const missingTopic = `arn:aws:sns:${REGION}:${ACCOUNT}:no-such-topic`;
+
+    const { code, out, err } = await runCli(
+      ...scanArgs('--fix', '--json', '--topic-arn', missingTopic)
+    );
+
+    expect(code).toBe(1);
+    expect(JSON.parse(out)).toEqual(
+      expect.objectContaining({ summary: expect.any(Object) as unknown })
+    );
+    expect(err).toMatch(
+      /^lambda-ecr-autofix scan: 2 fix\(es\) failed; the report shows the state after them; first: arn:aws:lambda:/
+    );
+    expect(err).not.toContain('\n');
+    // The grant was written and verified before the notice failed.
+    expect(await policyOf(ACCOUNT, 'no-grant')).toContain('LambdaEcrAutofixService');
+  });
+
+  it('scans the Region of the environment when no --region is given', async () => {
+    const saved = process.env['AWS_REGION'];
+    process.env['AWS_REGION'] = REGION;
+    try {
+      const { code, out } = await runCli('scan', '--endpoint-url', moto.endpoint, '--json');
+
+      expect(code).toBe(0);
+      expect((JSON.parse(out) as { functions: unknown[] }).functions).toHaveLength(4);
+    } finally {
+      process.env['AWS_REGION'] = saved;
+    }
+  });
+
   it('exits 4 with --exit-code while functions are at risk', async () => {
     const { code } = await runCli(...scanArgs('--exit-code'));
 
@@ -298,6 +330,24 @@ describe('scan usage errors', () => {
 
     expect(code).toBe(2);
     expect(err).toContain(message);
+  });
+
+  it('exits 2 when no Region is given or configured', async () => {
+    const saved = { ...process.env };
+    delete process.env['AWS_REGION'];
+    delete process.env['AWS_DEFAULT_REGION'];
+    delete process.env['AWS_PROFILE'];
+    process.env['AWS_CONFIG_FILE'] = '/nonexistent/lambda-ecr-autofix-config';
+    try {
+      const { code, err } = await runCli('scan');
+
+      expect(code).toBe(2);
+      expect(err).toBe(
+        'lambda-ecr-autofix scan: --region is required: neither AWS_REGION nor your profile names a Region (see --help)'
+      );
+    } finally {
+      process.env = saved;
+    }
   });
 
   it('exits 1 with one line when AWS does not answer', async () => {
