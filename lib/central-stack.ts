@@ -270,6 +270,10 @@ export class CentralStack extends Stack {
         maxReceiveCount: SWEEPER_SIZING.maxReceiveCount,
         maxConcurrency: SWEEPER_SIZING.maxConcurrency,
       });
+      new CfnOutput(this, 'SweepQueueArn', {
+        description: 'Sweep requests and continuations (replay sweeps from the dead-letter queue here)',
+        value: this.sweeps.queue.queueArn,
+      });
     }
 
     this.monitoring = new FixerMonitoring(this, 'Monitoring', {
