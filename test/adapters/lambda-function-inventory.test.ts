@@ -5,9 +5,18 @@ import {
   ResourceNotFoundException,
   TooManyRequestsException,
 } from '@aws-sdk/client-lambda';
+import {
+  ECRClient,
+  GetRepositoryPolicyCommand,
+  ListTagsForResourceCommand,
+  RepositoryPolicyNotFoundException,
+} from '@aws-sdk/client-ecr';
+import { AssumeRoleCommand, STSClient, STSServiceException } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 
+import { createAwsClients } from '../../lambda/adapters/aws-clients';
 import { InMemoryRegistry } from '../../lambda/adapters/in-memory';
+import { StsRegistryAccess } from '../../lambda/adapters/registry-access';
 import { LambdaFunctionInventory } from '../../lambda/adapters/lambda-function-inventory';
 import { createLimiter } from '../../lambda/application/concurrency';
 import { Scanner } from '../../lambda/application/scanner';
@@ -212,5 +221,79 @@ describe('a scan over the Lambda API (aws-sdk-client-mock)', () => {
       ['busy', 'unknown', 'function-lookup-failed'],
     ]);
     expect(lambdaMock.commandCalls(GetFunctionCommand)).toHaveLength(3);
+  });
+});
+
+describe('a scan over the SDK with a repository it may not read (aws-sdk-client-mock)', () => {
+  const sts = mockClient(STSClient);
+  const ecr = mockClient(ECRClient);
+
+  beforeEach(() => {
+    sts.reset();
+    ecr.reset();
+  });
+
+  it('reports the functions of a repository in an account without the registry role as unknown, and the rest', async () => {
+    // The shared registry 111111111111 has no member stack: STS answers AccessDenied.
+    sts.on(AssumeRoleCommand).rejects(
+      new STSServiceException({
+        name: 'AccessDenied',
+        $fault: 'client',
+        $metadata: {},
+        message: `User: arn:aws:sts::${ACCOUNT}:assumed-role/alice/cli is not authorized to perform: sts:AssumeRole`,
+      })
+    );
+    ecr
+      .on(GetRepositoryPolicyCommand)
+      .rejects(new RepositoryPolicyNotFoundException({ message: 'no policy', $metadata: {} }))
+      .on(ListTagsForResourceCommand)
+      .resolves({ tags: [] });
+    lambdaMock
+      .on(ListFunctionsCommand)
+      .resolves({
+        Functions: [
+          { FunctionName: 'own', FunctionArn: arnOf('own'), PackageType: 'Image' },
+          { FunctionName: 'shared', FunctionArn: arnOf('shared'), PackageType: 'Image' },
+        ],
+      })
+      .on(GetFunctionCommand, { FunctionName: arnOf('own') })
+      .resolves(getFunctionOutput('own', 'own-repo'))
+      .on(GetFunctionCommand, { FunctionName: arnOf('shared') })
+      .resolves({
+        ...getFunctionOutput('shared'),
+        Code: { ImageUri: `111111111111.dkr.ecr.${REGION}.amazonaws.com/platform/shared:1` },
+      });
+    const clients = createAwsClients({ region: REGION });
+    const registry = new StsRegistryAccess({
+      fixerAccountId: ACCOUNT,
+      registryRoleName: 'LambdaEcrAutofixRegistryAccess',
+      stsClient: clients.sts,
+      createEcrClient: (region, credentials) => clients.createEcrClient(region, credentials),
+      clock: { now: () => new Date() },
+    });
+    const scanner = new Scanner({
+      config: CONFIG,
+      registry,
+      limiter: createLimiter(4),
+      context: SCAN_CONTEXT,
+      sessionName: 'lambda-ecr-autofix-scan-test',
+    });
+
+    const result = await scanner.scanRegion(inventory());
+
+    expect(
+      result.entries.map(({ finding }) => [finding.functionName, finding.status, finding.reason])
+    ).toEqual([
+      ['own', 'at-risk', 'repository-policy-missing-grant'],
+      ['shared', 'unknown', 'registry-role-unavailable'],
+    ]);
+    expect(result.entries[1]?.finding.explanation).toMatch(
+      /^Cannot assume arn:aws:iam::111111111111:role\/LambdaEcrAutofixRegistryAccess in account 111111111111\./
+    );
+    expect(sts).toHaveReceivedCommandTimes(AssumeRoleCommand, 1);
+    expect(ecr).toHaveReceivedCommandWith(GetRepositoryPolicyCommand, {
+      registryId: ACCOUNT,
+      repositoryName: 'own-repo',
+    });
   });
 });
