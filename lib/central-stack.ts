@@ -271,7 +271,8 @@ export class CentralStack extends Stack {
         maxConcurrency: SWEEPER_SIZING.maxConcurrency,
       });
       new CfnOutput(this, 'SweepQueueArn', {
-        description: 'Sweep requests and continuations (replay sweeps from the dead-letter queue here)',
+        description:
+          'Sweep requests and continuations (replay sweeps from the dead-letter queue here)',
         value: this.sweeps.queue.queueArn,
       });
     }

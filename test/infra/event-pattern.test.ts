@@ -3,11 +3,7 @@ import * as path from 'node:path';
 
 import { Template } from 'aws-cdk-lib/assertions';
 
-import {
-  buildApp,
-  memberOf,
-  resourcesOf,
-} from './app-fixture';
+import { ORGANIZATION_CONFIG, buildApp, memberOf, resourcesOf } from './app-fixture';
 import { UnsupportedPatternError, matchesPattern, type JsonValue } from './event-pattern-matcher';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'events');
