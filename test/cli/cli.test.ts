@@ -246,7 +246,7 @@ describe('plan', () => {
     ],
     [
       ['frobnicate'],
-      /^lambda-ecr-autofix: unknown command "frobnicate"; expected one of plan, apply, demo/,
+      /^lambda-ecr-autofix: unknown command "frobnicate"; expected one of plan, apply, scan, demo/,
     ],
   ])('exits 2 with one line for %j', async (argv, message) => {
     const { code, out, err } = await run(...argv);
