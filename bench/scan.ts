@@ -95,7 +95,10 @@ export async function runScanBench(options: ScanBenchOptions): Promise<ScanBench
         lastUpdateStatusReason: null,
       });
     }
-    // 90 repositories grant the pull; 10 lack the grant (their functions are at risk).
+    // 90 repositories grant the pull; 10 lack the grant (their functions are at risk). The shared registry's owner
+    // consents to share with the scanned account (its share tag).
+    const tags: Record<string, string> = { team: `team-${r}` };
+    if (registryAccount === SHARED) tags['lambda-ecr-autofix:share'] = ACCOUNT;
     const first = functions[0] as ScannedFunction;
     const located = locateFunction(first, context);
     if (!located.ok) throw new Error(located.explanation);
@@ -105,12 +108,13 @@ export async function runScanBench(options: ScanBenchOptions): Promise<ScanBench
         : decideForPolicy(
             scanCall(first, context),
             located.target,
-            { policyText: null, tags: {} },
+            { policyText: null, tags },
             config
           ).policyAfter;
+    if (r % 10 !== 7 && granted === null) throw new Error(`repository ${r} got no grant`);
     registry.addRepository(
       { registryAccount, region: REGION, repositoryName },
-      { policyText: granted, tags: { team: `team-${r}` } }
+      { policyText: granted, tags }
     );
     inventory.add(...functions);
   }

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 
-import { Aws, CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Fn, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import {
   EventField,
   Rule,
@@ -10,9 +11,10 @@ import {
   type RuleTargetConfig,
 } from 'aws-cdk-lib/aws-events';
 import { SqsQueue, addToDeadLetterQueueResourcePolicy } from 'aws-cdk-lib/aws-events-targets';
+import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 
 import { ConfigError, type Config } from '../lambda/domain/config';
 import { OUTCOMES } from '../lambda/domain/decision';
@@ -35,6 +37,7 @@ import {
   SERVICE_NAME,
   WORK_QUEUE_NAME,
 } from './names';
+import { LIST_FUNCTIONS_ACKNOWLEDGEMENT, functionInventoryStatement } from './registry-permissions';
 import { FIXER_SIZING } from './sizing';
 import { SWEEPER_SIZING } from './sweep-sizing';
 
@@ -120,6 +123,8 @@ export class CentralStack extends Stack {
   public readonly sweeps?: SweepRouting;
   /** The sweeper: the fixer's second entry point, with the fixer's role; absent with `sweepSchedule: "off"`. */
   public readonly sweeper?: FixerFunction;
+  /** The fixer's permissions for the sweeper's code (`lambda:SourceFunctionArn`); absent with sweeps off. */
+  public readonly sweeperPermissions?: FixerPermissions;
 
   constructor(scope: Construct, id: string, props: CentralStackProps) {
     const { config, handlerEntry, sweepHandlerEntry, ...stackProps } = props;
@@ -258,22 +263,62 @@ export class CentralStack extends Stack {
           POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         },
       });
+      const sweeperArn = this.sweeper.function.functionArn;
+      // The fixer's permissions again, usable only from the sweeper's code (lambda:SourceFunctionArn), and what only a
+      // sweep needs: list the central account's functions, publish its continuations.
+      this.sweeperPermissions = new FixerPermissions(this, 'SweeperPermissions', {
+        role: this.fixer.role,
+        functionArn: sweeperArn,
+        config,
+        notifications: this.notifications,
+        auditTable: this.audit.table,
+        auditTableActions: AUDIT_TABLE_ACTIONS,
+      });
       this.sweeps = new SweepRouting(this, 'Sweeps', {
         schedule: config.sweepSchedule,
         eventBus: this.eventBus.eventBus,
         sweeper: this.sweeper.function,
-        deadLetterQueue: this.queue.deadLetterQueue,
         key: this.notifications.key,
+        alarmAction: new SnsAction(this.notifications.topic),
+        replayRole: this.queue.replayRole,
         visibilityTimeout: Duration.seconds(
           SWEEPER_SIZING.timeout.toSeconds() * SWEEPER_SIZING.visibilityTimeoutFactor
         ),
         maxReceiveCount: SWEEPER_SIZING.maxReceiveCount,
         maxConcurrency: SWEEPER_SIZING.maxConcurrency,
       });
+      const onlyTheSweeper = {
+        ArnLike: { 'lambda:SourceFunctionArn': [sweeperArn, `${sweeperArn}:*`] },
+      };
+      const sweepOnly = new Policy(this, 'SweeperInventory', {
+        roles: [this.fixer.role],
+        statements: [
+          functionInventoryStatement(onlyTheSweeper),
+          new PolicyStatement({
+            sid: 'PublishContinuations',
+            actions: ['sns:Publish'],
+            resources: [this.sweeps.continuationTopic.topicArn],
+            conditions: onlyTheSweeper,
+          }),
+        ],
+      });
+      Validations.of(sweepOnly.node.defaultChild as IConstruct).acknowledge(
+        LIST_FUNCTIONS_ACKNOWLEDGEMENT
+      );
+      // As for the fixer: the policies name the function, so its event source mapping waits for them.
+      for (const mapping of this.sweeper.function.node.children.filter(
+        (child) => child instanceof EventSourceMapping
+      )) {
+        mapping.node.addDependency(...this.sweeperPermissions.unconditionalPolicies, sweepOnly);
+      }
       new CfnOutput(this, 'SweepQueueArn', {
         description:
-          'Sweep requests and continuations (replay sweeps from the dead-letter queue here)',
+          'Sweep requests and continuations (replay sweeps from the sweep dead-letter queue here)',
         value: this.sweeps.queue.queueArn,
+      });
+      new CfnOutput(this, 'SweepDeadLetterQueueArn', {
+        description: 'Sweeps that failed 5 times; replay as ReplayRoleArn into SweepQueueArn',
+        value: this.sweeps.deadLetterQueue.queueArn,
       });
     }
 

@@ -141,12 +141,11 @@ export class MemberStack extends Stack {
     });
     onlyIf(forwardEvents, this.forwarder);
     if (config.sweepSchedule !== 'off') {
-      // Same place as the forwarder, with its role and dead-letter queue; the central stack schedules its own Region.
+      // Same place as the forwarder, with its role; the central stack schedules its own Region.
       this.sweepTrigger = new SweepTrigger(this, 'Sweep', {
         schedule: config.sweepSchedule,
         targetBus: centralBus,
         role: this.forwarder.role,
-        deadLetterQueue: this.forwarder.deadLetterQueue,
       });
       onlyIf(forwardEvents, this.sweepTrigger);
     }

@@ -42,6 +42,9 @@ export const DASHBOARD_NAME = 'LambdaEcrAutofix';
  */
 export const WORK_QUEUE_NAME = 'lambda-ecr-autofix-work';
 
+/** Name of the sweep queue, fixed for the same reason as the work queue's. */
+export const SWEEP_QUEUE_NAME = 'lambda-ecr-autofix-sweep';
+
 /** Id of the stack that holds the StackSet (also its CloudFormation stack name). */
 export const MEMBER_DEPLOYMENT_STACK_NAME = 'LambdaEcrAutofixMemberDeployment';
 

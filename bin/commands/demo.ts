@@ -217,7 +217,7 @@ export async function runDemo(options: DemoOptions, out: (text: string) => void)
     out(
       `Summary: ${[...counts].map(([outcome, n]) => `${n} ${outcome}`).join(', ')}; ${await world.auditCount()} audit records written.`
     );
-    await scanStory(world, config, out, !options.verbose);
+    await scanStory(world, config, out, options.verbose);
     if (!options.verbose) out('Each e-mail in full: lambda-ecr-autofix demo --verbose.');
     return nextSteps(PACKAGE_ROOT);
   } finally {
@@ -286,7 +286,7 @@ async function scanStory(
   world: DemoWorld,
   config: Config,
   out: (text: string) => void,
-  brief: boolean
+  verbose: boolean
 ): Promise<void> {
   for (const fn of FUNCTIONS) await world.createFunction(fn);
   const context: ScanContext = {
@@ -326,14 +326,11 @@ async function scanStory(
   out('== scan --fix (through the fixer pipeline: audit record, notice), then the state after:');
   const fixes = await applyScanFixes(world.pipeline, before.entries, context);
   out(fixesText(fixes));
-  for (const message of world.takeMessages()) out(renderEmail(message, true));
+  for (const message of world.takeMessages()) out(renderEmail(message, verbose));
   out('');
   out('After the fixes:');
   out(scanText((await scanAll()).report));
-  if (!brief) {
-    out('');
-    out(
-      'A scheduled sweep does the same in every account and Region (sweepSchedule, default daily) and sends one digest.'
-    );
-  }
+  out(
+    'A scheduled sweep does the same in every account and Region (sweepSchedule, default daily) and sends one digest.'
+  );
 }

@@ -90,9 +90,18 @@ export function locateFunction(fn: ScannedFunction, context: ScanContext): Locat
   };
 }
 
+/** Verdicts that the repository's tags cannot change: the policy itself stands in the way. */
+const DECIDED_WITHOUT_TAGS: readonly Reason[] = [
+  'explicit-deny',
+  'policy-invalid',
+  'policy-not-understood',
+  'function-name-unknown',
+];
+
 /**
  * Whether deciding needs the repository's tags: only when the policy lacks the grant, because the tags can block
- * (opt-out) or allow (consent) a fix, never the pull itself. Saves one call per healthy repository.
+ * (opt-out) or allow (the owner's consent to share) a fix, never the pull itself. Saves one call per healthy
+ * repository.
  */
 export function needsTags(
   fn: ScannedFunction,
@@ -101,7 +110,11 @@ export function needsTags(
   config: Config,
   context: ScanContext
 ): boolean {
-  return policyDecision(fn, target, policyText, {}, config, context).outcome === 'fix';
+  const decision = policyDecision(fn, target, policyText, {}, config, context);
+  return (
+    decision.outcome === 'fix' ||
+    (decision.outcome === 'needs-human' && !DECIDED_WITHOUT_TAGS.includes(decision.reason))
+  );
 }
 
 /** The verdict on one function; `located` and `reading` come from `locateFunction` and the repository read. */

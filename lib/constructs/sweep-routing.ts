@@ -1,15 +1,22 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  TreatMissingData,
+  type IAlarmAction,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { Grant } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, Policy, PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
+import { SWEEP_QUEUE_NAME } from '../names';
 import { SWEEP_REQUEST_PATTERN, SWEEP_RULE_NAME } from '../sweep-request-pattern';
 
 export interface SweepRoutingProps {
@@ -17,12 +24,14 @@ export interface SweepRoutingProps {
   readonly schedule: string;
   /** The central bus, where the member accounts' sweep requests arrive. */
   readonly eventBus: IEventBus;
-  /** The sweeper (the fixer's second entry point, with the fixer's role); it consumes the queue, sends continuations. */
+  /** The sweeper (the fixer's second entry point, with the fixer's role); it consumes the queue. */
   readonly sweeper: LambdaFunction;
-  /** The fixer's dead-letter queue, shared: one alarm, one redrive for everything the fixer could not do. */
-  readonly deadLetterQueue: IQueue;
   /** The key that encrypts the notification topic; it encrypts the continuation topic too. */
   readonly key: IKey;
+  /** Where the dead-letter queue's alarm goes (the notification topic). */
+  readonly alarmAction: IAlarmAction;
+  /** The one principal besides the rules and the topic that may send to the sweep queue: for replaying dead letters. */
+  readonly replayRole: IRole;
   /** Visibility timeout of the sweep queue (at least six times the sweeper's timeout). */
   readonly visibilityTimeout: Duration;
   /**
@@ -42,39 +51,63 @@ export interface SweepRoutingProps {
  *
  * - a sweep queue, apart from the deploy-event queue: a sweep takes a whole invocation (batch size 1) and may need
  *   several, and must neither delay nor share a timeout with the fixes of failed deploys; its own event source caps
- *   the sweeps running at once;
+ *   the sweeps running at once; its own dead-letter queue (with an alarm) keeps what failed 5 times;
  * - a rule on the central bus that sends the member accounts' sweep requests there, and the central account's own
  *   scheduled rule (its Region has no member stack forwarder) that sends its requests there directly;
  * - a continuation topic whose only subscriber is that queue (raw delivery): the sweeper publishes a sweep's next part
  *   to it, so a long sweep continues through the same queue, the same bound and the same dead-letter queue.
  *
+ * As for the work queue, a message in the sweep queue is an instruction, so only these senders may put one there:
+ * the two rules, the topic, and the replay role (an explicit `Deny` for everyone else, whatever their IAM policy).
+ *
  * @example
- * new SweepRouting(this, 'Sweeps', { schedule: 'rate(1 day)', eventBus, sweeper, deadLetterQueue, key, visibilityTimeout });
+ * new SweepRouting(this, 'Sweeps', { schedule: 'rate(1 day)', eventBus, sweeper, key, alarmAction, replayRole,
+ *   visibilityTimeout: Duration.minutes(12) });
  */
 export class SweepRouting extends Construct {
   /** The sweep queue. */
   public readonly queue: Queue;
+  /** Sweep messages that failed `maxReceiveCount` times, and requests EventBridge could not deliver. */
+  public readonly deadLetterQueue: Queue;
   /** The continuation topic. */
   public readonly continuationTopic: Topic;
   /** The rule on the central bus. */
   public readonly organizationRule: Rule;
   /** The central account's own scheduled rule. */
   public readonly localRule: Rule;
+  /** Fires when the dead-letter queue is not empty. */
+  public readonly deadLetterAlarm: Alarm;
+  /** What the replay role may do with the sweep queues. */
+  public readonly replayPolicy: Policy;
 
   constructor(scope: Construct, id: string, props: SweepRoutingProps) {
     super(scope, id);
+    // The two queues name each other; CloudFormation accepts that only when one ARN comes from a known name.
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      redriveAllowPolicy: {
+        redrivePermission: RedrivePermission.BY_QUEUE,
+        sourceQueues: [
+          Queue.fromQueueArn(
+            this,
+            'QueueByName',
+            `arn:${Aws.PARTITION}:sqs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${SWEEP_QUEUE_NAME}`
+          ),
+        ],
+      },
+    });
     this.queue = new Queue(this, 'Queue', {
+      queueName: SWEEP_QUEUE_NAME,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout: props.visibilityTimeout,
       retentionPeriod: Duration.days(4),
-      deadLetterQueue: {
-        queue: props.deadLetterQueue,
-        maxReceiveCount: props.maxReceiveCount ?? 5,
-      },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
     });
 
-    const toQueue = new SqsQueue(this.queue, { deadLetterQueue: props.deadLetterQueue });
+    const toQueue = new SqsQueue(this.queue, { deadLetterQueue: this.deadLetterQueue });
     this.organizationRule = new Rule(this, 'OrganizationRule', {
       description: 'lambda-ecr-autofix: sweep requests of the organization accounts',
       eventBus: props.eventBus,
@@ -96,13 +129,72 @@ export class SweepRouting extends Construct {
     this.continuationTopic.addSubscription(
       new SqsSubscription(this.queue, { rawMessageDelivery: true })
     );
-    // Publish only: the role holds the key's actions already (it publishes notifications with the same key).
-    Grant.addToPrincipalOrResource({
-      grantee: props.sweeper,
-      actions: ['sns:Publish'],
-      resourceArns: [this.continuationTopic.topicArn],
-      resource: this.continuationTopic,
+
+    const ruleArns = [this.organizationRule.ruleArn, this.localRule.ruleArn];
+    this.queue.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'OnlyTheSweepRulesTheTopicAndTheReplayRoleSend',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        conditions: {
+          ArnNotEquals: {
+            'aws:SourceArn': [...ruleArns, this.continuationTopic.topicArn],
+            'aws:PrincipalArn': props.replayRole.roleArn,
+          },
+        },
+      })
+    );
+    this.deadLetterQueue.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'OnlyTheSweepRulesAndTheSweepQueueSend',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['sqs:SendMessage'],
+        resources: [this.deadLetterQueue.queueArn],
+        conditions: { ArnNotEquals: { 'aws:SourceArn': [...ruleArns, this.queue.queueArn] } },
+      })
+    );
+    this.replayPolicy = new Policy(this, 'ReplayPolicy', {
+      roles: [props.replayRole],
+      statements: [
+        new PolicyStatement({
+          sid: 'MoveSweepDeadLetters',
+          actions: [
+            'sqs:CancelMessageMoveTask',
+            'sqs:DeleteMessage',
+            'sqs:GetQueueAttributes',
+            'sqs:GetQueueUrl',
+            'sqs:ListMessageMoveTasks',
+            'sqs:ReceiveMessage',
+            'sqs:StartMessageMoveTask',
+          ],
+          resources: [this.deadLetterQueue.queueArn],
+        }),
+        new PolicyStatement({
+          sid: 'SendToSweepQueue',
+          actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+          resources: [this.queue.queueArn],
+        }),
+      ],
     });
+
+    this.deadLetterAlarm = new Alarm(this, 'DeadLetterAlarm', {
+      alarmName: `${Stack.of(this).stackName}-sweep-dead-letter-queue-not-empty`,
+      alarmDescription:
+        'lambda-ecr-autofix: sweeps failed 5 times, or could not be delivered, and wait in the sweep dead-letter ' +
+        'queue (docs/operations.md, "Sweeps").',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        statistic: 'Maximum',
+        period: Duration.minutes(5),
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.deadLetterAlarm.addAlarmAction(props.alarmAction);
 
     props.sweeper.addEventSource(
       new SqsEventSource(this.queue, {

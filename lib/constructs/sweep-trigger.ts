@@ -1,7 +1,6 @@
 import { Rule, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { EventBus as EventBusTarget } from 'aws-cdk-lib/aws-events-targets';
 import type { IRole } from 'aws-cdk-lib/aws-iam';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 import { SWEEP_RULE_NAME } from '../sweep-request-pattern';
@@ -13,8 +12,6 @@ export interface SweepTriggerProps {
   readonly targetBus: IEventBus;
   /** A role EventBridge may assume to put events on `targetBus` (the event forwarder's). */
   readonly role: IRole;
-  /** Where undeliverable requests go (the event forwarder's dead-letter queue). */
-  readonly deadLetterQueue: IQueue;
 }
 
 /**
@@ -28,7 +25,7 @@ export interface SweepTriggerProps {
  * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html
  *
  * @example
- * new SweepTrigger(this, 'Sweep', { schedule: 'rate(1 day)', targetBus, role, deadLetterQueue });
+ * new SweepTrigger(this, 'Sweep', { schedule: 'rate(1 day)', targetBus, role });
  */
 export class SweepTrigger extends Construct {
   /** The scheduled rule. */
@@ -41,10 +38,10 @@ export class SweepTrigger extends Construct {
       description: 'lambda-ecr-autofix: asks the central fixer to sweep this account and Region',
       schedule: Schedule.expression(props.schedule),
       targets: [
-        new EventBusTarget(props.targetBus, {
-          role: props.role,
-          deadLetterQueue: props.deadLetterQueue,
-        }),
+        // No dead-letter queue: a request EventBridge cannot deliver within its retries (24 hours) is replaced by the
+        // next scheduled one, and what would stop it (the central bus, the role) stops the forwarder too, whose
+        // dead-letter queue has an alarm.
+        new EventBusTarget(props.targetBus, { role: props.role }),
       ],
     });
   }

@@ -65,11 +65,10 @@ beforeEach(() => {
     region: REGION,
     repositoryName: 'orders-api',
   });
-  registry.addRepository({
-    registryAccount: '111111111111',
-    region: REGION,
-    repositoryName: 'platform/shared',
-  });
+  registry.addRepository(
+    { registryAccount: '111111111111', region: REGION, repositoryName: 'platform/shared' },
+    { tags: { 'lambda-ecr-autofix:share': ACCOUNT } }
+  );
   registry.addRepository(
     { registryAccount: ACCOUNT, region: REGION, repositoryName: 'guarded' },
     { policyText: DENY_LAMBDA_POLICY }

@@ -6,7 +6,7 @@ import {
   scanCall,
   scanDeployEvent,
 } from '../../lambda/domain/scan-call';
-import { CONFIG, SCAN_CONTEXT, makeFunction } from '../support/scan';
+import { CONFIG, SCAN_CONTEXT, consentTags, makeFunction } from '../support/scan';
 
 describe('scanCall and scanDeployEvent', () => {
   it('describe the same call: the event parses back to exactly the scan call', () => {
@@ -68,7 +68,7 @@ describe('scanCall and scanDeployEvent', () => {
   it('lead the offline decision core to a fix for a repository without a policy', () => {
     const decision = decide(
       scanDeployEvent(makeFunction(), SCAN_CONTEXT),
-      { policyText: null },
+      { policyText: null, tags: consentTags(makeFunction()) },
       CONFIG
     );
 

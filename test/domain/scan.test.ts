@@ -32,9 +32,12 @@ function assess(
   return assessFunction(fn, located(fn), reading, config, SCAN_CONTEXT);
 }
 
+/** The owner of 111111111111's repository consents to share with 222222222222 (its share tag). */
+const CONSENT = { 'lambda-ecr-autofix:share': '222222222222' };
+
 const read = (
   policyText: string | null,
-  tags: Record<string, string> | null = {}
+  tags: Record<string, string> | null = CONSENT
 ): RepositoryReading => ({ kind: 'read', policyText, tags });
 
 describe('assessFunction on an Active function', () => {
@@ -66,6 +69,16 @@ describe('assessFunction on an Active function', () => {
     );
   });
 
+  it('needs a human when the owner has not consented to share with the account', () => {
+    expect(assess(fn, read(null, {}))).toEqual(
+      expect.objectContaining({
+        status: 'needs-human',
+        reason: 'sharing-not-consented',
+        fixable: false,
+      })
+    );
+  });
+
   it('needs a human when a Deny blocks the pull', () => {
     expect(assess(fn, read(DENY_LAMBDA_POLICY))).toEqual(
       expect.objectContaining({ status: 'needs-human', reason: 'explicit-deny', fixable: false })
@@ -73,7 +86,7 @@ describe('assessFunction on an Active function', () => {
   });
 
   it('needs a human when the repository opted out and lacks the grant', () => {
-    expect(assess(fn, read(null, OPTED_OUT))).toEqual(
+    expect(assess(fn, read(null, { ...CONSENT, ...OPTED_OUT }))).toEqual(
       expect.objectContaining({
         status: 'needs-human',
         reason: 'repository-opted-out',
@@ -284,11 +297,16 @@ describe('assessFunction when the scan cannot tell', () => {
 });
 
 describe('needsTags', () => {
-  it('asks for the tags only when the policy lacks the grant', () => {
+  it('asks for the tags only when the policy lacks the grant (the opt-out tag, the owner’s consent)', () => {
     const fn = makeFunction();
     const target = (located(fn) as Extract<LocatedFunction, { ok: true }>).target;
 
     expect(needsTags(fn, target, null, CONFIG, SCAN_CONTEXT)).toBe(true);
+    const sameAccount = makeFunction({
+      imageUri: '222222222222.dkr.ecr.eu-west-1.amazonaws.com/orders-api:1',
+    });
+    const own = (located(sameAccount) as Extract<LocatedFunction, { ok: true }>).target;
+    expect(needsTags(sameAccount, own, null, CONFIG, SCAN_CONTEXT)).toBe(true);
     expect(needsTags(fn, target, grantedPolicy(fn), CONFIG, SCAN_CONTEXT)).toBe(false);
     expect(needsTags(fn, target, DENY_LAMBDA_POLICY, CONFIG, SCAN_CONTEXT)).toBe(false);
   });

@@ -212,7 +212,10 @@ describe('defaultSweepDependencies over the SDK (aws-sdk-client-mock)', () => {
     ecr
       .on(GetRepositoryPolicyCommand)
       .resolves({ policyText: '{"Version":"2012-10-17","Statement":[]}' });
-    ecr.on(ListTagsForResourceCommand).resolves({ tags: [] });
+    // The owner of 111111111111's repository consents to share with 222222222222.
+    ecr
+      .on(ListTagsForResourceCommand)
+      .resolves({ tags: [{ Key: 'lambda-ecr-autofix:share', Value: ACCOUNT }] });
     sns.on(PublishCommand).resolves({ MessageId: 'sns-1' });
   });
 

@@ -6,7 +6,6 @@ import { OUTCOMES } from '../../lambda/domain/decision';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/handlers/sqs-fixer';
 import { FIXER_SIZING } from '../../lib/sizing';
 import {
-  ORGANIZATION_CONFIG,
   WITHOUT_SWEEPS,
   actionsOf,
   assertResource,
@@ -463,7 +462,7 @@ describe('central stack, organization-wide configuration', () => {
 describe('central stack, other configurations', () => {
   it('never grants SetRepositoryPolicy in dry-run mode', () => {
     // Arrange
-    const { stacks } = buildApp({ ...ORGANIZATION_CONFIG, mode: 'dry-run' });
+    const { stacks } = buildApp({ ...WITHOUT_SWEEPS, mode: 'dry-run' });
 
     // Act
     const central = JSON.stringify(Template.fromStack(stacks.central).toJSON());
@@ -477,7 +476,7 @@ describe('central stack, other configurations', () => {
   it('names each registry role when registryAccounts lists accounts', () => {
     // Arrange
     const { stacks } = buildApp({
-      ...ORGANIZATION_CONFIG,
+      ...WITHOUT_SWEEPS,
       registryAccounts: ['111122223333', '444455556666'],
       registryRoleName: 'EcrFixerAccess',
     });
@@ -497,7 +496,7 @@ describe('central stack, other configurations', () => {
 
   it('denies opted-out repositories whatever the tag value when optOutTag has no value', () => {
     // Arrange
-    const { stacks } = buildApp({ ...ORGANIZATION_CONFIG, optOutTag: 'no-autofix' });
+    const { stacks } = buildApp({ ...WITHOUT_SWEEPS, optOutTag: 'no-autofix' });
     const template = Template.fromStack(stacks.central);
 
     // Assert
@@ -519,7 +518,7 @@ describe('central stack, other configurations', () => {
     let built: ReturnType<typeof buildApp>;
 
     beforeAll(() => {
-      built = buildApp({ notificationEmails: ['ops@example.com'] });
+      built = buildApp({ notificationEmails: ['ops@example.com'], sweepSchedule: 'off' });
       template = Template.fromStack(built.stacks.central);
     });
 
@@ -547,7 +546,7 @@ describe('central stack, other configurations', () => {
 
   it('refuses memberDeployment without organizationId, naming both keys and the fix', () => {
     // Act
-    const act = () => buildApp({ memberDeployment: ORGANIZATION_CONFIG.memberDeployment });
+    const act = () => buildApp({ memberDeployment: WITHOUT_SWEEPS.memberDeployment });
 
     // Assert
     expect(act).toThrow(ConfigError);

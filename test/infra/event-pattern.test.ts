@@ -3,7 +3,7 @@ import * as path from 'node:path';
 
 import { Template } from 'aws-cdk-lib/assertions';
 
-import { ORGANIZATION_CONFIG, buildApp, memberOf, resourcesOf } from './app-fixture';
+import { WITHOUT_SWEEPS, buildApp, memberOf, resourcesOf } from './app-fixture';
 import { UnsupportedPatternError, matchesPattern, type JsonValue } from './event-pattern-matcher';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'events');
@@ -42,7 +42,7 @@ describe('the failed-deploy event pattern, as synthesized', () => {
   let rawPatterns: JsonValue[];
 
   beforeAll(() => {
-    const built = buildApp(ORGANIZATION_CONFIG);
+    const built = buildApp(WITHOUT_SWEEPS);
     rawPatterns = [
       ...resourcesOf(Template.fromStack(built.stacks.central), 'AWS::Events::Rule'),
       ...resourcesOf(Template.fromStack(memberOf(built)), 'AWS::Events::Rule'),

@@ -10,7 +10,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 
 import type { ConfigInput } from '../../lambda/domain/config';
 import {
-  ORGANIZATION_CONFIG,
+  WITHOUT_SWEEPS,
   assertNoWarning,
   assertWarning,
   buildApp,
@@ -47,7 +47,7 @@ function only<T>(items: readonly T[], what: string): T {
 
 function withRegions(regions: string[], registryRoleRegion = 'eu-west-1'): ConfigInput {
   return {
-    ...ORGANIZATION_CONFIG,
+    ...WITHOUT_SWEEPS,
     memberDeployment: { organizationalUnitIds: ['r-ab12'], regions, registryRoleRegion },
   };
 }
@@ -139,7 +139,7 @@ describe('1. the registry role keeps its home region when the region list change
 describe('2. one bad account does not roll back the central stack', () => {
   it('lets every member instance fail without failing the StackSet operation', () => {
     // Act
-    const { props } = stackSetOf(ORGANIZATION_CONFIG);
+    const { props } = stackSetOf(WITHOUT_SWEEPS);
 
     // Assert
     expect(props.OperationPreferences).toEqual({
@@ -153,7 +153,7 @@ describe('2. one bad account does not roll back the central stack', () => {
 
   it('keeps the StackSet out of the central stack, in a stack deployed after it', () => {
     // Arrange
-    const built = buildApp(ORGANIZATION_CONFIG);
+    const built = buildApp(WITHOUT_SWEEPS);
     const assembly = built.app.synth();
 
     // Act
@@ -172,7 +172,7 @@ describe('2. one bad account does not roll back the central stack', () => {
 
   it('deploys to the units and regions of the configuration, as a delegated administrator by default', () => {
     // Arrange
-    const { built, props } = stackSetOf(ORGANIZATION_CONFIG);
+    const { built, props } = stackSetOf(WITHOUT_SWEEPS);
 
     // Assert
     expect(props).toEqual(
@@ -209,7 +209,7 @@ describe('3. a member account that cannot forward tells the platform team', () =
   const parameters = { CentralAccountId: ACCOUNT, CentralRegion: REGION };
 
   beforeAll(() => {
-    const built = buildApp(ORGANIZATION_CONFIG);
+    const built = buildApp(WITHOUT_SWEEPS);
     member = templateJson(Template.fromStack(memberOf(built)));
     central = templateJson(Template.fromStack(built.stacks.central));
   });
@@ -393,7 +393,7 @@ describe('3. a member account that cannot forward tells the platform team', () =
 describe('4. smaller points', () => {
   it("names both queues in the dead-letter queue output's replay command", () => {
     // Arrange
-    const central = templateJson(Template.fromStack(buildApp(ORGANIZATION_CONFIG).stacks.central));
+    const central = templateJson(Template.fromStack(buildApp(WITHOUT_SWEEPS).stacks.central));
     const outputs = (
       central as unknown as { Outputs: Record<string, { Description?: string; Value: unknown }> }
     ).Outputs;
@@ -429,7 +429,7 @@ describe('4. smaller points', () => {
 
   it('warns at synth time when the central region is not among the member regions', () => {
     // Act
-    const { built } = stackSetOf(ORGANIZATION_CONFIG, { account: ACCOUNT, region: 'eu-central-1' });
+    const { built } = stackSetOf(WITHOUT_SWEEPS, { account: ACCOUNT, region: 'eu-central-1' });
 
     // Assert
     assertWarning(
@@ -446,7 +446,7 @@ describe('4. smaller points', () => {
     ['unknown at synth time', undefined],
   ])('does not warn when the central region is %s', (_what, env) => {
     // Act
-    const { built } = stackSetOf(ORGANIZATION_CONFIG, env);
+    const { built } = stackSetOf(WITHOUT_SWEEPS, env);
 
     // Assert
     assertNoWarning(memberDeploymentOf(built), '*', Match.stringLikeRegexp('central region'));

@@ -153,6 +153,10 @@ describe('cdk-nag AwsSolutions checks', () => {
       'LambdaEcrAutofix/FixerPermissions/CentralRepositories/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/*]',
       'LambdaEcrAutofix/FixerPermissions/RegistryAccess/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/LambdaEcrAutofixRegistryAccess]',
       'LambdaEcrAutofix/FixerPermissions/RegistryAccess/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:*:<AWS::AccountId>:function:*]',
+      'LambdaEcrAutofix/SweeperInventory/Resource AwsSolutions-IAM5[Resource::*]',
+      'LambdaEcrAutofix/SweeperPermissions/CentralRepositories/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/*]',
+      'LambdaEcrAutofix/SweeperPermissions/RegistryAccess/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/LambdaEcrAutofixRegistryAccess]',
+      'LambdaEcrAutofix/SweeperPermissions/RegistryAccess/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:*:<AWS::AccountId>:function:*]',
     ]);
     expect(inventory(memberDeployment)).toEqual([]);
     expect(inventory(member)).toEqual([

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 
 import {
-  ORGANIZATION_CONFIG,
+  WITHOUT_SWEEPS,
   actionsOf,
   buildApp,
   memberDeploymentOf,
@@ -85,7 +85,7 @@ describe('provenance in the central stack', () => {
   };
 
   beforeAll(() => {
-    const built = buildApp(ORGANIZATION_CONFIG);
+    const built = buildApp(WITHOUT_SWEEPS);
     central = templateJson(Template.fromStack(built.stacks.central));
     const rule = (description: RegExp) =>
       idWhere(
@@ -379,7 +379,7 @@ describe('provenance in the central stack', () => {
     const fixerFunction = () => arnOf(central, ids.fixer);
     /** The registry role of a member account, with its trust policy, as the member template creates it. */
     const registryRole = (): { arn: string; trust: PolicyJson } => {
-      const built = buildApp(ORGANIZATION_CONFIG);
+      const built = buildApp(WITHOUT_SWEEPS);
       const member = templateJson(Template.fromStack(memberOf(built)));
       const id = idWhere(
         member,
@@ -493,7 +493,7 @@ describe('the registry role trusts the fixer role by its ARN, inside the organiz
   const registryRole = `arn:aws:iam::${MEMBER_ACCOUNT}:role/LambdaEcrAutofixRegistryAccess`;
 
   beforeAll(() => {
-    member = templateJson(Template.fromStack(memberOf(buildApp(ORGANIZATION_CONFIG))));
+    member = templateJson(Template.fromStack(memberOf(buildApp(WITHOUT_SWEEPS))));
     const id = idWhere(
       member,
       'AWS::IAM::Role',
@@ -551,7 +551,7 @@ describe('the registry role trusts the fixer role by its ARN, inside the organiz
 
   it('is created only after the fixer role exists: the StackSet waits for the central stack', () => {
     // Arrange
-    const built = buildApp(ORGANIZATION_CONFIG);
+    const built = buildApp(WITHOUT_SWEEPS);
 
     // Assert
     expect(memberDeploymentOf(built).dependencies).toEqual([built.stacks.central]);
@@ -575,7 +575,7 @@ describe('registryAccounts decides whether the fixer may patch its own account',
 
   it('may with ["*"]', () => {
     // Act
-    const { policies } = centralEcr(ORGANIZATION_CONFIG);
+    const { policies } = centralEcr(WITHOUT_SWEEPS);
 
     // Assert
     expect(policies).toHaveLength(1);
@@ -590,7 +590,7 @@ describe('registryAccounts decides whether the fixer may patch its own account',
     (_what, registryAccounts, count, writers) => {
       // Act
       const { template, policies } = centralEcr(
-        { ...ORGANIZATION_CONFIG, registryAccounts },
+        { ...WITHOUT_SWEEPS, registryAccounts },
         { account: ACCOUNT, region: REGION }
       );
 
@@ -609,7 +609,7 @@ describe('registryAccounts decides whether the fixer may patch its own account',
     (n) => {
       // Arrange
       const registryAccounts = Array.from({ length: n }, (_, i) => String(300000000000 + i));
-      const { template, policies } = centralEcr({ ...ORGANIZATION_CONFIG, registryAccounts });
+      const { template, policies } = centralEcr({ ...WITHOUT_SWEEPS, registryAccounts });
       const [, policy] = only(policies, 'ECR policy');
       const inAccount = (account: string) =>
         evaluateCondition(
@@ -630,7 +630,7 @@ describe('KMS: services publishing to the encrypted topic', () => {
   let keyArn: string;
 
   beforeAll(() => {
-    central = templateJson(Template.fromStack(buildApp(ORGANIZATION_CONFIG).stacks.central));
+    central = templateJson(Template.fromStack(buildApp(WITHOUT_SWEEPS).stacks.central));
     const [keyId, key] = only(resourcesOf(Template.fromJSON(central), 'AWS::KMS::Key'), 'key');
     keyPolicy = concrete(key.Properties?.KeyPolicy as PolicyJson, central);
     keyArn = arnOf(central, keyId);

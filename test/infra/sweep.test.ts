@@ -87,10 +87,6 @@ describe('the scheduled sweep in the member stack', () => {
   it('adds one scheduled rule, next to the forwarder, that puts its event on the central bus', () => {
     const [, rule] = only(scheduledRules(on), 'scheduled rule');
     const forwarderRole = roleId(on, undefined);
-    const dlq = only(
-      resourcesOf(on, 'AWS::SQS::Queue').map(([id]) => id),
-      'dead-letter queue'
-    );
 
     expect(addedTypes(off, on)).toEqual(['AWS::Events::Rule']);
     expect(rule.Condition).toBe('ForwardEvents');
@@ -106,7 +102,9 @@ describe('the scheduled sweep in the member stack', () => {
     expect(targets).toHaveLength(1);
     expect(render(targets[0]?.Arn)).toBe(CENTRAL_BUS);
     expect(targets[0]?.RoleArn).toEqual({ 'Fn::GetAtt': [forwarderRole, 'Arn'] });
-    expect(targets[0]?.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [dlq, 'Arn'] } });
+    // A request EventBridge cannot deliver is replaced by the next one; the forwarder's dead-letter queue (and its
+    // alarm) stays for failed deploys, whose queue policy admits only the forwarder's rules.
+    expect(targets[0]?.DeadLetterConfig).toBeUndefined();
     expect(scheduledRules(off)).toEqual([]);
   });
 
@@ -144,42 +142,41 @@ describe('the scheduled sweep in the central stack', () => {
   let on: Template;
   let off: Template;
   let fixerRole: string;
+  let sweeper: string;
   let sweepQueue: string;
   let dlq: string;
   let topic: string;
   let sweeperLogs: string;
 
+  const idStartingWith = (template: Template, type: string, prefix: string): string =>
+    only(
+      resourcesOf(template, type)
+        .filter(([id]) => id.startsWith(prefix))
+        .map(([id]) => id),
+      `${type} ${prefix}`
+    );
+
   beforeAll(() => {
     on = Template.fromStack(buildApp(ORGANIZATION_CONFIG).stacks.central);
     off = Template.fromStack(buildApp(WITHOUT_SWEEPS).stacks.central);
     fixerRole = roleId(on, 'LambdaEcrAutofixFixer');
-    sweeperLogs = only(
-      resourcesOf(on, 'AWS::Logs::LogGroup')
-        .filter(([id]) => id.startsWith('Sweeper'))
-        .map(([id]) => id),
-      'sweeper log group'
-    );
-    const queues = resourcesOf(on, 'AWS::SQS::Queue');
-    dlq = only(
-      queues.filter(([, q]) => q.Properties?.RedrivePolicy === undefined).map(([id]) => id),
-      'dead-letter queue'
-    );
-    sweepQueue = only(
-      queues.filter(([id]) => id.startsWith('Sweeps')).map(([id]) => id),
-      'sweep queue'
-    );
-    topic = only(
-      resourcesOf(on, 'AWS::SNS::Topic')
-        .filter(([id]) => id.startsWith('Sweeps'))
-        .map(([id]) => id),
-      'continuation topic'
-    );
+    sweeper = idStartingWith(on, 'AWS::Lambda::Function', 'Sweeper');
+    sweepQueue = idStartingWith(on, 'AWS::SQS::Queue', 'SweepsQueue');
+    dlq = idStartingWith(on, 'AWS::SQS::Queue', 'SweepsDeadLetterQueue');
+    topic = idStartingWith(on, 'AWS::SNS::Topic', 'Sweeps');
+    sweeperLogs = idStartingWith(on, 'AWS::Logs::LogGroup', 'Sweeper');
   });
 
-  it('adds the sweeper, the sweep queue, its two rules, the continuation topic and the event source, nothing else', () => {
+  it('adds the sweeper, its queues, rules, topic, alarm and permissions, and nothing else', () => {
     expect(addedTypes(off, on)).toEqual([
+      'AWS::CloudWatch::Alarm',
       'AWS::Events::Rule',
       'AWS::Events::Rule',
+      'AWS::IAM::Policy',
+      'AWS::IAM::Policy',
+      'AWS::IAM::Policy',
+      'AWS::IAM::Policy',
+      'AWS::IAM::Policy',
       'AWS::Lambda::EventSourceMapping',
       'AWS::Lambda::Function',
       'AWS::Logs::LogGroup',
@@ -187,20 +184,34 @@ describe('the scheduled sweep in the central stack', () => {
       'AWS::SNS::Topic',
       'AWS::SNS::TopicPolicy',
       'AWS::SQS::Queue',
+      'AWS::SQS::Queue',
+      'AWS::SQS::QueuePolicy',
       'AWS::SQS::QueuePolicy',
     ]);
   });
 
-  it('keeps the sweep queue encrypted, apart from the deploy queue, with the shared dead-letter queue', () => {
-    const queue = templateJson(on).Resources[sweepQueue]?.Properties ?? {};
+  it('keeps sweeps in their own encrypted queue, with their own dead-letter queue that only it may redrive to', () => {
+    const resources = templateJson(on).Resources;
 
-    expect(queue).toEqual(
+    expect(resources[sweepQueue]?.Properties).toEqual(
       expect.objectContaining({
+        QueueName: 'lambda-ecr-autofix-sweep',
         SqsManagedSseEnabled: true,
         VisibilityTimeout: 720,
         RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] }, maxReceiveCount: 5 },
       })
     );
+    expect(resources[dlq]?.Properties).toEqual(
+      expect.objectContaining({
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+      })
+    );
+    const redriveAllow = resources[dlq]?.Properties?.RedriveAllowPolicy as Record<string, unknown>;
+    expect(redriveAllow['redrivePermission']).toBe('byQueue');
+    expect((redriveAllow['sourceQueueArns'] as unknown[]).map(render)).toEqual([
+      'arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:lambda-ecr-autofix-sweep',
+    ]);
   });
 
   it('routes only the sweep rule’s scheduled events from the central bus, and schedules its own Region', () => {
@@ -228,7 +239,7 @@ describe('the scheduled sweep in the central stack', () => {
         ScheduleExpression: 'rate(1 day)',
       })
     );
-    for (const [, rule] of [onBus, local].map((r) => ['', r] as const)) {
+    for (const rule of [onBus, local]) {
       expect(rule.Properties?.Targets).toEqual([
         expect.objectContaining({
           Arn: { 'Fn::GetAtt': [sweepQueue, 'Arn'] },
@@ -238,52 +249,62 @@ describe('the scheduled sweep in the central stack', () => {
     }
   });
 
-  it('lets only the two sweep rules and the continuation topic send to the sweep queue', () => {
-    const [, policy] = only(
-      resourcesOf(on, 'AWS::SQS::QueuePolicy').filter(([id]) => id.startsWith('Sweeps')),
-      'sweep queue policy'
-    );
-    const statements = (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement;
-    const senders = statements
-      .filter((s) => s.Effect === 'Allow')
-      .map((s) => [
-        JSON.stringify(s.Principal),
-        actionsOf(s).join(','),
-        render(Object.values(s.Condition ?? {})[0]?.['aws:SourceArn']),
-      ]);
+  it('lets only the two sweep rules, the continuation topic and the replay role send to the sweep queue', () => {
+    const policyOf = (queue: string) =>
+      (
+        only(
+          resourcesOf(on, 'AWS::SQS::QueuePolicy').filter(
+            ([, p]) => JSON.stringify(p.Properties?.Queues) === JSON.stringify([{ Ref: queue }])
+          ),
+          `policy of ${queue}`
+        )[1].Properties?.PolicyDocument as { Statement: Statement[] }
+      ).Statement;
     const rules = resourcesOf(on, 'AWS::Events::Rule')
       .filter(([id]) => id.startsWith('Sweeps'))
       .map(([id]) => `\${${id}.Arn}`)
       .sort();
-
-    expect(senders.sort()).toEqual(
-      [
-        ...rules.map((rule) => [
-          '{"Service":"events.amazonaws.com"}',
-          'sqs:SendMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl',
-          rule,
-        ]),
-        ['{"Service":"sns.amazonaws.com"}', 'sqs:SendMessage', `\${${topic}}`],
-      ].sort()
+    const replayRole = only(
+      resourcesOf(on, 'AWS::IAM::Role')
+        .filter(([id]) => id.startsWith('QueueReplayRole'))
+        .map(([id]) => id),
+      'replay role'
     );
-    expect(statements.filter((s) => s.Effect === 'Deny').map((s) => s.Condition)).toEqual([
-      { Bool: { 'aws:SecureTransport': 'false' } },
+    const denyOf = (statements: Statement[]) =>
+      statements.find((s) => s.Effect === 'Deny' && actionsOf(s).includes('sqs:SendMessage'))
+        ?.Condition?.['ArnNotEquals'] as Record<string, unknown>;
+
+    const queueDeny = denyOf(policyOf(sweepQueue));
+    const dlqDeny = denyOf(policyOf(dlq));
+
+    expect((queueDeny['aws:SourceArn'] as unknown[]).map(render).sort()).toEqual(
+      [...rules, `\${${topic}}`].sort()
+    );
+    expect(render(queueDeny['aws:PrincipalArn'])).toBe(`\${${replayRole}.Arn}`);
+    expect((dlqDeny['aws:SourceArn'] as unknown[]).map(render).sort()).toEqual(
+      [...rules, `\${${sweepQueue}.Arn}`].sort()
+    );
+    expect(Object.keys(dlqDeny)).toEqual(['aws:SourceArn']);
+    const replay = described(statementsOfRole(on, replayRole));
+    const replayOff = described(statementsOfRole(off, replayRole));
+    expect(replay.filter((s) => !replayOff.includes(s))).toEqual([
+      `MoveSweepDeadLetters Allow sqs:CancelMessageMoveTask,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ListMessageMoveTasks,sqs:ReceiveMessage,sqs:StartMessageMoveTask \${${dlq}.Arn}`,
+      `SendToSweepQueue Allow sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage \${${sweepQueue}.Arn}`,
     ]);
   });
 
-  it('brings continuations back to the sweep queue through an encrypted topic', () => {
+  it('brings continuations back to the sweep queue through a topic encrypted with the notification key', () => {
     const notificationKey = only(
       resourcesOf(on, 'AWS::KMS::Key').map(([id]) => id),
       'key'
+    );
+    const [, subscription] = only(
+      resourcesOf(on, 'AWS::SNS::Subscription').filter(([, s]) => s.Properties?.Protocol === 'sqs'),
+      'sqs subscription'
     );
 
     expect(templateJson(on).Resources[topic]?.Properties?.KmsMasterKeyId).toEqual({
       'Fn::GetAtt': [notificationKey, 'Arn'],
     });
-    const [, subscription] = only(
-      resourcesOf(on, 'AWS::SNS::Subscription').filter(([, s]) => s.Properties?.Protocol === 'sqs'),
-      'sqs subscription'
-    );
     expect(subscription.Properties).toEqual(
       expect.objectContaining({
         RawMessageDelivery: true,
@@ -293,7 +314,7 @@ describe('the scheduled sweep in the central stack', () => {
     );
   });
 
-  it('feeds the sweeper one sweep at a time, at most two at once; the sweeper acts as the fixer role', () => {
+  it('feeds the sweeper one sweep at a time, at most two at once, once its permissions exist', () => {
     const [, mapping] = only(
       resourcesOf(on, 'AWS::Lambda::EventSourceMapping').filter(
         ([, m]) =>
@@ -301,22 +322,28 @@ describe('the scheduled sweep in the central stack', () => {
           JSON.stringify({ 'Fn::GetAtt': [sweepQueue, 'Arn'] })
       ),
       'sweep event source'
-    );
-    const [sweeperId, fn] = only(
-      resourcesOf(on, 'AWS::Lambda::Function').filter(([id]) => id.startsWith('Sweeper')),
-      'sweeper'
-    );
+    ) as [string, CfnResourceJson & { DependsOn?: string[] }];
+    const fn = templateJson(on).Resources[sweeper] as CfnResourceJson;
     const variables = (fn.Properties?.Environment as { Variables: Record<string, unknown> })
       .Variables;
 
     expect(mapping.Properties).toEqual(
       expect.objectContaining({
+        FunctionName: { Ref: sweeper },
         BatchSize: 1,
         ScalingConfig: { MaximumConcurrency: 2 },
         FunctionResponseTypes: ['ReportBatchItemFailures'],
       })
     );
-    expect(mapping.Properties?.FunctionName).toEqual({ Ref: sweeperId });
+    expect(mapping.DependsOn).toEqual(
+      expect.arrayContaining(
+        resourcesOf(on, 'AWS::IAM::Policy')
+          .filter(
+            ([id]) => id.startsWith('SweeperPermissions') || id.startsWith('SweeperInventory')
+          )
+          .map(([id]) => id)
+      )
+    );
     expect(fn.Properties?.Role).toEqual({ 'Fn::GetAtt': [fixerRole, 'Arn'] });
     expect(fn.Properties?.Timeout).toBe(120);
     expect(Object.keys(variables).sort()).toEqual([
@@ -328,21 +355,72 @@ describe('the scheduled sweep in the central stack', () => {
       'SWEEP_CONTINUATION_TOPIC_ARN',
       'TOPIC_ARN',
     ]);
-    expect(variables.SWEEP_CONTINUATION_TOPIC_ARN).toEqual({ Ref: topic });
+    expect(variables['SWEEP_CONTINUATION_TOPIC_ARN']).toEqual({ Ref: topic });
   });
 
-  it('gives the fixer role only what the sweeper needs: its logs, its queue, continuations, list functions', () => {
-    const withSweep = described(statementsOfRole(on, fixerRole));
-    const withoutSweep = described(statementsOfRole(off, roleId(off, 'LambdaEcrAutofixFixer')));
-
-    expect(withSweep.filter((s) => !withoutSweep.includes(s))).toEqual(
-      [
-        `- Allow sns:Publish \${${topic}}`,
-        `- Allow logs:CreateLogStream,logs:PutLogEvents \${${sweeperLogs}.Arn}`,
-        `- Allow sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage \${${sweepQueue}.Arn}`,
-        'FunctionInventory Allow lambda:ListFunctions *',
-      ].sort()
+  it('gives the fixer role, for the sweeper’s code only, the fixer’s permissions, the function list and the continuations', () => {
+    const before = statementsOfRole(off, roleId(off, 'LambdaEcrAutofixFixer')).map((s) =>
+      JSON.stringify(s)
     );
-    expect(withoutSweep.filter((s) => !withSweep.includes(s))).toEqual([]);
+    const added = statementsOfRole(on, fixerRole).filter(
+      (s) => !before.includes(JSON.stringify(s))
+    );
+    const onlyTheSweeper = {
+      ArnLike: {
+        'lambda:SourceFunctionArn': [
+          { 'Fn::GetAtt': [sweeper, 'Arn'] },
+          { 'Fn::Join': ['', [{ 'Fn::GetAtt': [sweeper, 'Arn'] }, ':*']] },
+        ],
+      },
+    };
+    const unconditioned = added.filter((s) => s.Condition === undefined);
+    const conditioned = added.filter((s) => s.Condition !== undefined);
+
+    expect(described(unconditioned)).toEqual([
+      `- Allow logs:CreateLogStream,logs:PutLogEvents \${${sweeperLogs}.Arn}`,
+      `- Allow sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage \${${sweepQueue}.Arn}`,
+    ]);
+    for (const statement of conditioned) {
+      expect(statement.Condition).toEqual(expect.objectContaining(onlyTheSweeper));
+    }
+    expect(conditioned.map((s) => s.Sid).sort()).toEqual([
+      'AssumeRegistryRole',
+      'AuditTable',
+      'FunctionInventory',
+      'FunctionLookup',
+      'PublishContinuations',
+      'PublishNotifications',
+      'RepositoryPolicies',
+    ]);
+    expect(
+      described(
+        conditioned.filter((s) => s.Sid === 'FunctionInventory' || s.Sid === 'PublishContinuations')
+      )
+    ).toEqual([
+      'FunctionInventory Allow lambda:ListFunctions *',
+      `PublishContinuations Allow sns:Publish \${${topic}}`,
+    ]);
+  });
+
+  it('alarms to the notification topic when sweeps wait in the dead-letter queue', () => {
+    const [, alarm] = only(
+      resourcesOf(on, 'AWS::CloudWatch::Alarm').filter(([id]) => id.startsWith('Sweeps')),
+      'alarm'
+    );
+    const notifications = only(
+      resourcesOf(on, 'AWS::SNS::Topic')
+        .filter(([id]) => !id.startsWith('Sweeps'))
+        .map(([id]) => id),
+      'notification topic'
+    );
+
+    expect(alarm.Properties).toEqual(
+      expect.objectContaining({
+        AlarmName: 'LambdaEcrAutofix-sweep-dead-letter-queue-not-empty',
+        AlarmActions: [{ Ref: notifications }],
+        Threshold: 1,
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }],
+      })
+    );
   });
 });

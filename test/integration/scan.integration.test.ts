@@ -101,10 +101,16 @@ describeWithMoto()('scan against moto_server', () => {
   async function repository(
     account: string,
     name: string,
-    policyText: string | null
+    policyText: string | null,
+    tags: Record<string, string> = {}
   ): Promise<void> {
     const ecr = await ecrIn(account);
-    await ecr.send(new CreateRepositoryCommand({ repositoryName: name }));
+    await ecr.send(
+      new CreateRepositoryCommand({
+        repositoryName: name,
+        tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+      })
+    );
     if (policyText !== null) {
       await ecr.send(new SetRepositoryPolicyCommand({ repositoryName: name, policyText }));
     }
@@ -173,7 +179,8 @@ describeWithMoto()('scan against moto_server', () => {
     await repository(ACCOUNT, 'granted', grantedPolicy(scanned('granted-fn', ACCOUNT, 'granted')));
     await repository(ACCOUNT, 'no-grant', null);
     await repository(ACCOUNT, 'denied', DENY_LAMBDA_POLICY);
-    await repository(SHARED, 'platform/shared', null);
+    // The owner of the shared registry consents to share with the scanned account (its share tag).
+    await repository(SHARED, 'platform/shared', null, { 'lambda-ecr-autofix:share': ACCOUNT });
     await lambdaFunction('granted-fn', ACCOUNT, 'granted');
     await lambdaFunction('at-risk-fn', ACCOUNT, 'no-grant');
     await lambdaFunction('denied-fn', ACCOUNT, 'denied');

@@ -34,7 +34,12 @@ export function makeFunction(overrides: Partial<ScannedFunction> = {}): ScannedF
   };
 }
 
-/** The policy the fixer would write for this function on top of `policyText`. */
+/** The repository owner's consent to share with the function's account (the `shareTag`, DESIGN.md "Sharing"). */
+export function consentTags(fn: Pick<ScannedFunction, 'account'>): Record<string, string> {
+  return { 'lambda-ecr-autofix:share': fn.account };
+}
+
+/** The policy the fixer would write for this function on top of `policyText` (with the owner's consent). */
 export function grantedPolicy(
   fn: ScannedFunction,
   policyText: string | null = null,
@@ -45,7 +50,7 @@ export function grantedPolicy(
   const decision = decideForPolicy(
     scanCall(fn, SCAN_CONTEXT),
     located.target,
-    { policyText, tags: {} },
+    { policyText, tags: consentTags(fn) },
     config
   );
   if (decision.policyAfter === null) throw new Error(`no fix: ${decision.explanation}`);
