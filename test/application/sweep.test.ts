@@ -58,7 +58,6 @@ function sweeper(config: Config = parseConfig({}, 'test'), extra: Partial<SweepD
     config,
     fixer: { roleArns: [] },
     registry,
-    functions: null,
     notifier,
     audit: new InMemoryAuditLog(),
     locks: null,
