@@ -4,6 +4,7 @@
  */
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 
+import { NoticeNotSentError } from '../../lambda/application/errors';
 import type { Telemetry } from '../../lambda/application/fix-pipeline';
 import { createLimiter } from '../../lambda/application/concurrency';
 import type { ScanFixResult } from '../../lambda/application/scan-fixes';
@@ -15,6 +16,7 @@ import { createAwsClients } from '../../lambda/adapters/aws-clients';
 import { createAwsPipeline } from '../../lambda/adapters/aws-pipeline';
 import { LambdaFunctionInventory } from '../../lambda/adapters/lambda-function-inventory';
 import { StsRegistryAccess } from '../../lambda/adapters/registry-access';
+import { SnsNotifier } from '../../lambda/adapters/sns-notifier';
 import { systemClock } from '../../lambda/adapters/system-clock';
 import type { Config } from '../../lambda/domain/config';
 import type { ScanContext } from '../../lambda/domain/scan-call';
@@ -55,7 +57,8 @@ Options:
 
 Credentials: the AWS SDK's default chain (environment, profile, SSO, instance role).
 Exit status: 0 when the scan ran, whatever it found (4 with --exit-code, see above); 1 when AWS calls
-failed (listing functions, or a fix); 2 for usage errors and bad input files.`;
+failed (listing functions, an unusable --topic-arn, or a fix); 2 for usage errors and bad input files;
+3 when fixes were written and verified but their notices could not be sent.`;
 
 export interface ScanOptions {
   readonly regions: readonly string[];
@@ -72,6 +75,8 @@ export interface ScanOptions {
 
 /** Exit status with `--exit-code` when broken or at-risk functions remain. */
 export const FINDINGS_EXIT_CODE = 4;
+/** Exit status when policies were written and verified but their notices could not be sent (as `apply`). */
+export const NOTICE_NOT_SENT_EXIT_CODE = 3;
 export const DEFAULT_CONCURRENCY = 8;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const SILENT: Telemetry = { decided: () => undefined, failed: () => undefined };
@@ -109,6 +114,14 @@ export async function runScan(
   const scanAll = () =>
     scanRegions(clients, config, identity.account, regions, context, checked.concurrency, io);
 
+  if (options.fix && options.topicArn !== undefined) {
+    // Before anything is written, as `apply` does: a fix nobody hears about is worse than no fix.
+    try {
+      await new SnsNotifier(options.topicArn, clients.sns).check();
+    } catch (error) {
+      throw new ApplyError(`${(error as Error).message}; nothing was changed`, { cause: error });
+    }
+  }
   let scanned = await scanAll();
   let fixes: ScanFixResult[] | null = null;
   if (options.fix) {
@@ -151,10 +164,17 @@ export async function runScan(
     // The report still matters: it is printed, then the command fails.
     const first = failed[0] as Extract<ScanFixResult, { status: 'failed' }>;
     const why = first.error instanceof Error ? first.error.message : String(first.error);
+    // As `apply`: 3 when every failure is a verified write whose notice could not be sent.
+    const onlyNotices = failed.every((fix) => fix.error instanceof NoticeNotSentError);
+    const rerun = !onlyNotices
+      ? ''
+      : options.auditTable === undefined
+        ? ' (without --audit-table nothing records the missing notices: tell the consumer accounts yourself)'
+        : ' (run the same command again to send them; nothing will be written again)';
     return {
       output,
-      exitCode: 1,
-      error: `${failed.length} fix(es) failed; the report shows the state after them; first: ${first.functionArn}: ${why}`,
+      exitCode: onlyNotices ? NOTICE_NOT_SENT_EXIT_CODE : 1,
+      error: `${failed.length} fix(es) failed; the report shows the state after them; first: ${first.functionArn}: ${why}${rerun}`,
     };
   }
   const remaining = report.findings.some(

@@ -14,7 +14,7 @@ import { addToDigest, foundSomething, renderDigest, withProblem } from '../domai
 import type { SweepRequest } from '../domain/sweep-request';
 import { continuationMessage } from '../domain/sweep-request';
 import { createLimiter } from './concurrency';
-import { RegistryRoleUnavailableError, sdkErrorName } from './errors';
+import { NoticeNotSentError, RegistryRoleUnavailableError, sdkErrorName } from './errors';
 import type { Clock, Notifier, RegistryAccess } from './ports';
 import type { EventProcessor } from './scan-fixes';
 import { applyScanFixes } from './scan-fixes';
@@ -98,21 +98,34 @@ export class Sweeper {
       config.sweepAction === 'fix' && this.deps.pipeline !== null
         ? await applyScanFixes(this.deps.pipeline, scanned.entries, context)
         : [];
-    const applied: AppliedFix[] = fixes.flatMap((fix) =>
-      fix.status === 'done' && fix.applied && fix.decision.target !== null
-        ? [
-            {
-              functionName: nameOf(fix.functionArn),
-              repositoryArn: fix.decision.target.repositoryArn,
-            },
-          ]
-        : []
+    const repositoryOf = new Map(
+      scanned.entries.map((entry) => [entry.finding.functionArn, entry.finding.repositoryArn])
     );
+    const applied: AppliedFix[] = fixes.flatMap((fix): AppliedFix[] => {
+      if (fix.status === 'done') {
+        return fix.applied && fix.decision.target !== null
+          ? [
+              {
+                functionName: nameOf(fix.functionArn),
+                repositoryArn: fix.decision.target.repositoryArn,
+                notified: true,
+              },
+            ]
+          : [];
+      }
+      // Written and verified, but its FIXED notice failed: a fix all the same, and the digest tells of it.
+      const repositoryArn = repositoryOf.get(fix.functionArn) ?? null;
+      return fix.error instanceof NoticeNotSentError && repositoryArn !== null
+        ? [{ functionName: nameOf(fix.functionArn), repositoryArn, notified: false }]
+        : [];
+    });
     const digest = addToDigest(request.digest, {
       findings: scanned.entries.map((entry) => entry.finding),
       deleted: scanned.deleted,
       fixes: applied,
-      failedFixes: fixes.filter((fix) => fix.status === 'failed').length,
+      failedFixes: fixes.filter(
+        (fix) => fix.status === 'failed' && !(fix.error instanceof NoticeNotSentError)
+      ).length,
     });
     if (scanned.nextMarker !== null) {
       await this.deps.continuations.send(continuationMessage(request, scanned.nextMarker, digest));

@@ -39,6 +39,8 @@ export interface SweepDigest {
   readonly unlistedFixes: number;
   /** Fixes the pipeline could not complete (they stay at-risk or broken until the next sweep). */
   readonly failedFixes: number;
+  /** Fixes written and verified whose own FIXED notice could not be sent (they are in `fixed`). */
+  readonly unnotifiedFixes: number;
   /** What kept the sweep from looking at all (e.g. the registry role may not list functions). */
   readonly problems: readonly string[];
 }
@@ -47,6 +49,8 @@ export interface SweepDigest {
 export interface AppliedFix {
   readonly functionName: string;
   readonly repositoryArn: string;
+  /** Whether its own FIXED notice was sent (or was not due). */
+  readonly notified: boolean;
 }
 
 export function emptyDigest(): SweepDigest {
@@ -58,6 +62,7 @@ export function emptyDigest(): SweepDigest {
     fixed: [],
     unlistedFixes: 0,
     failedFixes: 0,
+    unnotifiedFixes: 0,
     problems: [],
   };
 }
@@ -108,6 +113,7 @@ export function addToDigest(
     fixed,
     unlistedFixes,
     failedFixes: digest.failedFixes + chunk.failedFixes,
+    unnotifiedFixes: digest.unnotifiedFixes + chunk.fixes.filter((fix) => !fix.notified).length,
   };
 }
 
@@ -164,6 +170,11 @@ export function renderDigest(
         : []),
       ...(digest.failedFixes > 0
         ? [`- ${digest.failedFixes} fix(es) failed and will be tried again by the next sweep`]
+        : []),
+      ...(digest.unnotifiedFixes > 0
+        ? [
+            `- ${digest.unnotifiedFixes} of these fix(es) could not send their own notice (SNS failed): this digest is their notice; the audit table records them as applied, not notified`,
+          ]
         : []),
     ]);
   }

@@ -92,6 +92,7 @@ const digestSchema = z.object({
     .check(z.maxLength(20)),
   unlistedFixes: count,
   failedFixes: count,
+  unnotifiedFixes: count,
   problems: z.array(bounded(300)).check(z.maxLength(5)),
 });
 

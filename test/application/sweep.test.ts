@@ -191,7 +191,7 @@ describe('Sweeper', () => {
 
   it('counts the fixes that failed', async () => {
     inventory.add(fnOn('api', 'app'));
-    notifier.failNext(1);
+    registry.failNextSet = new Error('ECR SetRepositoryPolicy failed (simulated).');
 
     const outcome = await sweeper(parseConfig({ sweepAction: 'fix' }, 'test')).sweep(
       request(),
@@ -199,6 +199,27 @@ describe('Sweeper', () => {
     );
 
     expect(outcome.digest.failedFixes).toBe(1);
+    expect(outcome.digest.fixed).toEqual([]);
+  });
+
+  it('lists a fix whose own notice failed as fixed, and the digest says so', async () => {
+    inventory.add(fnOn('api', 'app'));
+    notifier.failNext(1);
+
+    const outcome = await sweeper(parseConfig({ sweepAction: 'fix' }, 'test')).sweep(
+      request(),
+      () => 60_000
+    );
+
+    expect(outcome.digest.failedFixes).toBe(0);
+    expect(outcome.digest.unnotifiedFixes).toBe(1);
+    expect(outcome.digest.fixed).toEqual([
+      { repositoryArn: expect.stringMatching(/:repository\/app$/) as unknown, functions: ['api'] },
+    ]);
+    expect(notifier.messages.map((m) => m.subject)).toEqual([
+      expect.stringContaining('SWEEP 222222222222 (eu-west-1)') as unknown,
+    ]);
+    expect(notifier.messages[0]?.message).toContain('this digest is their notice');
   });
 
   it('ends with the problem in the digest when the account cannot be swept', async () => {

@@ -74,11 +74,14 @@ describe('the sweep digest', () => {
     const fixes = Array.from({ length: MAX_FIXED + 2 }, (_, i) => ({
       functionName: `f${i}`,
       repositoryArn: `arn:aws:ecr:eu-west-1:111111111111:repository/r${i}`,
+      notified: true,
     }));
     const digest = addToDigest(
       addToDigest(emptyDigest(), chunk([], { fixes, failedFixes: 1 })),
       chunk([], {
-        fixes: [{ functionName: 'again', repositoryArn: fixes[0]?.repositoryArn ?? '' }],
+        fixes: [
+          { functionName: 'again', repositoryArn: fixes[0]?.repositoryArn ?? '', notified: false },
+        ],
       })
     );
 
@@ -86,6 +89,7 @@ describe('the sweep digest', () => {
     expect(digest.fixed[0]?.functions).toEqual(['f0', 'again']);
     expect(digest.unlistedFixes).toBe(2);
     expect(digest.failedFixes).toBe(1);
+    expect(digest.unnotifiedFixes).toBe(1);
     expect(foundSomething(digest)).toBe(true);
   });
 
@@ -123,6 +127,7 @@ describe('renderDigest', () => {
             {
               functionName: 'api',
               repositoryArn: 'arn:aws:ecr:eu-west-1:111111111111:repository/app',
+              notified: false,
             },
           ],
           failedFixes: 1,
@@ -140,6 +145,9 @@ describe('renderDigest', () => {
     );
     expect(message).toContain('- arn:aws:ecr:eu-west-1:111111111111:repository/app: for api');
     expect(message).toContain('- 1 fix(es) failed and will be tried again by the next sweep');
+    expect(message).toContain(
+      '- 1 of these fix(es) could not send their own notice (SNS failed): this digest is their notice'
+    );
     expect(message).toContain(
       '- nightly: broken (image-access-denied), arn:aws:ecr:eu-west-1:111111111111:repository/app\n  nightly explained.'
     );
@@ -166,6 +174,7 @@ describe('renderDigest', () => {
     const fixes = Array.from({ length: MAX_FIXED + 1 }, (_, i) => ({
       functionName: `f${i}`,
       repositoryArn: `arn:aws:ecr:eu-west-1:111111111111:repository/r${i}`,
+      notified: true,
     }));
 
     const { message } = renderDigest(sweep, addToDigest(emptyDigest(), chunk([], { fixes })));

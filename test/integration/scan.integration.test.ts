@@ -12,7 +12,7 @@ import {
   SetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr';
 import { CreateFunctionCommand } from '@aws-sdk/client-lambda';
-import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import { CreateTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 
 import { SCAN_COLUMNS } from '../../bin/commands/scan-output';
@@ -281,23 +281,50 @@ describeWithMoto()('scan against moto_server', () => {
     expect(fixed.out).toContain('ok 3   broken 0   at-risk 0   needs-human 1   unknown 0');
   });
 
-  it('prints the report, then exits 1 with one line, when a fix cannot send its notice', async () => {
+  it('exits 1 before writing anything when --topic-arn is unusable', async () => {
     const missingTopic = `arn:aws:sns:${REGION}:${ACCOUNT}:no-such-topic`;
+    const before = await policyOf(ACCOUNT, 'no-grant');
 
     const { code, out, err } = await runCli(
       ...scanArgs('--fix', '--json', '--topic-arn', missingTopic)
     );
 
     expect(code).toBe(1);
-    expect(JSON.parse(out)).toEqual(
-      expect.objectContaining({ summary: expect.any(Object) as unknown })
-    );
-    expect(err).toMatch(
-      /^lambda-ecr-autofix scan: 2 fix\(es\) failed; the report shows the state after them; first: arn:aws:lambda:/
-    );
-    expect(err).not.toContain('\n');
-    // The grant was written and verified before the notice failed.
-    expect(await policyOf(ACCOUNT, 'no-grant')).toContain('LambdaEcrAutofixService');
+    expect(out).toBe('');
+    expect(err).toMatch(/^lambda-ecr-autofix scan: .*; nothing was changed\n?$/);
+    expect(await policyOf(ACCOUNT, 'no-grant')).toBe(before);
+  });
+
+  it('prints the report, then exits 3 with one line, when fixes cannot send their notices', async () => {
+    const topicArn =
+      (await clients.sns.send(new CreateTopicCommand({ Name: 'autofix' }))).TopicArn ?? '';
+    // Every SNS client of the command fails Publish; the topic check and the other services are moto's.
+    const original = SNSClient.prototype.send as (this: SNSClient, c: unknown) => Promise<unknown>;
+    const failingPublish = function (this: SNSClient, command: unknown): Promise<unknown> {
+      if (command instanceof PublishCommand) {
+        return Promise.reject(new Error('SNS Publish failed (simulated).'));
+      }
+      return original.call(this, command);
+    };
+    const spy = jest.spyOn(SNSClient.prototype, 'send').mockImplementation(failingPublish as never);
+    try {
+      const { code, out, err } = await runCli(
+        ...scanArgs('--fix', '--json', '--topic-arn', topicArn)
+      );
+
+      expect(code).toBe(3);
+      expect(JSON.parse(out)).toEqual(
+        expect.objectContaining({ summary: expect.any(Object) as unknown })
+      );
+      expect(err).toMatch(
+        /^lambda-ecr-autofix scan: 2 fix\(es\) failed; the report shows the state after them; first: arn:aws:lambda:.*notice not sent: SNS Publish failed \(simulated\)\..*tell the consumer accounts yourself\)/
+      );
+      expect(err.trim()).not.toContain('\n');
+      // The grant was written and verified before the notice failed.
+      expect(await policyOf(ACCOUNT, 'no-grant')).toContain('LambdaEcrAutofixService');
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('scans the Region of the environment when no --region is given', async () => {
