@@ -214,7 +214,10 @@ describe('plan', () => {
     ],
     [['plan', '-x'], /^lambda-ecr-autofix plan: unknown option -x \(see --help\)$/],
     [['plan', '--json=yes'], /^lambda-ecr-autofix plan: --json takes no value \(see --help\)$/],
-    [[], /^lambda-ecr-autofix: missing command; expected one of plan, apply, scan, demo \(see --help\)$/],
+    [
+      [],
+      /^lambda-ecr-autofix: missing command; expected one of plan, apply, scan, demo \(see --help\)$/,
+    ],
     [['plna'], /^lambda-ecr-autofix: unknown command "plna"; did you mean plan\? \(see --help\)$/],
     [
       ['--verbose'],
