@@ -1,33 +1,35 @@
 /**
- * The whole product as CDK stacks, for `bin/app.ts` and the infrastructure tests alike:
- * - `LambdaEcrAutofix`, the central stack;
- * - `LambdaEcrAutofixMemberDeployment`, with `memberDeployment`: the StackSet that installs the member stack, deployed
- *   after the central stack (`cdk deploy --all` deploys both, in that order);
- * - `Member/LambdaEcrAutofixMember`, the member stack in its own stage, when `organizationId` is set. Being in a stage
- *   keeps it out of `cdk deploy --all` (which deploys top-level stacks only); deploy it by name into member accounts
- *   that StackSets do not reach.
+ * This repository's own CDK app, for `bin/app.ts` and the infrastructure tests alike. It uses the construct library
+ * exactly as another app would, through the package root (`./index`):
+ * - `LambdaEcrAutofix`, the central stack, holding a `LambdaEcrAutofix` (and its outputs);
+ * - `LambdaEcrAutofixMemberDeployment`, with `memberDeployment`: the stack `LambdaEcrAutofix` adds for the StackSet,
+ *   deployed after the central stack (`cdk deploy --all` deploys both, in that order);
+ * - `Member/LambdaEcrAutofixMember`, a `LambdaEcrAutofixMemberStack` in its own stage, when `organizationId` is set.
+ *   Being in a stage keeps it out of `cdk deploy --all` (which deploys top-level stacks only); deploy it by name into
+ *   member accounts that StackSets do not reach.
  */
-import { Stage, type App, type Environment } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Fn, Stack, Stage, type App, type Environment } from 'aws-cdk-lib';
 
-import { ConfigError, parseConfig, type Config } from '../lambda/domain/config';
-import { CentralStack } from './central-stack';
-import { MemberDeploymentStack } from './member-deployment-stack';
-import { MemberStack } from './member-stack';
+import { parseConfig, type Config } from '../lambda/domain/config';
 import {
-  CENTRAL_STACK_NAME,
-  CONTEXT_KEY,
-  MEMBER_DEPLOYMENT_STACK_NAME,
-  MEMBER_STACK_NAME,
-  MEMBER_STAGE_ID,
-} from './names';
+  ConfigError,
+  LambdaEcrAutofix,
+  LambdaEcrAutofixMemberStack,
+  type LambdaEcrAutofixMemberDeployment,
+} from './index';
+import { CENTRAL_STACK_NAME, CONTEXT_KEY, MEMBER_STACK_NAME, MEMBER_STAGE_ID } from './names';
 
 export interface LambdaEcrAutofixStacks {
   /** The central stack. */
-  readonly central: CentralStack;
+  readonly central: Stack;
+  /** The central construct in it. */
+  readonly autofix: LambdaEcrAutofix;
   /** The standalone member stack; absent when `organizationId` is not set. */
-  readonly member?: MemberStack;
+  readonly member?: LambdaEcrAutofixMemberStack;
   /** The StackSet's stack; present when `memberDeployment` is set. */
-  readonly memberDeployment?: MemberDeploymentStack;
+  readonly memberDeployment?: Stack;
+  /** The member stack the StackSet embeds (in a stage inside the StackSet's stack). */
+  readonly memberTemplate?: LambdaEcrAutofixMemberStack;
 }
 
 export interface DefineOptions {
@@ -67,22 +69,87 @@ export function defineLambdaEcrAutofix(
   config: Config,
   options: DefineOptions = {}
 ): LambdaEcrAutofixStacks {
+  const central = new Stack(app, CENTRAL_STACK_NAME, {
+    description:
+      'lambda-ecr-autofix central: fixes ECR repository policies when Lambda may not pull a container image',
+    env: options.env,
+  });
+  // Id "Default": the construct adds nothing to the logical ids, which stay those of the stacks deployed before the
+  // construct library existed. A new logical id would replace the audit table (retained, so its records would be
+  // left behind), the queues and every named resource.
+  const autofix = new LambdaEcrAutofix(central, 'Default', config);
+  addCentralOutputs(central, autofix);
+
   const member =
-    config.organizationId === undefined
+    autofix.memberSettings === undefined
       ? undefined
-      : new MemberStack(new Stage(app, MEMBER_STAGE_ID), MEMBER_STACK_NAME, {
-          config,
+      : new LambdaEcrAutofixMemberStack(new Stage(app, MEMBER_STAGE_ID), MEMBER_STACK_NAME, {
+          ...autofix.memberSettings,
           stackName: MEMBER_STACK_NAME,
         });
-  const central = new CentralStack(app, CENTRAL_STACK_NAME, { config, env: options.env });
-  const memberDeployment =
-    config.memberDeployment === undefined || member === undefined
-      ? undefined
-      : new MemberDeploymentStack(app, MEMBER_DEPLOYMENT_STACK_NAME, {
-          memberDeployment: config.memberDeployment,
-          memberStack: member,
-          central,
-          env: options.env,
-        });
-  return { central, member, memberDeployment };
+  const deployment: LambdaEcrAutofixMemberDeployment | undefined = autofix.memberDeployment;
+  return {
+    central,
+    autofix,
+    member,
+    memberDeployment: deployment === undefined ? undefined : Stack.of(deployment),
+    memberTemplate: deployment?.memberStack,
+  };
+}
+
+/** What an operator needs from the central stack, as outputs (docs/operations.md refers to them by name). */
+function addCentralOutputs(stack: Stack, autofix: LambdaEcrAutofix): void {
+  new CfnOutput(stack, 'EventBusArn', {
+    description: 'Central bus the member accounts forward to',
+    value: autofix.eventBus.eventBusArn,
+  });
+  new CfnOutput(stack, 'FixerRoleArn', {
+    description: 'Role the member registry roles trust (by its ARN)',
+    value: autofix.fixerRole.roleArn,
+  });
+  new CfnOutput(stack, 'TopicArn', {
+    description: 'Notifications (subscribe more endpoints here)',
+    value: autofix.topic.topicArn,
+  });
+  new CfnOutput(stack, 'QueueArn', { value: autofix.queue.queueArn });
+  new CfnOutput(stack, 'DeadLetterQueueArn', {
+    description:
+      'Replay (as ReplayRoleArn): aws sqs start-message-move-task --source-arn <DeadLetterQueueArn> ' +
+      '--destination-arn <QueueArn>; the ReplayCommand output has both filled in',
+    value: autofix.deadLetterQueue.queueArn,
+  });
+  new CfnOutput(stack, 'ReplayRoleArn', {
+    description:
+      'The only principal besides the rules that may send to the work queue: assume it to replay dead letters',
+    value: autofix.replayRole.roleArn,
+  });
+  new CfnOutput(stack, 'ReplayCommand', {
+    description:
+      'Replays the dead letters into the work queue; run it as ReplayRoleArn (docs/operations.md)',
+    value: Fn.join('', [
+      'aws sqs start-message-move-task --source-arn ',
+      autofix.deadLetterQueue.queueArn,
+      ' --destination-arn ',
+      autofix.queue.queueArn,
+      ' --max-number-of-messages-per-second 10',
+    ]),
+  });
+  new CfnOutput(stack, 'AuditTableName', { value: autofix.table.tableName });
+  if (autofix.sweepQueue !== undefined && autofix.sweepDeadLetterQueue !== undefined) {
+    new CfnOutput(stack, 'SweepQueueArn', {
+      description:
+        'Sweep requests and continuations (replay sweeps from the sweep dead-letter queue here)',
+      value: autofix.sweepQueue.queueArn,
+    });
+    new CfnOutput(stack, 'SweepDeadLetterQueueArn', {
+      description: 'Sweeps that failed 5 times; replay as ReplayRoleArn into SweepQueueArn',
+      value: autofix.sweepDeadLetterQueue.queueArn,
+    });
+  }
+  new CfnOutput(stack, 'DashboardUrl', {
+    value: Fn.join('', [
+      `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards/dashboard/`,
+      autofix.dashboard.dashboardName,
+    ]),
+  });
 }

@@ -6,6 +6,7 @@
 // zod/mini: the same validation as classic zod, tree-shakable, so the Lambda bundle stays small.
 import * as z from 'zod/mini';
 
+import { ConfigError } from './config-error';
 import { OUTCOMES } from './decision';
 import { scheduleExpressionProblem } from './schedule-expression';
 import { closestMatch } from './suggestion';
@@ -181,20 +182,12 @@ export const configSchema = z.strictObject({
   ),
 });
 
+export { ConfigError };
+
 /** The validated configuration, with every default filled in. */
 export type Config = z.output<typeof configSchema>;
 /** What a user may write (every key optional). */
 export type ConfigInput = z.input<typeof configSchema>;
-
-export class ConfigError extends Error {
-  constructor(
-    readonly source: string,
-    readonly problems: readonly string[]
-  ) {
-    super(`Invalid configuration in ${source}: ${problems.join('; ')}`);
-    this.name = 'ConfigError';
-  }
-}
 
 /**
  * Validates a configuration object. Throws `ConfigError` naming each bad key, the value received and the fix.

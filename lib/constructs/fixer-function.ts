@@ -1,28 +1,31 @@
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import {
+  Architecture,
+  Code,
+  Function as LambdaFunction,
+  Runtime,
+  type CfnFunction,
+  type FunctionProps,
+} from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+
+import { HANDLER_BUNDLING } from '../handler-bundling';
+import type { HandlerCode } from '../handler-code';
 
 /** The Lambda limit for all environment variables of a function together. */
 const ENVIRONMENT_LIMIT_BYTES = 4 * 1024;
 /** What an unresolved token (an ARN, a table name) is assumed to take once deployed. */
 const TOKEN_ESTIMATE_BYTES = 128;
 
-/**
- * An ESM bundle still meets `require()` in CommonJS dependencies; esbuild calls the global `require` when one exists.
- * https://github.com/evanw/esbuild/issues/1921
- */
-const ESM_REQUIRE_SHIM =
-  "import { createRequire as __lambdaEcrAutofixCreateRequire } from 'node:module';" +
-  'const require = __lambdaEcrAutofixCreateRequire(import.meta.url);';
-
 export interface FixerFunctionProps {
-  /** Path of the TypeScript handler file; it must export `handler`. */
-  readonly entry: string;
-  /** Path of the lock file that pins the bundled dependencies; its directory is the project root. */
-  readonly depsLockFilePath: string;
+  /**
+   * The handler's code: a prebuilt bundle (the installed package's) or a TypeScript entry point bundled at synth time
+   * (this repository's sources). Either way it exports `handler` from `index.mjs`.
+   */
+  readonly code: HandlerCode;
   /** One-line description shown in the console. */
   readonly description: string;
   /**
@@ -49,11 +52,6 @@ export interface FixerFunctionProps {
    */
   readonly sourceMapsAtRuntime?: boolean;
   /**
-   * Modules the bundler replaces by others (esbuild `alias`), as absolute paths of the replacements.
-   * @default - none
-   */
-  readonly moduleAliases?: Readonly<Record<string, string>>;
-  /**
    * Memory in MB.
    * @default 256
    */
@@ -79,22 +77,22 @@ export interface FixerFunctionProps {
  * - an explicit log group with retention, given to Lambda through `logGroup` (no implicit, never-expiring
  *   `/aws/lambda/…` group), and an execution role without AWS-managed policies: the role may write to that log group
  *   and whatever the caller grants, nothing else;
- * - bundled by the local esbuild (never Docker): ESM, minified, with a source map shipped beside the code (applied at
- *   run time only with `sourceMapsAtRuntime`, since parsing it costs cold-start time), every dependency including the
- *   AWS SDK v3 bundled at the versions pinned by the lock file and tree-shaken, rather than the SDK version the runtime
- *   happens to ship.
+ * - the code either prebuilt (the installed package ships its bundle) or bundled from the sources by the local esbuild
+ *   (never Docker), with the same options (`HANDLER_BUNDLING`): ESM, minified, with a source map shipped beside the
+ *   code (applied at run time only with `sourceMapsAtRuntime`, since parsing it costs cold-start time), every
+ *   dependency including the AWS SDK v3 bundled at the versions pinned by the lock file and tree-shaken, rather than
+ *   the SDK version the runtime happens to ship.
  *
  * @example
  * const fixer = new FixerFunction(this, 'Fixer', {
- *   entry: 'lambda/handlers/sqs-fixer.ts',
- *   depsLockFilePath: 'package-lock.json',
+ *   code: handlerCode('fixer'),
  *   description: 'Fixes ECR repository policies',
  *   roleName: 'LambdaEcrAutofixFixer',
  * });
  */
 export class FixerFunction extends Construct {
   /** The function. */
-  public readonly function: NodejsFunction;
+  public readonly function: LambdaFunction;
   /** Its execution role. */
   public readonly role: Role;
   /** Its log group. */
@@ -121,36 +119,43 @@ export class FixerFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
-    const runtime = Runtime.NODEJS_24_X;
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: props.entry,
-      handler: 'handler',
-      depsLockFilePath: props.depsLockFilePath,
+    const common: Omit<FunctionProps, 'code' | 'handler'> = {
       description: props.description,
-      runtime,
+      runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(60),
       role: this.role,
       logGroup: this.logGroup,
       environment,
-      bundling: {
-        forceDockerBundling: false,
-        format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_SHIM,
-        minify: true,
-        sourceMap: true,
-        // Stack traces need the mappings, not the sources: keeps the map (parsed at cold start) small.
-        sourcesContent: false,
-        // Bundle the AWS SDK v3 too: the versions in package-lock.json, not whatever the runtime ships.
-        externalModules: [],
-        esbuildArgs: Object.fromEntries(
-          Object.entries(props.moduleAliases ?? {}).map(([from, to]) => [`--alias:${from}`, to])
-        ),
-      },
-    });
+    };
+    const code = props.code;
+    this.function =
+      'prebuiltDirectory' in code
+        ? new LambdaFunction(this, 'Function', {
+            ...common,
+            code: Code.fromAsset(code.prebuiltDirectory),
+            handler: 'index.handler',
+          })
+        : new NodejsFunction(this, 'Function', {
+            ...common,
+            entry: code.entry,
+            handler: 'handler',
+            depsLockFilePath: code.depsLockFilePath,
+            bundling: {
+              ...HANDLER_BUNDLING,
+              format: OutputFormat.ESM,
+              mainFields: [...HANDLER_BUNDLING.mainFields],
+              forceDockerBundling: false,
+              externalModules: [],
+              esbuildArgs: Object.fromEntries(
+                Object.entries(code.moduleAliases ?? {}).map(([from, to]) => [
+                  `--alias:${from}`,
+                  to,
+                ])
+              ),
+            },
+          });
     // aws-cdk-lib makes a function depend on its role and the role's policies, so the policies exist before the first
     // invocation; the role part repeats what the `Role` GetAtt already enforces, which cfn-lint reports as W3005.
     (this.function.node.defaultChild as CfnFunction).addMetadata('cfn-lint', {

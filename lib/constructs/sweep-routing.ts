@@ -22,6 +22,11 @@ import { SWEEP_REQUEST_PATTERN, SWEEP_RULE_NAME } from '../sweep-request-pattern
 export interface SweepRoutingProps {
   /** EventBridge schedule expression of the central account's own sweep (`sweepSchedule`). */
   readonly schedule: string;
+  /**
+   * Name of the sweep queue; its dead-letter queue admits only this queue as redrive source.
+   * @default 'lambda-ecr-autofix-sweep'
+   */
+  readonly queueName?: string;
   /** The central bus, where the member accounts' sweep requests arrive. */
   readonly eventBus: IEventBus;
   /** The sweeper (the fixer's second entry point, with the fixer's role); it consumes the queue. */
@@ -82,6 +87,7 @@ export class SweepRouting extends Construct {
 
   constructor(scope: Construct, id: string, props: SweepRoutingProps) {
     super(scope, id);
+    const queueName = props.queueName ?? SWEEP_QUEUE_NAME;
     // The two queues name each other; CloudFormation accepts that only when one ARN comes from a known name.
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -93,13 +99,13 @@ export class SweepRouting extends Construct {
           Queue.fromQueueArn(
             this,
             'QueueByName',
-            `arn:${Aws.PARTITION}:sqs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${SWEEP_QUEUE_NAME}`
+            `arn:${Aws.PARTITION}:sqs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${queueName}`
           ),
         ],
       },
     });
     this.queue = new Queue(this, 'Queue', {
-      queueName: SWEEP_QUEUE_NAME,
+      queueName,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout: props.visibilityTimeout,

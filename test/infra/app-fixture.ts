@@ -52,9 +52,9 @@ export function buildApp(input: ConfigInput, options: BuildOptions = {}): BuiltA
     outdir: options.outdir,
   });
   const stacks = defineLambdaEcrAutofix(app, parseConfig(input, 'test'), { env: options.env });
-  Aspects.of(app).add(new WriteNagSuppressionsToCloudFormationAspect());
-  if (stacks.member)
-    Aspects.of(stacks.member).add(new WriteNagSuppressionsToCloudFormationAspect());
+  for (const scope of [app, stacks.member, stacks.memberTemplate]) {
+    if (scope) Aspects.of(scope).add(new WriteNagSuppressionsToCloudFormationAspect());
+  }
   return { app, stacks };
 }
 
@@ -62,6 +62,13 @@ export function buildApp(input: ConfigInput, options: BuildOptions = {}): BuiltA
 export function memberOf(built: BuiltApp): Stack {
   if (built.stacks.member === undefined) throw new Error('This configuration has no member stack.');
   return built.stacks.member;
+}
+
+/** The member stack the StackSet embeds, or a failed expectation when the configuration produced none. */
+export function memberTemplateOf(built: BuiltApp): Stack {
+  const stack = built.stacks.memberTemplate;
+  if (stack === undefined) throw new Error('This configuration has no member deployment stack.');
+  return stack;
 }
 
 /** The member deployment stack (the StackSet), or a failed expectation when the configuration produced none. */

@@ -538,7 +538,7 @@ describe('central stack, other configurations', () => {
       // Assert
       assertWarning(
         built.stacks.central,
-        '/LambdaEcrAutofix/EventBus',
+        '/LambdaEcrAutofix/Default/EventBus',
         Match.stringLikeRegexp('organizationId is not set')
       );
     });

@@ -103,10 +103,12 @@ describe('cfn-lint on every synthesized template', () => {
     expect(templates.map((t) => path.relative(scratch, t))).toEqual([
       'organization/LambdaEcrAutofix.template.json',
       'organization/LambdaEcrAutofixMemberDeployment.template.json',
+      'organization/assembly-LambdaEcrAutofixMemberDeployment-Default-MemberTemplate/LambdaEcrAutofixMemberDeploymentMemberTemplateLambdaEcrAutofixMember2D6D4D05.template.json',
       'organization/assembly-Member/MemberLambdaEcrAutofixMember6AB91EBE.template.json',
       'single-account/LambdaEcrAutofix.template.json',
       'listed-registries/LambdaEcrAutofix.template.json',
       'listed-registries/LambdaEcrAutofixMemberDeployment.template.json',
+      'listed-registries/assembly-LambdaEcrAutofixMemberDeployment-Default-MemberTemplate/LambdaEcrAutofixMemberDeploymentMemberTemplateLambdaEcrAutofixMember2D6D4D05.template.json',
       'listed-registries/assembly-Member/MemberLambdaEcrAutofixMember6AB91EBE.template.json',
       'stack-set-member.template.json',
     ]);

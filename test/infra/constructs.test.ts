@@ -6,7 +6,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Function as LambdaFunction, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
 
-import { FIXER_HANDLER_ENTRY } from '../../lib/central-stack';
+import { handlerCode } from '../../lib/handler-code';
 import { CentralEventBus } from '../../lib/constructs/central-event-bus';
 import { EventForwarder } from '../../lib/constructs/event-forwarder';
 import { FixerFunction } from '../../lib/constructs/fixer-function';
@@ -88,8 +88,7 @@ describe('construct validation', () => {
     expect(
       () =>
         new FixerFunction(stack(), 'Fixer', {
-          entry: FIXER_HANDLER_ENTRY,
-          depsLockFilePath: 'package-lock.json',
+          code: handlerCode('fixer'),
           description: 'test',
           environment: { SMALL: 'x', CONFIG: 'x'.repeat(5000) },
         })
@@ -102,8 +101,7 @@ describe('construct validation', () => {
     // Arrange
     const scope = stack();
     new FixerFunction(scope, 'Fixer', {
-      entry: FIXER_HANDLER_ENTRY,
-      depsLockFilePath: 'package-lock.json',
+      code: handlerCode('fixer'),
       description: 'test',
     });
 

@@ -434,7 +434,7 @@ describe('4. smaller points', () => {
     // Assert
     assertWarning(
       memberDeploymentOf(built),
-      '/LambdaEcrAutofixMemberDeployment',
+      '/LambdaEcrAutofixMemberDeployment/Default',
       Match.stringLikeRegexp(
         'The central region eu-central-1 is not in memberDeployment.regions \\(eu-west-1, us-east-1\\).*Add "eu-central-1"'
       )

@@ -2,7 +2,7 @@ import { App, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 
 import { ConfigError, parseConfig } from '../../lambda/domain/config';
-import { MemberStack } from '../../lib/member-stack';
+import { LambdaEcrAutofixMemberStack } from '../../lib';
 import {
   WITHOUT_SWEEPS,
   actionsOf,
@@ -91,10 +91,11 @@ describe('member stack', () => {
 
     it('refuses to exist without organizationId', () => {
       // Arrange
-      const config = parseConfig({}, 'test');
+      const settings = { ...parseConfig({}, 'test') } as { organizationId: string };
 
       // Act
-      const act = () => new MemberStack(new Stage(new App(), 'Member'), 'Member', { config });
+      const act = () =>
+        new LambdaEcrAutofixMemberStack(new Stage(new App(), 'Member'), 'Member', settings);
 
       // Assert
       expect(act).toThrow(ConfigError);

@@ -142,6 +142,8 @@ describe('cdk-nag AwsSolutions checks', () => {
       stack.node
         .findAll()
         .filter(CfnResource.isCfnResource)
+        // Not the member template's resources, in a stage inside the member deployment stack.
+        .filter((resource) => Stack.of(resource) === stack)
         .flatMap((resource) => {
           const ids = acknowledgedIds(resource);
           return ids.map((id) => `${resource.node.path} ${id}`);
@@ -150,20 +152,20 @@ describe('cdk-nag AwsSolutions checks', () => {
 
     // Assert
     expect(inventory(central)).toEqual([
-      'LambdaEcrAutofix/FixerPermissions/CentralRepositories/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/*]',
-      'LambdaEcrAutofix/FixerPermissions/RegistryAccess/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/LambdaEcrAutofixRegistryAccess]',
-      'LambdaEcrAutofix/FixerPermissions/RegistryAccess/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:*:<AWS::AccountId>:function:*]',
-      'LambdaEcrAutofix/SweeperInventory/Resource AwsSolutions-IAM5[Resource::*]',
-      'LambdaEcrAutofix/SweeperPermissions/CentralRepositories/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/*]',
-      'LambdaEcrAutofix/SweeperPermissions/RegistryAccess/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/LambdaEcrAutofixRegistryAccess]',
-      'LambdaEcrAutofix/SweeperPermissions/RegistryAccess/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:*:<AWS::AccountId>:function:*]',
+      'LambdaEcrAutofix/Default/FixerPermissions/CentralRepositories/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/*]',
+      'LambdaEcrAutofix/Default/FixerPermissions/RegistryAccess/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/LambdaEcrAutofixRegistryAccess]',
+      'LambdaEcrAutofix/Default/FixerPermissions/RegistryAccess/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:*:<AWS::AccountId>:function:*]',
+      'LambdaEcrAutofix/Default/SweeperInventory/Resource AwsSolutions-IAM5[Resource::*]',
+      'LambdaEcrAutofix/Default/SweeperPermissions/CentralRepositories/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/*]',
+      'LambdaEcrAutofix/Default/SweeperPermissions/RegistryAccess/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/LambdaEcrAutofixRegistryAccess]',
+      'LambdaEcrAutofix/Default/SweeperPermissions/RegistryAccess/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:*:<AWS::AccountId>:function:*]',
     ]);
     expect(inventory(memberDeployment)).toEqual([]);
     expect(inventory(member)).toEqual([
-      'Member/LambdaEcrAutofixMember/Forwarder/DeadLetterQueue/Resource AwsSolutions-SQS3',
-      'Member/LambdaEcrAutofixMember/RegistryRole/Role/Resource AwsSolutions-IAM5[Resource::*]',
-      'Member/LambdaEcrAutofixMember/RegistryRole/Role/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/*]',
-      'Member/LambdaEcrAutofixMember/RegistryRole/Role/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:*:<AWS::AccountId>:function:*]',
+      'Member/LambdaEcrAutofixMember/Default/Forwarder/DeadLetterQueue/Resource AwsSolutions-SQS3',
+      'Member/LambdaEcrAutofixMember/Default/RegistryRole/Role/Resource AwsSolutions-IAM5[Resource::*]',
+      'Member/LambdaEcrAutofixMember/Default/RegistryRole/Role/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/*]',
+      'Member/LambdaEcrAutofixMember/Default/RegistryRole/Role/Resource AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:*:<AWS::AccountId>:function:*]',
     ]);
     for (const { reason } of [
       ...acknowledgementsIn(centralTemplate),

@@ -1,0 +1,570 @@
+import { Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { EventField, Rule, RuleTargetInput, type EventBus } from 'aws-cdk-lib/aws-events';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { Policy, PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
+import type { Key } from 'aws-cdk-lib/aws-kms';
+import { EventSourceMapping, type Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { Topic } from 'aws-cdk-lib/aws-sns';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Construct, type IConstruct } from 'constructs';
+
+import { parseConfig, type Config } from '../lambda/domain/config';
+import { ConfigError } from '../lambda/domain/config-error';
+import { OUTCOMES } from '../lambda/domain/decision';
+import { AuditTable } from './constructs/audit-table';
+import { CentralEventBus } from './constructs/central-event-bus';
+import { EncryptedTopicTarget } from './constructs/encrypted-topic-target';
+import { FixerFunction } from './constructs/fixer-function';
+import { FixerMonitoring } from './constructs/fixer-monitoring';
+import { FixerPermissions } from './constructs/fixer-permissions';
+import { FixerQueue } from './constructs/fixer-queue';
+import { NotificationTopic } from './constructs/notification-topic';
+import { SweepRouting } from './constructs/sweep-routing';
+import { FAILED_IMAGE_DEPLOY_PATTERN } from './failed-deploy-event-pattern';
+import { handlerCode } from './handler-code';
+import type { LambdaEcrAutofixMemberDeployment } from './lambda-ecr-autofix-member-deployment';
+import type { LambdaEcrAutofixMemberSettings } from './lambda-ecr-autofix-member';
+import { MemberDeploymentStack } from './member-deployment-stack';
+import {
+  CENTRAL_BUS_NAME,
+  DASHBOARD_NAME,
+  FIXER_ROLE_NAME,
+  MEMBER_DEPLOYMENT_STACK_SUFFIX,
+  MEMBER_FORWARDING_ALARM_NAME,
+  MEMBER_STACK_SET_NAME,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+  SWEEP_QUEUE_NAME,
+  WORK_QUEUE_NAME,
+  validateNames,
+  type NameProp,
+} from './names';
+import { LIST_FUNCTIONS_ACKNOWLEDGEMENT, functionInventoryStatement } from './registry-permissions';
+import { FIXER_SIZING } from './sizing';
+import { SWEEPER_SIZING } from './sweep-sizing';
+
+/** Budget for the `CONFIG` environment variable, leaving room for the others within Lambda's 4 KB. */
+const CONFIG_ENVIRONMENT_BUDGET_BYTES = 3 * 1024;
+
+/**
+ * What the fixer does with the audit table, the write-ahead audit: conditional puts in TransactWriteItems (authorized
+ * as dynamodb:PutItem), the update that marks a notice sent (UpdateItem), and reads of the item a failed condition
+ * returns (GetItem; ALL_OLD). A repository's lease is a conditional put and a conditional delete of one item. No
+ * scans or queries.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html
+ */
+export const AUDIT_TABLE_ACTIONS = [
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+] as const;
+
+/** Where the StackSet installs the member stack (the `memberDeployment` configuration key). */
+export interface LambdaEcrAutofixMemberDeploymentOptions {
+  /**
+   * Organizational units (`ou-…`) or the organization root (`r-…`) whose accounts get the member stack, now and when
+   * they join later.
+   */
+  readonly organizationalUnitIds: string[];
+  /** Regions to install the member stack in, in each account. Include the central region. */
+  readonly regions: string[];
+  /**
+   * The one region (one of `regions`) whose stack instances create the account-global registry role. Set it once and
+   * never change it: the StackSet updates regions in parallel, so moving the role would have one region delete it
+   * while another creates it.
+   */
+  readonly registryRoleRegion: string;
+}
+
+/**
+ * Properties of `LambdaEcrAutofix`: the configuration keys of the `cdk.json` context key `lambda-ecr-autofix`, with the
+ * same names, defaults and validation (a bad value throws `ConfigError` naming the key, the value and the fix), and
+ * the names of the resources.
+ */
+export interface LambdaEcrAutofixProps {
+  /**
+   * E-mail addresses subscribed to the notification topic. Each receives a confirmation e-mail from SNS first.
+   * @default - no subscription: subscribe your own endpoints to `topic`
+   */
+  readonly notificationEmails?: string[];
+  /**
+   * `enforce` writes repository policies; `dry-run` decides and notifies but writes nothing (and the roles lose
+   * `ecr:SetRepositoryPolicy`).
+   * @default 'enforce'
+   */
+  readonly mode?: 'enforce' | 'dry-run';
+  /**
+   * `account`: Lambda in the consumer account may pull (`aws:SourceArn` `arn:…:lambda:REGION:ACCOUNT:function:*`);
+   * `function`: only the failing function (`…:function:NAME` and `…:function:NAME:*`).
+   * @default 'account'
+   */
+  readonly grantScope?: 'account' | 'function';
+  /**
+   * Accounts whose repositories may be patched (12-digit ids), or `['*']` for any account of the organization. The
+   * central account's own repositories only if listed (or `*`).
+   * @default ['*']
+   */
+  readonly registryAccounts?: string[];
+  /**
+   * Accounts whose functions may be granted a pull, or `['*']`.
+   * @default ['*']
+   */
+  readonly consumerAccounts?: string[];
+  /**
+   * Repository-name globs never patched (`*` matches any run of characters, `/` included; `?` one character).
+   * @default - none
+   */
+  readonly excludeRepositories?: string[];
+  /**
+   * Repositories with this tag (`key=value`, or `key` for any value) are never patched; the roles deny
+   * `ecr:SetRepositoryPolicy` on them too.
+   * @default 'lambda-ecr-autofix=off'
+   */
+  readonly optOutTag?: string;
+  /**
+   * Name of the role the fixer assumes in every registry account (the member accounts' role).
+   * @default 'LambdaEcrAutofixRegistryAccess'
+   */
+  readonly registryRoleName?: string;
+  /**
+   * The AWS Organizations id (`o-…`): the central bus admits the organization's accounts, and the roles' trust and
+   * permissions are limited to it. Required for member accounts and `memberDeployment`.
+   * @default - no organization: only the central account's own failed deploys are fixed
+   */
+  readonly organizationId?: string;
+  /**
+   * Installs the member stack across the organization with a service-managed StackSet, in a stack of its own next to
+   * the stack this construct is in (`<that stack's id>MemberDeployment`, same environment), which depends on it. For
+   * a stack of your own (another synthesizer, name or tags), leave this out and put a
+   * `LambdaEcrAutofixMemberDeployment` into it.
+   * @default - no StackSet
+   */
+  readonly memberDeployment?: LambdaEcrAutofixMemberDeploymentOptions;
+  /**
+   * The outcomes that send a notification (`error`: a message that failed its last delivery).
+   * @default ['fix', 'needs-human', 'error']
+   */
+  readonly notifyOn?: Array<'fix' | 'already-allowed' | 'needs-human' | 'ignored' | 'error'>;
+  /**
+   * How long audit records live, in days (1 to 3650; DynamoDB TTL).
+   * @default 365
+   */
+  readonly auditRetentionDays?: number;
+
+  /**
+   * Name of the central event bus. The member accounts build its ARN from this name.
+   * @default 'lambda-ecr-autofix'
+   */
+  readonly eventBusName?: string;
+  /**
+   * Name of the fixer's execution role. The registry roles trust this role by its ARN.
+   * @default 'LambdaEcrAutofixFixer'
+   */
+  readonly fixerRoleName?: string;
+  /**
+   * Name of the work queue (its dead-letter queue admits only this queue as redrive source).
+   * @default 'lambda-ecr-autofix-work'
+   */
+  readonly queueName?: string;
+  /**
+   * Name of the dead-letter queue.
+   * @default - a name generated by CloudFormation
+   */
+  readonly deadLetterQueueName?: string;
+  /**
+   * Name of the sweep queue (its dead-letter queue admits only this queue as redrive source), with `sweepSchedule`.
+   * @default 'lambda-ecr-autofix-sweep'
+   */
+  readonly sweepQueueName?: string;
+  /**
+   * Name of the audit table.
+   * @default - a name generated by CloudFormation
+   */
+  readonly auditTableName?: string;
+  /**
+   * Name of the notification topic.
+   * @default - a name generated by CloudFormation
+   */
+  readonly topicName?: string;
+  /**
+   * Name of the CloudWatch dashboard.
+   * @default 'LambdaEcrAutofix'
+   */
+  readonly dashboardName?: string;
+  /**
+   * Name of the StackSet, with `memberDeployment` (or for a `LambdaEcrAutofixMemberDeployment` of this installation).
+   * @default 'lambda-ecr-autofix-member'
+   */
+  readonly stackSetName?: string;
+}
+
+/**
+ * lambda-ecr-autofix in the central account (a delegated-administrator or tooling account), once per organization:
+ *
+ * failed-deploy events (the organization's, through the central bus; this account's own, through a rule on its
+ * default bus) → SQS queue (+ dead-letter queue) → fixer function → ECR repository policy (directly in this account,
+ * through the registry role elsewhere), audit table, SNS topic; alarms and a dashboard; and the member accounts'
+ * forwarding alarms to the same topic. The member accounts need `LambdaEcrAutofixMember` (installed by
+ * `memberDeployment` or `LambdaEcrAutofixMemberDeployment`, or by your own pipelines).
+ *
+ * Provenance (DESIGN.md, "Provenance"): only the project's rules (and the replay role) may send to the queues, the
+ * local rule matches only this account's events, the registry roles trust the fixer role by its ARN, and the fixer's
+ * permissions work only from the fixer function's own code (docs/security-model.md).
+ *
+ * The fixer's code is the bundle shipped in the package (built when it was packed); in a clone of the repository it is
+ * bundled from the sources with the local esbuild.
+ *
+ * @example
+ * const autofix = new LambdaEcrAutofix(this, 'Autofix', {
+ *   organizationId: 'o-a1b2c3d4e5',
+ *   notificationEmails: ['platform-team@example.com'],
+ * });
+ * autofix.topic.addSubscription(new SqsSubscription(myQueue));
+ */
+export class LambdaEcrAutofix extends Construct {
+  /** The central bus the member accounts forward to. */
+  public readonly eventBus: EventBus;
+  /** The work queue the fixer consumes. */
+  public readonly queue: Queue;
+  /** Messages that failed every delivery, and events EventBridge could not deliver. */
+  public readonly deadLetterQueue: Queue;
+  /** The one principal besides the rules that may send to the work queue: for replaying dead letters. */
+  public readonly replayRole: Role;
+  /** The notification topic (decisions and alarms), encrypted with `topicKey`. */
+  public readonly topic: Topic;
+  /** The customer-managed KMS key of the topic: a new publisher needs `kms:GenerateDataKey` and `kms:Decrypt`. */
+  public readonly topicKey: Key;
+  /** The audit table (retained when the stack is deleted). */
+  public readonly table: Table;
+  /** The fixer function. */
+  public readonly fixerFunction: LambdaFunction;
+  /** The fixer's execution role (named `fixerRoleName`). */
+  public readonly fixerRole: Role;
+  /** The fixer's log group. */
+  public readonly fixerLogGroup: LogGroup;
+  /** Failed deploys forwarded by the organization's accounts (central bus). */
+  public readonly organizationRule: Rule;
+  /** Failed deploys of this account in this region (default bus). */
+  public readonly localRule: Rule;
+  /** Member accounts' forwarding alarms (central bus) → the topic. */
+  public readonly memberAlarmRule: Rule;
+  /** The alarms (dead-letter queue, function errors, throttles, record errors), each notifying the topic. */
+  public readonly alarms: Alarm[];
+  /** The dashboard. */
+  public readonly dashboard: Dashboard;
+  /**
+   * The sweeper, the fixer's second entry point (same role, own code and timeout) that finds functions whose image
+   * cannot be pulled any more; absent with `sweepSchedule: 'off'`.
+   */
+  public readonly sweeperFunction?: LambdaFunction;
+  /** Sweep requests and continuations; absent with `sweepSchedule: 'off'`. */
+  public readonly sweepQueue?: Queue;
+  /** Sweeps that failed every delivery; absent with `sweepSchedule: 'off'`. */
+  public readonly sweepDeadLetterQueue?: Queue;
+  /**
+   * What `LambdaEcrAutofixMember` (and `LambdaEcrAutofixMemberStack`) need to know of this installation, besides the
+   * central account and region: `new LambdaEcrAutofixMember(stack, 'Member', { ...autofix.memberSettings, … })`.
+   * Absent without `organizationId`, which member accounts need.
+   */
+  public readonly memberSettings?: LambdaEcrAutofixMemberSettings;
+  /** The name of the StackSet that installs the member stacks. */
+  public readonly stackSetName: string;
+  /** With `memberDeployment`: the StackSet, in its own stack (`Stack.of(autofix.memberDeployment)`). */
+  public readonly memberDeployment?: LambdaEcrAutofixMemberDeployment;
+
+  constructor(scope: Construct, id: string, props: LambdaEcrAutofixProps = {}) {
+    super(scope, id);
+    const source = `LambdaEcrAutofix "${this.node.path}"`;
+    const {
+      eventBusName = CENTRAL_BUS_NAME,
+      fixerRoleName = FIXER_ROLE_NAME,
+      queueName = WORK_QUEUE_NAME,
+      deadLetterQueueName,
+      sweepQueueName = SWEEP_QUEUE_NAME,
+      auditTableName,
+      topicName,
+      dashboardName = DASHBOARD_NAME,
+      stackSetName = MEMBER_STACK_SET_NAME,
+      ...configInput
+    } = props;
+    const names: Record<NameProp, string | undefined> = {
+      eventBusName,
+      fixerRoleName,
+      queueName,
+      deadLetterQueueName,
+      sweepQueueName,
+      auditTableName,
+      topicName,
+      dashboardName,
+      stackSetName,
+    };
+    const config = parseConfig(configInput, source);
+    validateNames(names, source);
+    const configJson = JSON.stringify(config);
+    validateForCentral(config, configJson, source);
+    this.stackSetName = stackSetName;
+
+    const eventBus = new CentralEventBus(this, 'EventBus', {
+      organizationId: config.organizationId,
+      eventBusName,
+    });
+    this.eventBus = eventBus.eventBus;
+    const queues = new FixerQueue(this, 'Queue', {
+      queueName,
+      deadLetterQueueName,
+      visibilityTimeout: Duration.seconds(
+        FIXER_SIZING.timeout.toSeconds() * FIXER_SIZING.visibilityTimeoutFactor
+      ),
+      maxReceiveCount: FIXER_SIZING.maxReceiveCount,
+    });
+    this.queue = queues.queue;
+    this.deadLetterQueue = queues.deadLetterQueue;
+    this.replayRole = queues.replayRole;
+    const notifications = new NotificationTopic(this, 'Notifications', {
+      emails: config.notificationEmails,
+      eventBusName,
+      topicName,
+    });
+    this.topic = notifications.topic;
+    this.topicKey = notifications.key;
+    this.table = new AuditTable(this, 'Audit', { tableName: auditTableName }).table;
+
+    const fixer = new FixerFunction(this, 'Fixer', {
+      code: handlerCode('fixer'),
+      description: 'lambda-ecr-autofix fixer: patches ECR repository policies so Lambda can pull',
+      roleName: fixerRoleName,
+      memorySize: FIXER_SIZING.memorySize,
+      timeout: FIXER_SIZING.timeout,
+      environment: {
+        CONFIG: configJson,
+        TOPIC_ARN: this.topic.topicArn,
+        AUDIT_TABLE_NAME: this.table.tableName,
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        // On the last attempt the handler knows a failure is final and notifies, naming the dead-letter queue.
+        MAX_RECEIVE_COUNT: String(FIXER_SIZING.maxReceiveCount),
+        DEAD_LETTER_QUEUE: this.deadLetterQueue.queueArn,
+      },
+    });
+    this.fixerFunction = fixer.function;
+    this.fixerRole = fixer.role;
+    this.fixerLogGroup = fixer.logGroup;
+    const fn = this.fixerFunction;
+    // The loop guard: the handler ignores the fixer's own SetRepositoryPolicy calls.
+    fn.addEnvironment('FIXER_ROLE_ARN', this.fixerRole.roleArn);
+
+    const permissions = new FixerPermissions(this, 'FixerPermissions', {
+      role: this.fixerRole,
+      functionArn: fn.functionArn,
+      config,
+      notifications,
+      auditTable: this.table,
+      auditTableActions: AUDIT_TABLE_ACTIONS,
+    });
+
+    fn.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: FIXER_SIZING.batchSize,
+        maxBatchingWindow: FIXER_SIZING.maxBatchingWindow,
+        maxConcurrency: FIXER_SIZING.maxConcurrency,
+        reportBatchItemFailures: true,
+      })
+    );
+    // The policies name the function (lambda:SourceFunctionArn), so the function cannot wait for them as it waits for
+    // its default policy; the event source mapping, which starts the invocations, does.
+    for (const mapping of fn.node.children.filter((c) => c instanceof EventSourceMapping)) {
+      mapping.node.addDependency(...permissions.unconditionalPolicies);
+    }
+
+    // Both failed-deploy rules deliver to the same queue; events EventBridge cannot deliver go to the dead-letter queue.
+    const toQueue = new SqsQueue(this.queue, { deadLetterQueue: this.deadLetterQueue });
+    this.organizationRule = new Rule(this, 'OrganizationRule', {
+      description:
+        'lambda-ecr-autofix: failed Lambda image deploys forwarded by organization accounts',
+      eventBus: this.eventBus,
+      eventPattern: FAILED_IMAGE_DEPLOY_PATTERN,
+      targets: [toQueue],
+    });
+    this.localRule = new Rule(this, 'LocalRule', {
+      description: 'lambda-ecr-autofix: failed Lambda image deploys in this account and region',
+      // Only this account's own events: a default bus can receive other accounts' events too, if its resource policy
+      // (which this construct does not manage) lets them in. Those come through the central bus, or not at all.
+      eventPattern: { ...FAILED_IMAGE_DEPLOY_PATTERN, account: [Aws.ACCOUNT_ID] },
+      targets: [toQueue],
+    });
+    this.memberAlarmRule = new Rule(this, 'MemberAlarmRule', {
+      description:
+        'lambda-ecr-autofix: a member account could not forward failed deploys (its alarm, forwarded)',
+      eventBus: this.eventBus,
+      eventPattern: {
+        source: ['aws.cloudwatch'],
+        detailType: ['CloudWatch Alarm State Change'],
+        detail: { alarmName: [MEMBER_FORWARDING_ALARM_NAME], state: { value: ['ALARM'] } },
+      },
+      targets: [new EncryptedTopicTarget(notifications, this.deadLetterQueue, memberAlarmNotice())],
+    });
+    queues.restrictSenders({
+      workQueueRuleArns: [this.organizationRule.ruleArn, this.localRule.ruleArn],
+      deadLetterRuleArns: [this.memberAlarmRule.ruleArn],
+    });
+
+    if (config.sweepSchedule !== 'off') {
+      // A second entry point with the fixer's role (the registry roles trust that role only), its own bundle (the
+      // fixer's stays small) and a longer timeout (a sweep lists whole accounts).
+      const sweeper = new FixerFunction(this, 'Sweeper', {
+        code: handlerCode('sweeper'),
+        description: 'lambda-ecr-autofix sweeper: finds functions that cannot pull their image',
+        role: this.fixerRole,
+        memorySize: SWEEPER_SIZING.memorySize,
+        timeout: SWEEPER_SIZING.timeout,
+        environment: {
+          CONFIG: configJson,
+          TOPIC_ARN: this.topic.topicArn,
+          AUDIT_TABLE_NAME: this.table.tableName,
+          FIXER_ROLE_ARN: this.fixerRole.roleArn,
+          POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+          POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        },
+      });
+      this.sweeperFunction = sweeper.function;
+      const sweeperArn = sweeper.function.functionArn;
+      // The fixer's permissions again, usable only from the sweeper's code (lambda:SourceFunctionArn), and what only a
+      // sweep needs: list the central account's functions, publish its continuations.
+      const sweeperPermissions = new FixerPermissions(this, 'SweeperPermissions', {
+        role: this.fixerRole,
+        functionArn: sweeperArn,
+        config,
+        notifications,
+        auditTable: this.table,
+        auditTableActions: AUDIT_TABLE_ACTIONS,
+      });
+      const sweeps = new SweepRouting(this, 'Sweeps', {
+        schedule: config.sweepSchedule,
+        queueName: sweepQueueName,
+        eventBus: this.eventBus,
+        sweeper: sweeper.function,
+        key: this.topicKey,
+        alarmAction: new SnsAction(this.topic),
+        replayRole: this.replayRole,
+        visibilityTimeout: Duration.seconds(
+          SWEEPER_SIZING.timeout.toSeconds() * SWEEPER_SIZING.visibilityTimeoutFactor
+        ),
+        maxReceiveCount: SWEEPER_SIZING.maxReceiveCount,
+        maxConcurrency: SWEEPER_SIZING.maxConcurrency,
+      });
+      this.sweepQueue = sweeps.queue;
+      this.sweepDeadLetterQueue = sweeps.deadLetterQueue;
+      const onlyTheSweeper = {
+        ArnLike: { 'lambda:SourceFunctionArn': [sweeperArn, `${sweeperArn}:*`] },
+      };
+      const sweepOnly = new Policy(this, 'SweeperInventory', {
+        roles: [this.fixerRole],
+        statements: [
+          functionInventoryStatement(onlyTheSweeper),
+          new PolicyStatement({
+            sid: 'PublishContinuations',
+            actions: ['sns:Publish'],
+            resources: [sweeps.continuationTopic.topicArn],
+            conditions: onlyTheSweeper,
+          }),
+        ],
+      });
+      Validations.of(sweepOnly.node.defaultChild as IConstruct).acknowledge(
+        LIST_FUNCTIONS_ACKNOWLEDGEMENT
+      );
+      // As for the fixer: the policies name the function, so its event source mapping waits for them.
+      for (const mapping of sweeper.function.node.children.filter(
+        (child) => child instanceof EventSourceMapping
+      )) {
+        mapping.node.addDependency(...sweeperPermissions.unconditionalPolicies, sweepOnly);
+      }
+    }
+
+    const monitoring = new FixerMonitoring(this, 'Monitoring', {
+      function: fn,
+      queue: this.queue,
+      deadLetterQueue: this.deadLetterQueue,
+      topic: this.topic,
+      namespace: METRICS_NAMESPACE,
+      serviceName: SERVICE_NAME,
+      outcomes: OUTCOMES,
+      dashboardName,
+    });
+    this.alarms = monitoring.alarms;
+    this.dashboard = monitoring.dashboard;
+
+    if (config.organizationId !== undefined) {
+      this.memberSettings = {
+        organizationId: config.organizationId,
+        registryRoleName: config.registryRoleName,
+        optOutTag: config.optOutTag,
+        mode: config.mode,
+        eventBusName,
+        fixerRoleName,
+        sweepSchedule: config.sweepSchedule,
+      };
+    }
+    if (config.memberDeployment !== undefined) {
+      this.memberDeployment = this.addMemberDeploymentStack(config.memberDeployment);
+    }
+  }
+
+  /**
+   * The StackSet in a stack of its own, next to this construct's (top-level) stack: a failed StackSet operation then
+   * rolls back that stack only, never the central resources, and the member stacks are created after them.
+   */
+  private addMemberDeploymentStack(
+    options: LambdaEcrAutofixMemberDeploymentOptions
+  ): LambdaEcrAutofixMemberDeployment {
+    let central = Stack.of(this);
+    while (central.nestedStackParent !== undefined) central = central.nestedStackParent;
+    const known = (value: string) => (Token.isUnresolved(value) ? undefined : value);
+    const stack = new MemberDeploymentStack(
+      central.node.scope ?? central,
+      `${central.node.id}${MEMBER_DEPLOYMENT_STACK_SUFFIX}`,
+      {
+        autofix: this,
+        ...options,
+        env: { account: known(central.account), region: known(central.region) },
+      }
+    );
+    return stack.memberDeployment;
+  }
+}
+
+/** The e-mail text for a member account's forwarding alarm. */
+function memberAlarmNotice(): RuleTargetInput {
+  return RuleTargetInput.fromText(
+    `lambda-ecr-autofix: account ${EventField.account} could not forward failed Lambda image deploys from region ` +
+      `${EventField.region} to the central account.\n\n` +
+      `Alarm ${EventField.fromPath('$.detail.alarmName')}: ${EventField.fromPath('$.detail.state.reason')}\n\n` +
+      "The events wait in that account's forwarding dead-letter queue for 14 days. Find the cause and replay " +
+      'them: see "Member accounts" in docs/operations.md.'
+  );
+}
+
+/** Configuration problems the schema cannot see: they depend on how the central resources use the values. */
+function validateForCentral(config: Config, configJson: string, source: string): void {
+  const problems: string[] = [];
+  if (config.memberDeployment !== undefined && config.organizationId === undefined) {
+    problems.push(
+      '"memberDeployment" needs "organizationId" (got nothing): the central bus admits the member accounts by ' +
+        'organization; set "organizationId" (aws organizations describe-organization) or remove "memberDeployment"'
+    );
+  }
+  const configBytes = Buffer.byteLength(configJson);
+  if (configBytes > CONFIG_ENVIRONMENT_BUDGET_BYTES) {
+    problems.push(
+      `the configuration is ${configBytes} bytes as JSON, but the fixer receives it in one Lambda environment ` +
+        `variable with a budget of ${CONFIG_ENVIRONMENT_BUDGET_BYTES} bytes (Lambda allows 4 KB for all variables): ` +
+        'shorten "registryAccounts", "consumerAccounts" or "excludeRepositories" (use globs such as "team-*/*")'
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(source, problems);
+}
