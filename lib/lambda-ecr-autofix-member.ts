@@ -1,4 +1,11 @@
-import { Aws, CfnCondition, CfnResource, Fn, Token } from 'aws-cdk-lib';
+import {
+  Aws,
+  CfnCondition,
+  CfnResource,
+  Fn,
+  Token,
+  type ICfnConditionExpression,
+} from 'aws-cdk-lib';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { CfnWaitConditionHandle } from 'aws-cdk-lib/aws-cloudformation';
 import { EventBus, type Rule } from 'aws-cdk-lib/aws-events';
@@ -144,7 +151,6 @@ export class LambdaEcrAutofixMember extends Construct {
     validatePlace(props, source);
 
     const { centralAccountId, centralRegion } = props;
-    const registryRoleRegion = props.registryRoleRegion ?? '';
     const inCentralAccount = Fn.conditionEquals(Aws.ACCOUNT_ID, centralAccountId);
     this.forwardEvents = new CfnCondition(this, 'ForwardEvents', {
       // The central installation's own rule covers its account and region; forwarding too would deliver every event
@@ -155,12 +161,9 @@ export class LambdaEcrAutofixMember extends Construct {
     });
     this.createRegistryRole = new CfnCondition(this, 'CreateRegistryRole', {
       // IAM is global: one role per account. The fixer reaches its own account's repositories with its own role.
-      expression: Fn.conditionAnd(
+      expression: withRegistryRoleRegion(
         Fn.conditionNot(inCentralAccount),
-        Fn.conditionOr(
-          Fn.conditionEquals(registryRoleRegion, ''),
-          Fn.conditionEquals(registryRoleRegion, Aws.REGION)
-        )
+        props.registryRoleRegion
       ),
     });
 
@@ -207,6 +210,24 @@ export class LambdaEcrAutofixMember extends Construct {
     // central account's own region. This no-op resource keeps that stack valid.
     new CfnWaitConditionHandle(this, 'Placeholder');
   }
+}
+
+/**
+ * `condition`, and in the registry role's region: any region when none is given (empty), decided at deploy time when
+ * it is a parameter. (A comparison with a constant empty string would make CloudFormation warn that it is always true.)
+ */
+function withRegistryRoleRegion(
+  condition: ICfnConditionExpression,
+  registryRoleRegion: string | undefined
+): ICfnConditionExpression {
+  if (registryRoleRegion === undefined || registryRoleRegion === '') return condition;
+  const thisRegion = Fn.conditionEquals(registryRoleRegion, Aws.REGION);
+  return Fn.conditionAnd(
+    condition,
+    Token.isUnresolved(registryRoleRegion)
+      ? Fn.conditionOr(Fn.conditionEquals(registryRoleRegion, ''), thisRegion)
+      : thisRegion
+  );
 }
 
 /** The central account and region, and the registry role's region, as far as they are known at synth time. */
