@@ -2,9 +2,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { builtinModules } from 'node:module';
+import { gzipSync } from 'node:zlib';
 
 import { Template } from 'aws-cdk-lib/assertions';
 
+import { bundleHandler } from '../../scripts/package-build';
 import { buildApp } from './app-fixture';
 
 /** The one test that bundles the fixer for real: with the local esbuild, never Docker. */
@@ -13,6 +15,7 @@ describe('fixer bundle', () => {
   let code: string;
   let sourceMap: { sources: string[] };
   let template: Template;
+  let directory: string;
 
   beforeAll(() => {
     outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-ecr-autofix-bundle-'));
@@ -24,10 +27,7 @@ describe('fixer bundle', () => {
         (fn as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties
           .Environment.Variables['MAX_RECEIVE_COUNT'] !== undefined
     ) as { Properties: { Code: { S3Key: string } } };
-    const directory = path.join(
-      outdir,
-      `asset.${fixer.Properties.Code.S3Key.replace(/\.zip$/, '')}`
-    );
+    directory = path.join(outdir, `asset.${fixer.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
     code = fs.readFileSync(path.join(directory, 'index.mjs'), 'utf8');
     sourceMap = JSON.parse(fs.readFileSync(path.join(directory, 'index.mjs.map'), 'utf8')) as {
       sources: string[];
@@ -80,6 +80,32 @@ describe('fixer bundle', () => {
     ).toEqual([]);
     expect(code.includes('@aws-sdk/client-ecr') || code.includes('SetRepositoryPolicy')).toBe(true);
   });
+
+  it('stays within its size goal of 150 KB gzip (BENCHMARKS.md)', () => {
+    // Assert
+    expect(gzipSync(code).length).toBeLessThanOrEqual(150 * 1024);
+  });
+
+  it('is byte for byte the bundle the package ships (scripts/package-build.ts, run when it is packed)', async () => {
+    // Arrange
+    const packed = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-ecr-autofix-packed-'));
+
+    try {
+      // Act
+      const file = await bundleHandler('fixer', packed);
+      const packedCode = fs.readFileSync(file, 'utf8');
+      const packedMap = JSON.parse(fs.readFileSync(`${file}.map`, 'utf8')) as { mappings: string };
+      const deployedMap = JSON.parse(
+        fs.readFileSync(path.join(directory, 'index.mjs.map'), 'utf8')
+      ) as { mappings: string };
+
+      // Assert: the code, and the map's mappings (its source paths are relative to each output directory).
+      expect(packedCode === code).toBe(true);
+      expect(packedMap.mappings === deployedMap.mappings).toBe(true);
+    } finally {
+      fs.rmSync(packed, { recursive: true, force: true });
+    }
+  });
 });
 
 /** The sweeper is the fixer's second entry point: bundled the same way, as its own asset. */
@@ -87,6 +113,7 @@ describe('sweeper bundle', () => {
   let outdir: string;
   let code: string;
   let sources: string[];
+  let directory: string;
 
   beforeAll(() => {
     outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-ecr-autofix-sweeper-bundle-'));
@@ -94,10 +121,7 @@ describe('sweeper bundle', () => {
     const sweeper = Object.entries(
       Template.fromStack(stacks.central).findResources('AWS::Lambda::Function')
     ).find(([id]) => id.startsWith('Sweeper'))?.[1] as { Properties: { Code: { S3Key: string } } };
-    const directory = path.join(
-      outdir,
-      `asset.${sweeper.Properties.Code.S3Key.replace(/\.zip$/, '')}`
-    );
+    directory = path.join(outdir, `asset.${sweeper.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
     code = fs.readFileSync(path.join(directory, 'index.mjs'), 'utf8');
     sources = (
       JSON.parse(fs.readFileSync(path.join(directory, 'index.mjs.map'), 'utf8')) as {
@@ -128,5 +152,20 @@ describe('sweeper bundle', () => {
     expect(
       imported.filter((specifier) => !specifier.startsWith('node:') && !builtins.has(specifier))
     ).toEqual([]);
+  });
+
+  it('is byte for byte the sweeper bundle the package ships', async () => {
+    // Arrange
+    const packed = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-ecr-autofix-packed-sweeper-'));
+
+    try {
+      // Act
+      const file = await bundleHandler('sweeper', packed);
+
+      // Assert
+      expect(fs.readFileSync(file, 'utf8') === code).toBe(true);
+    } finally {
+      fs.rmSync(packed, { recursive: true, force: true });
+    }
   });
 });
