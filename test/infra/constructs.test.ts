@@ -5,8 +5,13 @@ import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Function as LambdaFunction, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 
-import { handlerCode } from '../../lib/handler-code';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { HandlerCodeMissingError, handlerCode } from '../../lib/handler-code';
 import { CentralEventBus } from '../../lib/constructs/central-event-bus';
 import { EventForwarder } from '../../lib/constructs/event-forwarder';
 import { FixerFunction } from '../../lib/constructs/fixer-function';
@@ -211,6 +216,88 @@ describe('construct validation', () => {
           },
         ],
       },
+    });
+  });
+});
+
+describe('handler code', () => {
+  let scratch: string;
+
+  beforeEach(() => {
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-ecr-autofix-handler-code-'));
+  });
+
+  afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+  it('comes from the sources in a clone of the repository, with its lock file and the credentials alias', () => {
+    // Act
+    const code = handlerCode('fixer');
+
+    // Assert
+    expect(code).toEqual({
+      entry: path.join(__dirname, '..', '..', 'lambda', 'handlers', 'sqs-fixer.ts'),
+      depsLockFilePath: path.join(__dirname, '..', '..', 'package-lock.json'),
+      moduleAliases: {
+        '@aws-sdk/credential-provider-node': path.join(
+          __dirname,
+          '..',
+          '..',
+          'lambda',
+          'adapters',
+          'lambda-credentials.ts'
+        ),
+      },
+    });
+  });
+
+  it('is the prebuilt bundle beside the installed library (dist/lib → dist/handlers/NAME)', () => {
+    // Arrange: the installed layout, dist/lib/index.js and dist/handlers/fixer/index.mjs.
+    fs.mkdirSync(path.join(scratch, 'dist', 'lib'), { recursive: true });
+    fs.mkdirSync(path.join(scratch, 'dist', 'handlers', 'fixer'), { recursive: true });
+    fs.writeFileSync(
+      path.join(scratch, 'dist', 'handlers', 'fixer', 'index.mjs'),
+      'export const handler = 1;'
+    );
+
+    // Act
+    const code = handlerCode('fixer', path.join(scratch, 'dist', 'lib'));
+
+    // Assert
+    expect(code).toEqual({ prebuiltDirectory: path.join(scratch, 'dist', 'handlers', 'fixer') });
+  });
+
+  it('is missing, with a message saying what to do, when neither bundle nor sources exist', () => {
+    // Arrange
+    fs.mkdirSync(path.join(scratch, 'dist', 'lib'), { recursive: true });
+
+    // Act
+    const act = () => handlerCode('fixer', path.join(scratch, 'dist', 'lib'));
+
+    // Assert
+    expect(act).toThrow(HandlerCodeMissingError);
+    expect(act).toThrow(
+      /the fixer handler has neither a prebuilt bundle \(.*dist\/handlers\/fixer\) nor its sources .*Reinstall the package/
+    );
+  });
+
+  it('deploys a prebuilt bundle as it is, as index.handler', () => {
+    // Arrange
+    fs.writeFileSync(path.join(scratch, 'index.mjs'), 'export const handler = async () => ({});');
+    const scope = stack();
+
+    // Act
+    const fixer = new FixerFunction(scope, 'Fixer', {
+      code: { prebuiltDirectory: scratch },
+      description: 'test',
+    });
+
+    // Assert
+    expect(fixer.function).not.toBeInstanceOf(NodejsFunction);
+    assertResourceProperties(Template.fromStack(scope), 'AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Code: { S3Key: Match.stringLikeRegexp('^[0-9a-f]{64}\\.zip$') },
     });
   });
 });

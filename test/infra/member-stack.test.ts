@@ -1,7 +1,7 @@
 import { App, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 
-import { ConfigError, parseConfig } from '../../lambda/domain/config';
+import { ConfigError } from '../../lambda/domain/config';
 import { LambdaEcrAutofixMemberStack } from '../../lib';
 import {
   WITHOUT_SWEEPS,
@@ -91,7 +91,7 @@ describe('member stack', () => {
 
     it('refuses to exist without organizationId', () => {
       // Arrange
-      const settings = { ...parseConfig({}, 'test') } as { organizationId: string };
+      const settings = {} as { organizationId: string };
 
       // Act
       const act = () =>
