@@ -8,6 +8,7 @@ import { Annotations, type Template } from 'aws-cdk-lib/assertions';
 import { WriteNagSuppressionsToCloudFormationAspect } from 'cdk-nag';
 
 import { parseConfig, type ConfigInput } from '../../lambda/domain/config';
+import type { LambdaEcrAutofixProps } from '../../lib';
 import {
   defineLambdaEcrAutofix,
   type LambdaEcrAutofixStacks,
@@ -29,6 +30,20 @@ export const ORGANIZATION_CONFIG: ConfigInput = {
  * check it resource by resource; test/infra/sweep.test.ts checks exactly what the sweep adds to it.
  */
 export const WITHOUT_SWEEPS: ConfigInput = { ...ORGANIZATION_CONFIG, sweepSchedule: 'off' };
+
+/** Every name prop of `LambdaEcrAutofix`, changed from its default. */
+export const CUSTOM_NAMES = {
+  eventBusName: 'platform-autofix-bus',
+  fixerRoleName: 'platform-autofix-fixer',
+  registryRoleName: 'platform-autofix-registry',
+  queueName: 'platform-autofix-work',
+  deadLetterQueueName: 'platform-autofix-dead-letters',
+  sweepQueueName: 'platform-autofix-sweeps',
+  auditTableName: 'platform-autofix-audit',
+  topicName: 'platform-autofix-notices',
+  dashboardName: 'platform-autofix',
+  stackSetName: 'platform-autofix-members',
+} as const satisfies Partial<LambdaEcrAutofixProps>;
 
 export interface BuiltApp {
   readonly app: App;

@@ -3,7 +3,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { ORGANIZATION_CONFIG, buildApp } from './app-fixture';
+import { App, Stack } from 'aws-cdk-lib';
+
+import {
+  LambdaEcrAutofix,
+  LambdaEcrAutofixMember,
+  type LambdaEcrAutofixMemberSettings,
+} from '../../lib';
+import { CUSTOM_NAMES, ORGANIZATION_CONFIG, buildApp } from './app-fixture';
 
 const REPOSITORY_ROOT = path.join(__dirname, '..', '..');
 const TSX = path.join(REPOSITORY_ROOT, 'node_modules', '.bin', 'tsx');
@@ -74,6 +81,31 @@ describe('cfn-lint on every synthesized template', () => {
       { outdir: listed }
     ).app.synth();
 
+    // The construct library as another app uses it: every name changed, its own member stacks with literal values.
+    const library = path.join(scratch, 'library');
+    const libraryApp = new App({
+      outdir: library,
+      context: { 'aws:cdk:bundling-stacks': [] },
+      builtinCloudFormationValidation: false,
+    });
+    const autofix = new LambdaEcrAutofix(new Stack(libraryApp, 'Platform'), 'Autofix', {
+      ...ORGANIZATION_CONFIG,
+      ...CUSTOM_NAMES,
+    });
+    for (const registryRoleRegion of ['eu-west-1', undefined]) {
+      new LambdaEcrAutofixMember(
+        new Stack(libraryApp, registryRoleRegion === undefined ? 'MemberEverywhere' : 'Member'),
+        'Member',
+        {
+          ...(autofix.memberSettings as LambdaEcrAutofixMemberSettings),
+          centralAccountId: '111111111111',
+          centralRegion: 'eu-west-1',
+          registryRoleRegion,
+        }
+      );
+    }
+    libraryApp.synth();
+
     const stackSetTemplate = path.join(scratch, 'stack-set-member.template.json');
     const memberDeployment = JSON.parse(
       fs.readFileSync(
@@ -90,6 +122,7 @@ describe('cfn-lint on every synthesized template', () => {
       ...templatesUnder(organization),
       ...templatesUnder(single),
       ...templatesUnder(listed),
+      ...templatesUnder(library),
       stackSetTemplate,
     ];
 
@@ -110,6 +143,11 @@ describe('cfn-lint on every synthesized template', () => {
       'listed-registries/LambdaEcrAutofixMemberDeployment.template.json',
       'listed-registries/assembly-LambdaEcrAutofixMemberDeployment-Default-MemberTemplate/LambdaEcrAutofixMemberDeploymentMemberTemplateLambdaEcrAutofixMember2D6D4D05.template.json',
       'listed-registries/assembly-Member/MemberLambdaEcrAutofixMember6AB91EBE.template.json',
+      'library/Member.template.json',
+      'library/MemberEverywhere.template.json',
+      'library/Platform.template.json',
+      'library/PlatformMemberDeployment.template.json',
+      'library/assembly-PlatformMemberDeployment-Default-MemberTemplate/PlatformMemberDeploymentMemberTemplateLambdaEcrAutofixMemberBC3F2E06.template.json',
       'stack-set-member.template.json',
     ]);
     expect(

@@ -19,6 +19,7 @@ import {
 } from '../../lib';
 import { NAME_RULES } from '../../lib/names';
 import {
+  CUSTOM_NAMES,
   ORGANIZATION_CONFIG,
   buildApp,
   memberDeploymentOf,
@@ -36,19 +37,6 @@ const DEPLOYMENT = {
   regions: ['eu-west-1'],
   registryRoleRegion: 'eu-west-1',
 };
-
-/** Every name prop, changed. */
-const CUSTOM_NAMES = {
-  eventBusName: 'platform-autofix-bus',
-  fixerRoleName: 'platform-autofix-fixer',
-  registryRoleName: 'platform-autofix-registry',
-  queueName: 'platform-autofix-work',
-  deadLetterQueueName: 'platform-autofix-dead-letters',
-  auditTableName: 'platform-autofix-audit',
-  topicName: 'platform-autofix-notices',
-  dashboardName: 'platform-autofix',
-  stackSetName: 'platform-autofix-members',
-} as const satisfies Partial<LambdaEcrAutofixProps>;
 
 // The props are the configuration keys plus the names: checked by the compiler in both directions.
 type Equal<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -10,6 +10,12 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 
 import type { ConfigInput } from '../../lambda/domain/config';
 import {
+  LambdaEcrAutofix,
+  LambdaEcrAutofixMember,
+  type LambdaEcrAutofixMemberSettings,
+} from '../../lib';
+import {
+  CUSTOM_NAMES,
   ORGANIZATION_CONFIG,
   buildApp,
   memberDeploymentOf,
@@ -114,6 +120,26 @@ describe('cdk-nag AwsSolutions checks', () => {
   ])('finds nothing unacknowledged with %s', (_what, input) => {
     // Arrange
     const { app } = buildApp(input);
+    app.synth();
+
+    // Assert
+    expect(findings(app)).toEqual([]);
+  });
+
+  it('finds nothing unacknowledged in an app of its own using the constructs, every name changed', () => {
+    // Arrange
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const autofix = new LambdaEcrAutofix(new Stack(app, 'Platform'), 'Autofix', {
+      ...ORGANIZATION_CONFIG,
+      ...CUSTOM_NAMES,
+    });
+    new LambdaEcrAutofixMember(new Stack(app, 'Member'), 'Member', {
+      ...(autofix.memberSettings as LambdaEcrAutofixMemberSettings),
+      centralAccountId: '111111111111',
+      centralRegion: 'eu-west-1',
+    });
+
+    // Act
     app.synth();
 
     // Assert
