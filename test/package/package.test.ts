@@ -149,34 +149,29 @@ function resourcesOf(template: CfnTemplate, type: string): Array<[string, CfnRes
   return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
 }
 
-const APP_SOURCE = `import { App, Stack } from 'aws-cdk-lib';
-import {
-  LambdaEcrAutofix,
-  LambdaEcrAutofixMember,
-  LambdaEcrAutofixMemberDeployment,
-} from 'lambda-ecr-autofix';
-
-const central = { account: '${CENTRAL.account}', region: '${CENTRAL.region}' };
-const app = new App({ outdir: 'cdk.out' });
-
-const autofix = new LambdaEcrAutofix(new Stack(app, 'Central', { env: central }), 'Autofix', {
-  organizationId: 'o-a1b2c3d4e5',
-  notificationEmails: ['platform-team@example.com'],
-});
-new LambdaEcrAutofixMemberDeployment(new Stack(app, 'Members', { env: central }), 'Members', {
-  autofix,
-  organizationalUnitIds: ['r-ab12'],
-  regions: ['eu-west-1', 'us-east-1'],
-  registryRoleRegion: 'eu-west-1',
-});
-if (autofix.memberSettings === undefined) throw new Error('memberSettings: expected with organizationId');
-new LambdaEcrAutofixMember(
-  new Stack(app, 'Member', { env: { account: '${MEMBER_ACCOUNT}', region: 'eu-west-1' } }),
-  'Member',
-  { ...autofix.memberSettings, centralAccountId: central.account, centralRegion: central.region }
-);
-app.synth();
-`;
+/**
+ * The app: the TypeScript examples of the README's "Use it in your own CDK app", as they are written there, and a
+ * stack for the member example. What the README shows is what this test synthesizes.
+ */
+function appSource(): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(
+    readme.indexOf('## Use it in your own CDK app'),
+    readme.indexOf('\n## ', readme.indexOf('## Use it in your own CDK app') + 1)
+  );
+  const [central, member] = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+  if (central === undefined || member === undefined) {
+    throw new Error(
+      'The README section "Use it in your own CDK app" must hold two TypeScript examples.'
+    );
+  }
+  return [
+    central,
+    "import { LambdaEcrAutofixMember } from 'lambda-ecr-autofix';",
+    `const memberStack = new Stack(app, 'Member', { env: { account: '${MEMBER_ACCOUNT}', region: 'eu-west-1' } });`,
+    member,
+  ].join('\n');
+}
 
 /** Bad props, as a JavaScript user could pass them: the error a user sees, and whether it is the exported class. */
 const BAD_PROPS_SOURCE = `const { App, Stack } = require('aws-cdk-lib');
@@ -241,7 +236,7 @@ describe('the npm package, installed into a CDK app of its own (offline)', () =>
     run('npm', ['install', relative(app, tarball)], app);
     installed = join(app, 'node_modules', 'lambda-ecr-autofix');
 
-    writeFileSync(join(app, 'src', 'app.ts'), APP_SOURCE);
+    writeFileSync(join(app, 'src', 'app.ts'), appSource());
     writeFileSync(join(app, 'bad-props.js'), BAD_PROPS_SOURCE);
     writeFileSync(
       join(app, 'tsconfig.json'),
@@ -259,7 +254,11 @@ describe('the npm package, installed into a CDK app of its own (offline)', () =>
       })
     );
     run(process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], app);
-    run(process.execPath, [join('build', 'app.js')], app);
+    // As the CDK CLI runs an app: CDK_OUTDIR set, and the app synthesizes when it ends.
+    run(process.execPath, [join('build', 'app.js')], app, {
+      ...isolatedEnvironment(),
+      CDK_OUTDIR: 'cdk.out',
+    });
     cdkOut = join(app, 'cdk.out');
     manifest = JSON.parse(readFileSync(join(cdkOut, 'manifest.json'), 'utf8')) as Record<
       string,
@@ -418,21 +417,33 @@ describe('the npm package, installed into a CDK app of its own (offline)', () =>
           .filter(([, artifact]) => artifact.type === 'aws:cloudformation:stack')
           .map(([id]) => id)
           .sort()
-      ).toEqual(['Central', 'Member', 'Members']);
-      expect(artifacts.Members?.dependencies).toContain('Central');
-      expect(resourcesOf(templateOf(cdkOut, 'Central'), 'AWS::CloudFormation::StackSet')).toEqual(
+      ).toEqual(['Autofix', 'AutofixMembers', 'Member']);
+      expect(artifacts.AutofixMembers?.dependencies).toContain('Autofix');
+      expect(resourcesOf(templateOf(cdkOut, 'Autofix'), 'AWS::CloudFormation::StackSet')).toEqual(
         []
       );
       expect(
-        resourcesOf(templateOf(cdkOut, 'Members'), 'AWS::CloudFormation::StackSet')
+        resourcesOf(templateOf(cdkOut, 'AutofixMembers'), 'AWS::CloudFormation::StackSet')
       ).toHaveLength(1);
+    });
+
+    it("passes aws-cdk-lib's built-in CloudFormation validation without a warning", () => {
+      // Arrange
+      const report = JSON.parse(readFileSync(join(cdkOut, 'validation-report.json'), 'utf8')) as {
+        pluginReports: Array<{ pluginName: string; violations?: Array<{ description: string }> }>;
+      };
+
+      // Assert
+      expect(
+        report.pluginReports.flatMap((r) => r.violations ?? []).map((v) => v.description)
+      ).toEqual([]);
     });
 
     it('deploys the fixer from the bundle shipped in the package, not from a source build', () => {
       // Arrange
-      const central = templateOf(cdkOut, 'Central');
+      const central = templateOf(cdkOut, 'Autofix');
       const [[, fixer] = ['', undefined]] = resourcesOf(central, 'AWS::Lambda::Function');
-      const assets = JSON.parse(readFileSync(join(cdkOut, 'Central.assets.json'), 'utf8')) as {
+      const assets = JSON.parse(readFileSync(join(cdkOut, 'Autofix.assets.json'), 'utf8')) as {
         files: Record<string, { source: { path: string; packaging: string } }>;
       };
       const code = fixer?.Properties?.Code as { S3Key: string };
@@ -459,7 +470,7 @@ describe('the npm package, installed into a CDK app of its own (offline)', () =>
 
     it('has the work queue, redriving to its dead-letter queue', () => {
       // Arrange
-      const queues = resourcesOf(templateOf(cdkOut, 'Central'), 'AWS::SQS::Queue');
+      const queues = resourcesOf(templateOf(cdkOut, 'Autofix'), 'AWS::SQS::Queue');
       const work = queues.find(
         ([, queue]) => queue.Properties?.QueueName === 'lambda-ecr-autofix-work'
       );
@@ -475,7 +486,7 @@ describe('the npm package, installed into a CDK app of its own (offline)', () =>
 
     it('lets the organization, and only it, put events on the central bus', () => {
       // Arrange
-      const policies = resourcesOf(templateOf(cdkOut, 'Central'), 'AWS::Events::EventBusPolicy');
+      const policies = resourcesOf(templateOf(cdkOut, 'Autofix'), 'AWS::Events::EventBusPolicy');
 
       // Assert
       expect(policies).toHaveLength(1);
