@@ -4,16 +4,21 @@
  * fixer's STS calls, the member template's bus and trust, the provenance policies), the StackSet in a stack of its
  * own, and the repository's app keeping the logical ids of earlier builds.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
 import { App, CfnParameter, NestedStack, Stack, Stage } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 
-import { parseConfig, type ConfigInput } from '../../lambda/domain/config';
+import { configSchema, parseConfig, type ConfigInput } from '../../lambda/domain/config';
 import {
   ConfigError,
   LambdaEcrAutofix,
   LambdaEcrAutofixMember,
   LambdaEcrAutofixMemberDeployment,
   LambdaEcrAutofixMemberStack,
+  type LambdaEcrAutofixMemberDeploymentProps,
+  type LambdaEcrAutofixMemberProps,
   type LambdaEcrAutofixMemberSettings,
   type LambdaEcrAutofixProps,
 } from '../../lib';
@@ -710,6 +715,48 @@ describe("the repository's app, built from the public constructs", () => {
       'ForwarderDeadLetterQueue10393842',
       'ForwarderRoleDD76EF76',
       'RegistryRole1603C0EC',
+    ]);
+  });
+});
+
+describe('the README, "Use it in your own CDK app"', () => {
+  // Every prop of the two other constructs, checked complete by the compiler.
+  const DEPLOYMENT_PROPS: Record<keyof LambdaEcrAutofixMemberDeploymentProps, true> = {
+    autofix: true,
+    organizationalUnitIds: true,
+    regions: true,
+    registryRoleRegion: true,
+    callAs: true,
+    stackSetName: true,
+    failureTolerancePercentage: true,
+  };
+  const MEMBER_PROPS: Record<keyof LambdaEcrAutofixMemberProps, true> = {
+    centralAccountId: true,
+    centralRegion: true,
+    organizationId: true,
+    registryRoleRegion: true,
+    registryRoleName: true,
+    optOutTag: true,
+    mode: true,
+    eventBusName: true,
+    fixerRoleName: true,
+  };
+
+  it('has one props table per construct, listing exactly its props', () => {
+    // Arrange
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const start = readme.indexOf('## Use it in your own CDK app');
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    const tables = section
+      .split(/\n\n/)
+      .filter((block) => block.startsWith('| Prop |'))
+      .map((table) => [...table.matchAll(/^\| `(\w+)` \|/gm)].map((match) => match[1]).sort());
+
+    // Assert
+    expect(tables).toEqual([
+      [...Object.keys(configSchema.shape), ...Object.keys(NAME_RULES)].sort(),
+      Object.keys(DEPLOYMENT_PROPS).sort(),
+      Object.keys(MEMBER_PROPS).sort(),
     ]);
   });
 });

@@ -314,6 +314,30 @@ describe('the npm package, installed into a CDK app of its own (offline)', () =>
       expect(existsSync(join(app, 'node_modules', '@cloud-copilot'))).toBe(false);
     });
 
+    it('is described file by file in docs/packaging.md', () => {
+      // Arrange: the paths the document names in code spans; a name ending in "/" covers a directory.
+      const doc = readFileSync(join(ROOT, 'docs', 'packaging.md'), 'utf8');
+      const table = doc.slice(
+        doc.indexOf('| Path |'),
+        doc.indexOf('\n\n', doc.indexOf('| Path |'))
+      );
+      const named = [...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap((row) =>
+        [...(row[1] ?? '').matchAll(/`([^`]+)`/g)].map((code) => code[1] ?? '')
+      );
+
+      // Act
+      const undocumented = packed
+        .map((file) => file.path)
+        .filter(
+          (path) =>
+            !named.some((name) => (name.endsWith('/') ? path.startsWith(name) : path === name))
+        );
+
+      // Assert
+      expect(named.length).toBeGreaterThan(10);
+      expect(undocumented).toEqual([]);
+    });
+
     it('carries the Apache-2.0 license text and the project links', () => {
       // Arrange
       const license = readFileSync(join(installed, 'LICENSE'), 'utf8');
