@@ -58,7 +58,7 @@ const CONFIG_ENVIRONMENT_BUDGET_BYTES = 3 * 1024;
  * scans or queries.
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html
  */
-export const AUDIT_TABLE_ACTIONS = [
+const AUDIT_TABLE_ACTIONS = [
   'dynamodb:DeleteItem',
   'dynamodb:GetItem',
   'dynamodb:PutItem',
