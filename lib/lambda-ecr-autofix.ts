@@ -152,6 +152,25 @@ export interface LambdaEcrAutofixProps {
    */
   readonly notifyOn?: Array<'fix' | 'already-allowed' | 'needs-human' | 'ignored' | 'error'>;
   /**
+   * `consented`: share a repository with another account only with its owner's consent (the repository policy, the
+   * share tag, `sharedRegistries`); `organization`: every repository with every account of the organization (needs
+   * `organizationId`).
+   * @default 'consented'
+   */
+  readonly sharing?: 'consented' | 'organization';
+  /**
+   * Registry accounts (12-digit ids) whose repositories are shared with the whole organization (needs
+   * `organizationId`).
+   * @default - none
+   */
+  readonly sharedRegistries?: string[];
+  /**
+   * The repository tag by which an owner consents to sharing: its value lists account ids and/or the organization id,
+   * space-separated.
+   * @default 'lambda-ecr-autofix:share'
+   */
+  readonly shareTag?: string;
+  /**
    * How long audit records live, in days (1 to 3650; DynamoDB TTL).
    * @default 365
    */
