@@ -93,13 +93,6 @@ export class LambdaEcrAutofixMemberDeployment extends Construct {
     super(scope, id);
     const source = `LambdaEcrAutofixMemberDeployment "${this.node.path}"`;
     const { autofix, organizationalUnitIds, regions, registryRoleRegion } = props;
-    // The same key, validated by the same schema as the central configuration's "memberDeployment": the same messages.
-    parseConfig(
-      { memberDeployment: { organizationalUnitIds, regions, registryRoleRegion } },
-      source
-    );
-    const stackSetName = props.stackSetName ?? autofix.stackSetName;
-    validateNames({ stackSetName }, source);
     const settings = autofix.memberSettings;
     if (settings === undefined) {
       throw new ConfigError(source, [
@@ -107,6 +100,16 @@ export class LambdaEcrAutofixMemberDeployment extends Construct {
           'accounts by organization, and the registry roles trust the fixer only from inside it',
       ]);
     }
+    // The same keys, validated by the same schema as the central configuration's "memberDeployment": the same messages.
+    parseConfig(
+      {
+        organizationId: settings.organizationId,
+        memberDeployment: { organizationalUnitIds, regions, registryRoleRegion },
+      },
+      source
+    );
+    const stackSetName = props.stackSetName ?? autofix.stackSetName;
+    validateNames({ stackSetName }, source);
 
     const here = topLevelStack(this);
     const central = topLevelStack(autofix);

@@ -13,7 +13,7 @@ import type { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 
-import { parseConfig, type Config } from '../lambda/domain/config';
+import { parseConfig } from '../lambda/domain/config';
 import { ConfigError } from '../lambda/domain/config-error';
 import { OUTCOMES } from '../lambda/domain/decision';
 import { AuditTable } from './constructs/audit-table';
@@ -326,7 +326,7 @@ export class LambdaEcrAutofix extends Construct {
     const config = parseConfig(configInput, source);
     validateNames(names, source);
     const configJson = JSON.stringify(config);
-    validateForCentral(config, configJson, source);
+    validateConfigSize(configJson, source);
     this.stackSetName = stackSetName;
 
     const eventBus = new CentralEventBus(this, 'EventBus', {
@@ -568,22 +568,17 @@ function memberAlarmNotice(): RuleTargetInput {
   );
 }
 
-/** Configuration problems the schema cannot see: they depend on how the central resources use the values. */
-function validateForCentral(config: Config, configJson: string, source: string): void {
-  const problems: string[] = [];
-  if (config.memberDeployment !== undefined && config.organizationId === undefined) {
-    problems.push(
-      '"memberDeployment" needs "organizationId" (got nothing): the central bus admits the member accounts by ' +
-        'organization; set "organizationId" (aws organizations describe-organization) or remove "memberDeployment"'
-    );
-  }
+/**
+ * The one configuration problem the schema cannot see: the fixer receives the configuration in one environment
+ * variable, and Lambda allows 4 KB for all of them.
+ * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+ */
+function validateConfigSize(configJson: string, source: string): void {
   const configBytes = Buffer.byteLength(configJson);
-  if (configBytes > CONFIG_ENVIRONMENT_BUDGET_BYTES) {
-    problems.push(
-      `the configuration is ${configBytes} bytes as JSON, but the fixer receives it in one Lambda environment ` +
-        `variable with a budget of ${CONFIG_ENVIRONMENT_BUDGET_BYTES} bytes (Lambda allows 4 KB for all variables): ` +
-        'shorten "registryAccounts", "consumerAccounts" or "excludeRepositories" (use globs such as "team-*/*")'
-    );
-  }
-  if (problems.length > 0) throw new ConfigError(source, problems);
+  if (configBytes <= CONFIG_ENVIRONMENT_BUDGET_BYTES) return;
+  throw new ConfigError(source, [
+    `the configuration is ${configBytes} bytes as JSON, but the fixer receives it in one Lambda environment ` +
+      `variable with a budget of ${CONFIG_ENVIRONMENT_BUDGET_BYTES} bytes (Lambda allows 4 KB for all variables): ` +
+      'shorten "registryAccounts", "consumerAccounts" or "excludeRepositories" (use globs such as "team-*/*")',
+  ]);
 }

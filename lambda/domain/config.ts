@@ -209,7 +209,8 @@ export function parseConfig(input: unknown, source: string): Config {
 
 /**
  * Rules that involve several keys. Sharing beyond the owner's explicit consent is only safe inside an organization:
- * the account statement then carries `aws:PrincipalOrgID`, so a grant ends when the account leaves it.
+ * the account statement then carries `aws:PrincipalOrgID`, so a grant ends when the account leaves it. Member
+ * accounts can only forward to a central bus that admits them by organization.
  */
 function crossKeyProblems(config: Config): string[] {
   const problems: string[] = [];
@@ -222,6 +223,12 @@ function crossKeyProblems(config: Config): string[] {
     if (config.sharedRegistries.length > 0) {
       problems.push(
         `"sharedRegistries" needs "organizationId" (got ${render(config.sharedRegistries)} and no organizationId): set "organizationId" (aws organizations describe-organization) or remove "sharedRegistries"`
+      );
+    }
+    if (config.memberDeployment !== undefined) {
+      problems.push(
+        '"memberDeployment" needs "organizationId" (got nothing): the central bus admits the member accounts by ' +
+          'organization; set "organizationId" (aws organizations describe-organization) or remove "memberDeployment"'
       );
     }
   }

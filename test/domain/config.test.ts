@@ -211,6 +211,16 @@ describe('parseConfig', () => {
       '"sharedRegistries" needs "organizationId" (got ["111111111111"] and no organizationId): set "organizationId" (aws organizations describe-organization) or remove "sharedRegistries"',
     ],
     [
+      {
+        memberDeployment: {
+          organizationalUnitIds: ['r-ab12'],
+          regions: ['eu-west-1'],
+          registryRoleRegion: 'eu-west-1',
+        },
+      },
+      '"memberDeployment" needs "organizationId" (got nothing): the central bus admits the member accounts by organization; set "organizationId"',
+    ],
+    [
       { shareTag: 'autofix', optOutTag: 'autofix=off' },
       '"shareTag" and "optOutTag" use the same tag key "autofix": give them different keys',
     ],

@@ -554,8 +554,11 @@ describe('the member deployment', () => {
       /"autofix" must have "organizationId" \(Central\/Autofix has none\)/
     );
     expect(badUnit.problems).toEqual(
-      (errorOf(() => parseConfig({ memberDeployment: badTargets }, 'cdk.json')) as ConfigError)
-        .problems
+      (
+        errorOf(() =>
+          parseConfig({ organizationId: ORGANIZATION_ID, memberDeployment: badTargets }, 'cdk.json')
+        ) as ConfigError
+      ).problems
     );
   });
 });
