@@ -175,6 +175,17 @@ export interface LambdaEcrAutofixProps {
    * @default 365
    */
   readonly auditRetentionDays?: number;
+  /**
+   * When every account and region is swept for functions that can no longer pull their image: an EventBridge
+   * `rate(...)` (at most hourly) or `cron(...)` expression, or `off` (no sweeper, no sweep queue, no member rule).
+   * @default 'rate(1 day)'
+   */
+  readonly sweepSchedule?: string;
+  /**
+   * `report`: a sweep sends a digest only; `fix`: it also fixes what the fixer may fix.
+   * @default 'report'
+   */
+  readonly sweepAction?: 'report' | 'fix';
 
   /**
    * Name of the central event bus. The member accounts build its ARN from this name.

@@ -73,6 +73,20 @@ function resourceNamed(
   );
 }
 
+/** The functions of a template: the fixer (the one with the queue's MAX_RECEIVE_COUNT) and, with sweeps, the sweeper. */
+function functionsOf(template: Template): { fixer: CfnResourceJson; all: CfnResourceJson[] } {
+  const all = resourcesOf(template, 'AWS::Lambda::Function').map(([, fn]) => fn);
+  const fixer = only(
+    all.filter(
+      (fn) =>
+        (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables
+          .MAX_RECEIVE_COUNT !== undefined
+    ),
+    'fixer function'
+  );
+  return { fixer, all };
+}
+
 /** The error `act` throws. */
 function errorOf(act: () => unknown): Error {
   try {
@@ -94,50 +108,48 @@ describe('LambdaEcrAutofix props', () => {
     );
   });
 
-  it('accept the configuration as cdk.json would hold it', () => {
+  it('accept the configuration as cdk.json would hold it, every key', () => {
     // Arrange
     const stack = new Stack(newApp(), 'Central');
-
-    // Act
-    const autofix = new LambdaEcrAutofix(stack, 'Autofix', {
-      ...ORGANIZATION_CONFIG,
+    const input = {
+      notificationEmails: ['ops@example.com'],
+      organizationId: ORGANIZATION_ID,
+      memberDeployment: DEPLOYMENT,
       mode: 'dry-run',
       grantScope: 'function',
       registryAccounts: ['111111111111'],
       consumerAccounts: ['222222222222'],
       excludeRepositories: ['prod/*'],
       optOutTag: 'no-autofix',
+      registryRoleName: 'PlatformRegistryAccess',
       notifyOn: ['fix'],
+      sharing: 'organization',
+      sharedRegistries: ['333333333333'],
+      shareTag: 'platform:share',
       auditRetentionDays: 30,
-    });
+      sweepSchedule: 'cron(0 3 * * ? *)',
+      sweepAction: 'fix',
+    } satisfies Required<ConfigInput>;
 
-    // Assert: the fixer receives the validated configuration, defaults filled in.
-    const fixer = only(resourcesOf(Template.fromStack(stack), 'AWS::Lambda::Function'), 'function');
-    const variables = (fixer[1].Properties?.Environment as { Variables: Record<string, string> })
-      .Variables;
-    expect(JSON.parse(variables.CONFIG ?? '')).toEqual(
-      parseConfig(
-        {
-          ...ORGANIZATION_CONFIG,
-          mode: 'dry-run',
-          grantScope: 'function',
-          registryAccounts: ['111111111111'],
-          consumerAccounts: ['222222222222'],
-          excludeRepositories: ['prod/*'],
-          optOutTag: 'no-autofix',
-          notifyOn: ['fix'],
-          auditRetentionDays: 30,
-        },
-        'test'
-      )
+    // Act
+    const autofix = new LambdaEcrAutofix(stack, 'Autofix', input);
+
+    // Assert: both functions receive the validated configuration; the member settings follow it.
+    const variables = functionsOf(Template.fromStack(stack)).all.map(
+      (fn) => (fn.Properties?.Environment as { Variables: Record<string, string> }).Variables
     );
+    expect(variables.map((v) => JSON.parse(v.CONFIG ?? '') as unknown)).toEqual([
+      parseConfig(input, 'test'),
+      parseConfig(input, 'test'),
+    ]);
     expect(autofix.memberSettings).toEqual({
       organizationId: ORGANIZATION_ID,
-      registryRoleName: 'LambdaEcrAutofixRegistryAccess',
+      registryRoleName: 'PlatformRegistryAccess',
       optOutTag: 'no-autofix',
       mode: 'dry-run',
       eventBusName: 'lambda-ecr-autofix',
       fixerRoleName: 'LambdaEcrAutofixFixer',
+      sweepSchedule: 'cron(0 3 * * ? *)',
     });
   });
 
@@ -248,7 +260,7 @@ describe('LambdaEcrAutofix with every name changed', () => {
       resourcesOf(central, 'AWS::Events::Rule')
         .filter(([, rule]) => rule.Properties?.EventBusName !== undefined)
         .map(([, rule]) => rule.Properties?.EventBusName)
-    ).toEqual([{ Ref: busId }, { Ref: busId }]);
+    ).toEqual([{ Ref: busId }, { Ref: busId }, { Ref: busId }]);
     expect(
       render(
         (
@@ -293,22 +305,26 @@ describe('LambdaEcrAutofix with every name changed', () => {
       'RoleName',
       CUSTOM_NAMES.fixerRoleName
     );
-    const assume = only(
-      statementsOfRole(central, fixerRoleId).filter((s) => s.Sid === 'AssumeRegistryRole'),
-      'AssumeRegistryRole'
+    // The fixer's statement and the sweeper's (the same role, each usable only from its own function's code).
+    const assume = statementsOfRole(central, fixerRoleId).filter(
+      (s) => s.Sid === 'AssumeRegistryRole'
     );
-    const [, fixer] = only(resourcesOf(central, 'AWS::Lambda::Function'), 'function');
-    const variables = (fixer.Properties?.Environment as { Variables: Record<string, unknown> })
-      .Variables;
+    const variables = functionsOf(central).all.map(
+      (fn) => (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables
+    );
 
     // Assert
-    expect(render(assume.Resource)).toBe(
-      `arn:\${AWS::Partition}:iam::*:role/${CUSTOM_NAMES.registryRoleName}`
-    );
-    expect(
-      (JSON.parse(variables.CONFIG as string) as { registryRoleName: string }).registryRoleName
-    ).toBe(CUSTOM_NAMES.registryRoleName);
-    expect(variables.FIXER_ROLE_ARN).toEqual({ 'Fn::GetAtt': [fixerRoleId, 'Arn'] });
+    expect(assume.map((statement) => render(statement.Resource))).toEqual([
+      `arn:\${AWS::Partition}:iam::*:role/${CUSTOM_NAMES.registryRoleName}`,
+      `arn:\${AWS::Partition}:iam::*:role/${CUSTOM_NAMES.registryRoleName}`,
+    ]);
+    expect(variables).toHaveLength(2);
+    for (const variable of variables) {
+      expect(
+        (JSON.parse(variable.CONFIG as string) as { registryRoleName: string }).registryRoleName
+      ).toBe(CUSTOM_NAMES.registryRoleName);
+      expect(variable.FIXER_ROLE_ARN).toEqual({ 'Fn::GetAtt': [fixerRoleId, 'Arn'] });
+    }
   });
 
   it('names the work queue, which alone may redrive into the named dead-letter queue', () => {
@@ -336,6 +352,30 @@ describe('LambdaEcrAutofix with every name changed', () => {
     );
   });
 
+  it('names the sweep queue, which alone may redrive into its dead-letter queue', () => {
+    // Arrange
+    const [sweepId, sweep] = resourceNamed(
+      central,
+      'AWS::SQS::Queue',
+      'QueueName',
+      CUSTOM_NAMES.sweepQueueName
+    );
+    const deadLetterId = (
+      sweep.Properties?.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': string[] } }
+    ).deadLetterTargetArn['Fn::GetAtt'][0] as string;
+    const deadLetters = templateJson(central).Resources[deadLetterId];
+
+    // Assert
+    expect(sweepId).toMatch(/^AutofixSweepsQueue/);
+    expect(
+      (
+        deadLetters?.Properties?.RedriveAllowPolicy as { sourceQueueArns: unknown[] }
+      ).sourceQueueArns.map(render)
+    ).toEqual([
+      `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:${CUSTOM_NAMES.sweepQueueName}`,
+    ]);
+  });
+
   it('names the audit table, the topic and the dashboard, and hands the fixer the table and topic', () => {
     // Arrange
     const [tableId] = resourceNamed(
@@ -356,7 +396,7 @@ describe('LambdaEcrAutofix with every name changed', () => {
       'DashboardName',
       CUSTOM_NAMES.dashboardName
     );
-    const [, fixer] = only(resourcesOf(central, 'AWS::Lambda::Function'), 'function');
+    const { fixer } = functionsOf(central);
     const variables = (fixer.Properties?.Environment as { Variables: Record<string, unknown> })
       .Variables;
 
@@ -386,7 +426,8 @@ describe('LambdaEcrAutofix with every name changed', () => {
       .map((s) => render(s.Resource));
 
     // Assert
-    expect(forwardTargets).toEqual([busArn, busArn]);
+    // The forwarder, its alarm's rule and the sweep's scheduled rule.
+    expect(forwardTargets).toEqual([busArn, busArn, busArn]);
     expect(putEvents).toEqual([busArn]);
     expect(JSON.stringify(memberTemplate)).not.toMatch(
       /LambdaEcrAutofixFixer|LambdaEcrAutofixRegistryAccess|event-bus\/lambda-ecr-autofix"/
@@ -710,6 +751,11 @@ describe("the repository's app, built from the public constructs", () => {
       'Queue381943A6',
       'QueueDeadLetterQueue27D1B28A',
       'QueueReplayRoleFEEB9970',
+      'SweeperFunction15FDF226',
+      'SweeperLogs964BB71D',
+      'SweepsContinuationTopicA88416BE',
+      'SweepsDeadLetterQueue66138A61',
+      'SweepsQueue6B20BEE7',
     ]);
     expect(ids(memberDeploymentOf(built), ['AWS::CloudFormation::StackSet'])).toEqual([
       'MembersStackSetD3FF5206',
@@ -743,6 +789,7 @@ describe('the README, "Use it in your own CDK app"', () => {
     mode: true,
     eventBusName: true,
     fixerRoleName: true,
+    sweepSchedule: true,
   };
 
   it('has one props table per construct, listing exactly its props', () => {

@@ -291,6 +291,8 @@ describe('the npm package, installed into a CDK app of its own (offline)', () =>
           'dist/lib/index.js',
           'dist/handlers/fixer/index.mjs',
           'dist/handlers/fixer/index.mjs.map',
+          'dist/handlers/sweeper/index.mjs',
+          'dist/handlers/sweeper/index.mjs.map',
         ])
       );
       expect(paths).toContain('dist/types/lib/index.d.ts');
@@ -306,7 +308,12 @@ describe('the npm package, installed into a CDK app of its own (offline)', () =>
       // Assert
       expect(packed.filter((file) => /iam-simulate|cloud-copilot/i.test(file.path))).toEqual([]);
       expect(code.map(({ file }) => file)).toEqual(
-        expect.arrayContaining(['cli.js', 'lib/index.js', 'handlers/fixer/index.mjs'])
+        expect.arrayContaining([
+          'cli.js',
+          'lib/index.js',
+          'handlers/fixer/index.mjs',
+          'handlers/sweeper/index.mjs',
+        ])
       );
       expect(
         code.filter(({ text }) => /iam-simulate|cloud-copilot/i.test(text)).map(({ file }) => file)
@@ -492,20 +499,25 @@ describe('the npm package, installed into a CDK app of its own (offline)', () =>
       expect(existsSync(join(app, 'node_modules', 'esbuild'))).toBe(false);
     });
 
-    it('has the work queue, redriving to its dead-letter queue', () => {
+    it('has the work queue, redriving to its dead-letter queue (and the sweep queue, to its own)', () => {
       // Arrange
       const queues = resourcesOf(templateOf(cdkOut, 'Autofix'), 'AWS::SQS::Queue');
-      const work = queues.find(
-        ([, queue]) => queue.Properties?.QueueName === 'lambda-ecr-autofix-work'
-      );
-      const deadLetterId = queues.find(([id]) => id !== work?.[0])?.[0];
+      const named = (name: string) =>
+        queues.find(([, queue]) => queue.Properties?.QueueName === name);
+      const redrive = (name: string) =>
+        named(name)?.[1].Properties?.RedrivePolicy as
+          | { deadLetterTargetArn: { 'Fn::GetAtt': [string, string] }; maxReceiveCount: number }
+          | undefined;
+      const unnamed = queues.filter(([, queue]) => queue.Properties?.QueueName === undefined);
 
-      // Assert
-      expect(queues).toHaveLength(2);
-      expect(work?.[1].Properties?.RedrivePolicy).toEqual({
-        deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterId, 'Arn'] },
-        maxReceiveCount: 5,
-      });
+      // Assert: four queues, each named queue redriving to its own unnamed dead-letter queue.
+      expect(queues).toHaveLength(4);
+      expect(redrive('lambda-ecr-autofix-work')?.maxReceiveCount).toBe(5);
+      expect(
+        ['lambda-ecr-autofix-work', 'lambda-ecr-autofix-sweep']
+          .map((name) => redrive(name)?.deadLetterTargetArn['Fn::GetAtt'][0])
+          .sort()
+      ).toEqual(unnamed.map(([id]) => id).sort());
     });
 
     it('lets the organization, and only it, put events on the central bus', () => {
