@@ -114,7 +114,19 @@ export function emitDeclarations(outdir: string): string[] {
   for (const file of filesUnder(outdir)) {
     if (!reachable.has(file)) rmSync(file);
   }
+  removeEmptyDirectories(outdir);
   return [...reachable].map((file) => relative(outdir, file)).sort();
+}
+
+/** Removes the directories under `directory` that hold no file (deepest first). */
+function removeEmptyDirectories(directory: string): void {
+  const directories = readdirSync(directory, { recursive: true, encoding: 'utf8' })
+    .map((entry) => join(directory, entry))
+    .filter((path) => statSync(path).isDirectory())
+    .sort((a, b) => b.length - a.length);
+  for (const path of directories) {
+    if (readdirSync(path).length === 0) rmSync(path, { recursive: true });
+  }
 }
 
 function filesUnder(directory: string): string[] {
