@@ -50,7 +50,7 @@ export type ParseDeployEventResult =
  * "Amazon API Call via CloudTrail" (https://docs.amazonaws.cn/en_us/eventbridge/latest/ref/events-ref-lambda.md);
  * whether that is the wire value there is unconfirmed, so both are accepted.
  */
-const CLOUDTRAIL_DETAIL_TYPES: readonly string[] = [
+export const CLOUDTRAIL_DETAIL_TYPES: readonly string[] = [
   'AWS API Call via CloudTrail',
   'Amazon API Call via CloudTrail',
 ];
@@ -91,7 +91,7 @@ const MAX_LENGTH = {
 /** Lambda allows 50 tags per function: https://docs.aws.amazon.com/lambda/latest/dg/configuration-tags.html */
 const MAX_TAGS = 50;
 
-const isJsonObject = (value: unknown): value is Record<string, unknown> =>
+export const isJsonObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const object = <Shape extends z.core.$ZodLooseShape>(shape: Shape) =>
@@ -106,13 +106,13 @@ const accountId = z
 /** Fields we only test for presence or read leniently (a non-string `imageUri` counts as no image URI). */
 const anything = z.optional(z.unknown());
 
-const eventId = z
+export const eventIdSchema = z
   .string({ error: 'must be a string' })
   .check(z.regex(EVENT_ID, { error: 'must be 1 to 128 printable characters without spaces' }));
 
-const envelopeSchema = z.object({
+export const envelopeSchema = z.object({
   version: optionalText,
-  id: eventId,
+  id: eventIdSchema,
   'detail-type': requiredText,
   source: requiredText,
   account: z.optional(accountId),
@@ -121,11 +121,41 @@ const envelopeSchema = z.object({
   detail: z.custom<Record<string, unknown>>(isJsonObject, { error: 'must be a JSON object' }),
 });
 
-const recordHeadSchema = z.object({ eventSource: requiredText, eventName: requiredText });
+/** `userIdentity`, as far as the fixer reads it (who made the call). */
+export const userIdentitySchema = z.nullish(
+  object({
+    type: optionalText,
+    arn: optionalText,
+    invokedBy: optionalText,
+    sessionContext: z.nullish(
+      object({
+        sessionIssuer: z.nullish(object({ arn: optionalText })),
+      })
+    ),
+  })
+);
+
+/** The caller from `userIdentity`, every string bounded and one line. */
+export function callerOf(identity: z.output<typeof userIdentitySchema>): DeployCall['caller'] {
+  const arn = text(identity?.arn, MAX_LENGTH.arn);
+  return {
+    arn,
+    type: text(identity?.type, MAX_LENGTH.identityType),
+    principalArn: text(identity?.sessionContext?.sessionIssuer?.arn, MAX_LENGTH.arn) ?? arn,
+    invokedBy: text(identity?.invokedBy, MAX_LENGTH.arn),
+  };
+}
+
+/** Free text kept from an event: one line, well-formed, bounded; null when absent. */
+export function boundedText(value: string | null | undefined, max: number): string | null {
+  return text(value, max);
+}
+
+export const recordHeadSchema = z.object({ eventSource: requiredText, eventName: requiredText });
 
 const deployRecordSchema = z.object({
   eventVersion: optionalText,
-  eventID: eventId,
+  eventID: eventIdSchema,
   eventTime: z.string({ error: 'must be a string' }).check(
     z.refine(isEventTime, {
       error: 'must be an ISO-8601 timestamp such as "2026-03-03T14:02:51Z"',
@@ -139,18 +169,7 @@ const deployRecordSchema = z.object({
   errorMessage: optionalText,
   userAgent: optionalText,
   sourceIPAddress: optionalText,
-  userIdentity: z.nullish(
-    object({
-      type: optionalText,
-      arn: optionalText,
-      invokedBy: optionalText,
-      sessionContext: z.nullish(
-        object({
-          sessionIssuer: z.nullish(object({ arn: optionalText })),
-        })
-      ),
-    })
-  ),
+  userIdentity: userIdentitySchema,
   // `null` when CloudTrail omits the parameters; still a call we can reason about.
   requestParameters: z.nullish(
     object({
@@ -287,7 +306,7 @@ function functionArnProblem(
 }
 
 /** A strict ISO-8601 timestamp naming a real day (no 30 February). */
-function isEventTime(text: string): boolean {
+export function isEventTime(text: string): boolean {
   const match = EVENT_TIME.exec(text);
   if (match === null) return false;
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
@@ -306,7 +325,6 @@ function toDeployCall(
     MAX_LENGTH.imageUri
   );
   const packageType = text(request?.packageType, MAX_LENGTH.packageType);
-  const arn = text(identity?.arn, MAX_LENGTH.arn);
   return {
     envelopeId: known.envelopeId,
     eventId: record.eventID,
@@ -321,12 +339,7 @@ function toDeployCall(
     requestImageUri,
     packageType,
     looksLikeZip: looksLikeZip(known.api, request, requestImageUri),
-    caller: {
-      arn,
-      type: text(identity?.type, MAX_LENGTH.identityType),
-      principalArn: text(identity?.sessionContext?.sessionIssuer?.arn, MAX_LENGTH.arn) ?? arn,
-      invokedBy: text(identity?.invokedBy, MAX_LENGTH.arn),
-    },
+    caller: callerOf(identity),
     userAgent: text(record.userAgent, MAX_LENGTH.userAgent),
     sourceIpAddress: text(record.sourceIPAddress, MAX_LENGTH.sourceIpAddress),
     requestTags: stringValuesOf(request?.tags),
@@ -395,7 +408,7 @@ function notADeploy(explanation: string): ParseDeployEventResult {
 }
 
 /** The first schema problem as "FIELD must be …, got VALUE" (or "FIELD is missing"). */
-function describeIssue(error: z.core.$ZodError, input: unknown, prefix: string): string {
+export function describeIssue(error: z.core.$ZodError, input: unknown, prefix: string): string {
   // A failed safeParse reports at least one issue.
   const issue = error.issues[0] as z.core.$ZodIssue;
   const field = `${prefix}${issue.path.map(String).join('.')}`;
@@ -436,6 +449,6 @@ function render(value: unknown): string {
 }
 
 /** A value quoted in an explanation: one line, at most 60 characters. */
-function clip(value: string): string {
+export function clip(value: string): string {
   return cleanText(value, 60);
 }

@@ -125,7 +125,7 @@ export const configSchema = z.strictObject({
         message: `must list some of ${NOTIFY_ON.map((o) => `"${o}"`).join(', ')}`,
       })
     ),
-    ['fix', 'needs-human', 'error']
+    ['fix', 'needs-human', 'revoke', 'error']
   ),
   sharing: z._default(
     z.enum(['consented', 'organization'], {
@@ -149,6 +149,20 @@ export const configSchema = z.strictObject({
       'must be an ECR tag key (1-128 letters, digits and _.:/+-@, not starting with "aws:"), e.g. "lambda-ecr-autofix:share"'
     ),
     'lambda-ecr-autofix:share'
+  ),
+  driftAction: z._default(
+    z.enum(['notify', 'restore', 'off'], {
+      message:
+        'must be "notify" (report a removed grant), "restore" (put it back; consent rules apply again) or "off" (ignore policy changes)',
+    }),
+    'notify'
+  ),
+  decisionEvents: z._default(
+    z.boolean({
+      message:
+        'must be true (put each decision worth telling on the central bus) or false (only the e-mail notices)',
+    }),
+    true
   ),
   auditRetentionDays: z._default(
     z
@@ -278,7 +292,7 @@ const EXAMPLES: Readonly<Record<string, unknown>> = {
     regions: ['eu-west-1'],
     registryRoleRegion: 'eu-west-1',
   },
-  notifyOn: ['fix', 'needs-human', 'error'],
+  notifyOn: ['fix', 'needs-human', 'revoke', 'error'],
 };
 
 function expectedType(expected: string): string {

@@ -3,13 +3,20 @@
  * Plain data only, so the CLI, the Lambda, the demo, logs, metrics and notifications all speak the same words.
  */
 
-export const OUTCOMES = ['fix', 'already-allowed', 'needs-human', 'ignored'] as const;
-/** What the fixer decided for one event. See DESIGN.md, "Outcomes". */
+export const OUTCOMES = ['fix', 'already-allowed', 'needs-human', 'ignored', 'revoke'] as const;
+/**
+ * What the fixer decided for one event. See DESIGN.md, "Outcomes". `revoke` is the outcome of the `revoke` command
+ * (one consumer taken out of the fixer's own statements); a drift restore is a `fix`, a drift report `needs-human`.
+ */
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** Reasons, grouped by the outcome they go with. Kebab-case, stable: users filter SNS subscriptions on them. */
 export const REASONS = {
-  fix: ['repository-policy-missing-grant'],
+  fix: [
+    'repository-policy-missing-grant',
+    // the drift guard: a grant the fixer made (per the audit) was removed by someone else
+    'grant-removed',
+  ],
   'already-allowed': ['grant-already-present'],
   'needs-human': [
     // the caller, not the repository, lacks the permission
@@ -45,6 +52,11 @@ export const REASONS = {
     'registry-role-unavailable',
     'access-denied-to-fixer',
     'verification-failed',
+    // after the fix: revoke and the drift guard
+    'not-granted-by-autofix',
+    'granted-at-account-scope',
+    'grant-removed',
+    'repository-deleted',
   ],
   ignored: [
     'invalid-event',
@@ -55,6 +67,18 @@ export const REASONS = {
     'zip-package',
     'not-an-ecr-failure',
     'own-change',
+    // ECR policy calls the drift guard looks at
+    'not-a-policy-change',
+    'call-failed',
+    'no-drift',
+    'drift-already-reported',
+    'drift-guard-off',
+  ],
+  revoke: [
+    // the consumer's values were taken out of the fixer's statements
+    'consumer-revoked',
+    // the fixer's statements grant the consumer nothing (any more): nothing to do
+    'already-revoked',
   ],
 } as const satisfies Record<Outcome, readonly string[]>;
 
@@ -62,7 +86,9 @@ export type FixReason = (typeof REASONS)['fix'][number];
 export type AlreadyAllowedReason = (typeof REASONS)['already-allowed'][number];
 export type NeedsHumanReason = (typeof REASONS)['needs-human'][number];
 export type IgnoredReason = (typeof REASONS)['ignored'][number];
-export type Reason = FixReason | AlreadyAllowedReason | NeedsHumanReason | IgnoredReason;
+export type RevokeReason = (typeof REASONS)['revoke'][number];
+export type Reason =
+  FixReason | AlreadyAllowedReason | NeedsHumanReason | IgnoredReason | RevokeReason;
 
 export type Partition = 'aws' | 'aws-cn' | 'aws-us-gov';
 

@@ -19,7 +19,7 @@ import {
   utf8Length,
 } from './notification-text';
 import { lineDiff } from './text-diff';
-import { undoInstructions } from './undo-instructions';
+import { undoInstructions, type UndoContext } from './undo-instructions';
 import { deployToolOf } from './user-agent';
 
 /** SNS subjects must be under 100 characters: https://docs.aws.amazon.com/sns/latest/api/API_Publish.html */
@@ -34,6 +34,8 @@ export interface NotificationContext {
   readonly applied: boolean;
   /** The repository's tags, when read: they tell whether the repository is managed by IaC. */
   readonly repositoryTags?: Readonly<Record<string, string>>;
+  /** What the undo section's `revoke` command needs to name (the audit table, the central region). */
+  readonly undo?: UndoContext;
 }
 
 export interface RenderedNotification {
@@ -138,6 +140,8 @@ function headline(decision: Decision, context: NotificationContext): string {
       return 'ACTION NEEDED';
     case 'ignored':
       return 'IGNORED';
+    case 'revoke':
+      return 'REVOKED';
   }
 }
 
@@ -159,6 +163,8 @@ function subjectVerb(decision: Decision, context: NotificationContext): string {
       return 'cannot pull ';
     case 'ignored':
       return `${decision.call?.api ?? 'event'} of `;
+    case 'revoke':
+      return 'may no longer pull ';
   }
 }
 
@@ -236,7 +242,7 @@ function fixSections(decision: Decision, context: NotificationContext): string[]
     return [
       ['WHAT CHANGED', ...decision.grants.map((grant) => describeGrant(grant, true))],
       ['WHAT TO DO NOW', rerunAdvice(decision.call)],
-      ['HOW TO UNDO', ...undoInstructions(decision, target)],
+      ['HOW TO UNDO', ...undoInstructions(decision, target, context.undo)],
     ];
   }
   return [

@@ -40,6 +40,33 @@ export function ownedGrantsPresent(
   });
 }
 
+/**
+ * True when no value of `removed` is left in an `Allow` statement with its `Sid`: the revoke that planned to take them
+ * out is in the policy ("it was our write"). False for an unreadable policy (nothing can be vouched for) and for an
+ * empty list. A repository without a policy holds none of them.
+ */
+export function ownedValuesAbsent(
+  policyText: string | null,
+  removed: readonly OwnedGrant[]
+): boolean {
+  if (removed.length === 0) return false;
+  if (policyText === null) return true;
+  const parsed = parsePolicy(policyText);
+  if (!parsed.ok) return false;
+  const statements = parsed.policy.statements;
+  return removed.every((entry) => {
+    const values = new Set(
+      statements
+        .filter((statement) => statement['Sid'] === entry.sid && statement['Effect'] === 'Allow')
+        .flatMap((statement) => [
+          ...stringsIn(statement['Principal']),
+          ...stringsIn(statement['Condition']),
+        ])
+    );
+    return entry.added.every((value) => !values.has(value));
+  });
+}
+
 /** Every string in a JSON value, at any depth (principal lists, condition operator → key → values). */
 function stringsIn(value: unknown, depth = 0): string[] {
   // Owned statements are three levels deep at most; a deeper value is not one the fixer wrote.

@@ -14,8 +14,15 @@
 import type { AccountConsent } from './consent';
 import { whoCanPull } from './consent';
 import type { NeedsHumanReason, StatementChange, Target } from './decision';
-import type { AccessRequest, Evaluation, RequestContext, Tri } from './policy-evaluator';
-import { anyOf, evaluateActions } from './policy-evaluator';
+import type { AccessRequest, Evaluation } from './policy-evaluator';
+import { anyOf } from './policy-evaluator';
+import {
+  LAMBDA_SERVICE,
+  PULL_ACTIONS,
+  accountPullRequests,
+  evaluatePull,
+  servicePullRequests,
+} from './pull-access';
 import type { JsonObject, PolicyDocument } from './policy-document';
 import { EMPTY_POLICY, isJsonObject, parsePolicy, serializePolicy } from './policy-document';
 
@@ -23,9 +30,7 @@ import { EMPTY_POLICY, isJsonObject, parsePolicy, serializePolicy } from './poli
 export const MAX_POLICY_LENGTH = 10_240;
 export const SERVICE_SID = 'LambdaEcrAutofixService';
 export const ACCOUNTS_SID = 'LambdaEcrAutofixAccounts';
-export const LAMBDA_SERVICE = 'lambda.amazonaws.com';
-/** The two actions Lambda needs to pull an image: https://docs.aws.amazon.com/lambda/latest/dg/images-create.html */
-export const PULL_ACTIONS = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] as const;
+export { LAMBDA_SERVICE, PULL_ACTIONS } from './pull-access';
 
 export type GrantScope = 'account' | 'function';
 
@@ -117,7 +122,7 @@ export function planPolicy(input: PlanInput): Plan {
     );
   }
   const required = requiredAccess(input, target.functionArn);
-  const evaluations = required.map((access) => evaluateAll(policy.statements, access.requests));
+  const evaluations = required.map((access) => evaluatePull(policy.statements, access.requests));
 
   const denying = evaluations.flatMap((evaluation) => evaluation.deniedBy);
   const denied = anyOf(evaluations.map((evaluation) => evaluation.denied));
@@ -168,7 +173,7 @@ export function planPolicy(input: PlanInput): Plan {
   // plan wrote allow every access that was missing.
   const written = change.grants.map((grant) => grant.statement as JsonObject);
   const verification = required.map((access, index) =>
-    evaluations[index]?.allowed === 'yes' ? 'yes' : evaluateAll(written, access.requests).allowed
+    evaluations[index]?.allowed === 'yes' ? 'yes' : evaluatePull(written, access.requests).allowed
   );
   if (verification.some((allowed) => allowed !== 'yes')) {
     return needsHuman(
@@ -225,82 +230,21 @@ function describeSharing(
 function requiredAccess(input: PlanInput, sourceArn: string): RequiredAccess[] {
   const { target } = input;
   const resource = target.repositoryArn;
-  const serviceContext: RequestContext = {
-    // Lambda pulls over HTTPS, as does every ECR client: a TLS-only Deny never applies to a pull.
-    'aws:SecureTransport': 'true',
-    'aws:SourceArn': sourceArn,
-    'aws:PrincipalIsAWSService': 'true',
-    'aws:PrincipalServiceName': LAMBDA_SERVICE,
-    // Service principals carry no principal account, ARN or organization:
-    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalisawsservice
-    'aws:PrincipalOrgID': null,
-    'aws:PrincipalAccount': null,
-    'aws:PrincipalArn': null,
-  };
   const service: RequiredAccess = {
     label: `Lambda (for functions of account ${target.consumerAccount})`,
-    requests: PULL_ACTIONS.map((action) => ({
-      principal: { kind: 'service', service: LAMBDA_SERVICE },
-      action,
-      resource,
-      context: serviceContext,
-    })),
+    requests: servicePullRequests(resource, sourceArn),
   };
   if (!target.crossAccount) return [service];
-  // An arbitrary principal of the consumer account: only keys whose value is the same for all of them are known, so a
-  // condition on anything else (aws:PrincipalArn, aws:userid, tags…) stays `unknown`.
-  const accountContext: Record<string, string | null> = {
-    'aws:SecureTransport': 'true',
-    'aws:PrincipalAccount': target.consumerAccount,
-    'aws:PrincipalIsAWSService': 'false',
-    'aws:PrincipalServiceName': null,
-    'aws:SourceArn': null,
-    'aws:SourceAccount': null,
-  };
-  if (input.organizationId !== undefined)
-    accountContext['aws:PrincipalOrgID'] = input.organizationId;
   const account: RequiredAccess = {
     label: `account ${target.consumerAccount}`,
-    requests: PULL_ACTIONS.map((action) => ({
-      principal: {
-        kind: 'account',
-        accountId: target.consumerAccount,
-        partition: target.partition,
-        callerArns: input.callerArns ?? [],
-      },
-      action,
-      resource,
-      context: accountContext,
-    })),
+    requests: accountPullRequests(resource, {
+      accountId: target.consumerAccount,
+      partition: target.partition,
+      organizationId: input.organizationId,
+      callerArns: input.callerArns,
+    }),
   };
   return [service, account];
-}
-
-/**
- * Evaluates one access (its requests differ only in the action) and combines the results: allowed only when every
- * action is allowed, denied when any is.
- */
-function evaluateAll(
-  statements: readonly JsonObject[],
-  requests: readonly AccessRequest[]
-): Evaluation {
-  const [first] = requests as [AccessRequest];
-  const results = evaluateActions(
-    statements,
-    first,
-    requests.map((request) => request.action)
-  );
-  const allowed: Tri = results.every((r) => r.allowed === 'yes')
-    ? 'yes'
-    : results.some((r) => r.allowed === 'no')
-      ? 'no'
-      : 'unknown';
-  return {
-    allowed,
-    denied: anyOf(results.map((r) => r.denied)),
-    allowedBy: unique(results.flatMap((r) => r.allowedBy)),
-    deniedBy: unique(results.flatMap((r) => r.deniedBy)),
-  };
 }
 
 type GrantChange =
@@ -430,6 +374,27 @@ function sourceArnPatterns(input: PlanInput): string[] {
   return [`${prefix}${name}`, `${prefix}${name}:*`];
 }
 
+/**
+ * An owned statement (`LambdaEcrAutofixService` / `LambdaEcrAutofixAccounts`) as the fixer reads it: its values (the
+ * `aws:SourceArn` patterns or the account roots), or null when the statement is not in the form the fixer writes (a
+ * hand edit), which `revoke` and the planner then leave alone. Null too for any other Sid.
+ */
+export function readOwnedStatement(statement: JsonObject): OwnedStatement | null {
+  const sid = statement['Sid'];
+  // Own keys only: a Sid such as "constructor" must not find something on the object's prototype.
+  if (typeof sid !== 'string' || !Object.hasOwn(OWNED_SHAPES, sid)) return null;
+  return (OWNED_SHAPES[sid] as OwnedShape).read(statement);
+}
+
+/** The owned statement `existing` with `values` instead of its own (at least one), everything else unchanged. */
+export function ownedStatementWith(
+  existing: OwnedStatement,
+  values: readonly string[]
+): JsonObject {
+  const shape = OWNED_SHAPES[String(existing.statement['Sid'])] as OwnedShape;
+  return shape.update(existing, values);
+}
+
 /** How to recognise, create and update one kind of owned statement. */
 interface OwnedShape {
   /** Whether the statement is conditioned on the configured organization (the account statement). */
@@ -440,7 +405,7 @@ interface OwnedShape {
   update(existing: OwnedStatement, values: readonly string[]): JsonObject;
 }
 
-interface OwnedStatement {
+export interface OwnedStatement {
   readonly statement: JsonObject;
   readonly values: readonly string[];
   /** The exact spelling of the condition key found (`aws:SourceArn`, `aws:sourceARN`, …), kept on update. */
@@ -506,6 +471,11 @@ const ACCOUNTS_SHAPE: OwnedShape = {
   },
   // The condition, if any, is kept exactly as written (the key's spelling included).
   update: (existing, values) => ({ ...existing.statement, Principal: { AWS: [...values] } }),
+};
+
+const OWNED_SHAPES: Readonly<Record<string, OwnedShape>> = {
+  [SERVICE_SID]: SERVICE_SHAPE,
+  [ACCOUNTS_SID]: ACCOUNTS_SHAPE,
 };
 
 /** The organization of `{"StringEquals": {"aws:PrincipalOrgID": ORG}}` (key in any case, value or one-item list). */

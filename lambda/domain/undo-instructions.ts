@@ -1,21 +1,61 @@
 /**
- * How to take back one applied fix. Only what the fix added is removed: restoring an older copy of the policy would
- * also delete whatever was granted since (by the fixer for other consumers, or by people), so the notice never says
- * that. Kept in this one function so that a `revoke` command can replace the steps by hand.
+ * How to take back one applied fix: the exact `revoke` command, which computes the change on the policy as it is at
+ * undo time (only the consumer's values leave the fixer's statements; grants made since, by the fixer for other
+ * consumers or by people, stay), and the same steps by hand. Never "restore the old policy", which would also delete
+ * whatever was granted since.
  */
 import type { Decision, StatementChange, Target } from './decision';
 import { ACCOUNTS_SID, SERVICE_SID } from './planner';
 
-/** The numbered steps that remove exactly the values a fix added to the fixer's own statements. */
-export function undoInstructions(decision: Decision, target: Target): string[] {
+/** Where the `revoke` command finds the audit table (the Lambda knows; the CLI without `--audit-table` does not). */
+export interface UndoContext {
+  /** The audit table's name, so that the drift guard knows the removal was a revoke. */
+  readonly auditTableName?: string | null | undefined;
+  /** The central stack's region (the audit table's and the topic's). */
+  readonly region?: string | null | undefined;
+}
+
+/** The `revoke` command that takes this fix's consumer (or function) back out of the fixer's statements. */
+export function revokeCommand(
+  decision: Decision,
+  target: Target,
+  context: UndoContext = {}
+): string {
+  const functionScoped = decision.grants.some(
+    (grant) =>
+      grant.sid === SERVICE_SID &&
+      target.functionName !== null &&
+      grant.added.some((value) => value.endsWith(`:function:${target.functionName}`))
+  );
+  return [
+    'lambda-ecr-autofix revoke',
+    `--repository ${target.repositoryArn}`,
+    `--consumer ${target.consumerAccount}`,
+    ...(functionScoped ? [`--function ${target.functionName}`] : []),
+    `--audit-table ${context.auditTableName ?? '<AuditTableName output of the central stack>'}`,
+    ...(context.region === null || context.region === undefined
+      ? []
+      : [`--region ${context.region}`]),
+  ].join(' ');
+}
+
+/** The steps that remove exactly this consumer's values from the fixer's own statements. */
+export function undoInstructions(
+  decision: Decision,
+  target: Target,
+  context: UndoContext = {}
+): string[] {
   const repository = `--region ${target.region} --registry-id ${target.registryAccount} --repository-name ${target.repositoryName}`;
+  const command = revokeCommand(decision, target, context);
   const steps = [
     `Read the current policy: aws ecr get-repository-policy ${repository} --query policyText --output text > policy.json`,
     ...decision.grants.map(removal),
     `Write it back: aws ecr set-repository-policy ${repository} --policy-text file://policy.json (if no statement is left: aws ecr delete-repository-policy ${repository})`,
   ];
   return [
-    'Remove only what this fix added; do not restore an older copy of the policy, which would also delete grants made since:',
+    `Run: ${command}`,
+    `It removes only what lambda-ecr-autofix granted account ${target.consumerAccount} (computed on the policy as it is then; add --dry-run to see the change first), records the revoke in the audit table and sends a REVOKED notice. Run it with credentials of the registry account ${target.registryAccount} (docs/operations.md, "Taking a grant back").`,
+    'By hand instead (do not restore an older copy of the policy, which would also delete grants made since):',
     ...steps.map((step, index) => `${index + 1}. ${step}`),
   ];
 }

@@ -27,10 +27,12 @@ describe('parseConfig', () => {
       excludeRepositories: [],
       optOutTag: 'lambda-ecr-autofix=off',
       registryRoleName: 'LambdaEcrAutofixRegistryAccess',
-      notifyOn: ['fix', 'needs-human', 'error'],
+      notifyOn: ['fix', 'needs-human', 'revoke', 'error'],
       sharing: 'consented',
       sharedRegistries: [],
       shareTag: 'lambda-ecr-autofix:share',
+      driftAction: 'notify',
+      decisionEvents: true,
       auditRetentionDays: 365,
       sweepSchedule: 'rate(1 day)',
       sweepAction: 'report',
@@ -93,7 +95,7 @@ describe('parseConfig', () => {
     ],
     [
       { notifyOn: { fix: true } },
-      '"notifyOn" must be a list, e.g. ["fix","needs-human","error"] (got {"fix":true})',
+      '"notifyOn" must be a list, e.g. ["fix","needs-human","revoke","error"] (got {"fix":true})',
     ],
     [
       { memberDeployment: 'r-ab12' },
@@ -181,7 +183,7 @@ describe('parseConfig', () => {
     ],
     [
       { notifyOn: ['everything'] },
-      '"notifyOn.0" must list some of "fix", "already-allowed", "needs-human", "ignored", "error"',
+      '"notifyOn.0" must list some of "fix", "already-allowed", "needs-human", "ignored", "revoke", "error"',
     ],
     [{ auditRetentionDays: 1.5 }, '"auditRetentionDays" must be a whole number of days (got 1.5)'],
     [{ auditRetentionDays: 0 }, '"auditRetentionDays" must be at least 1 day (got 0)'],

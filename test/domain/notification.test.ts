@@ -90,6 +90,18 @@ describe('renderNotification', () => {
       expect(renderNotification(decisionFor(fixture), context).subject).toBe(expected);
     });
 
+    it('words a revoke outcome like the REVOKED notice, should one reach this renderer', () => {
+      const decision: Decision = {
+        ...decisionFor('create-function-same-account-ecr-denied.json'),
+        outcome: 'revoke',
+        reason: 'consumer-revoked',
+      };
+
+      expect(renderSubject(decision, ENFORCE)).toBe(
+        '[lambda-ecr-autofix] REVOKED: 222222222222 may no longer pull orders-api (us-east-1)'
+      );
+    });
+
     it('shortens a long repository name in the middle and keeps the region', () => {
       const decision = decisionFor('create-function-same-account-ecr-denied.json');
       const target = decision.target;
@@ -208,7 +220,9 @@ describe('renderNotification', () => {
 
       expect(undo).toEqual([
         'HOW TO UNDO',
-        'Remove only what this fix added; do not restore an older copy of the policy, which would also delete grants made since:',
+        'Run: lambda-ecr-autofix revoke --repository arn:aws:ecr:eu-west-1:111111111111:repository/platform/payments-worker --consumer 222222222222 --audit-table <AuditTableName output of the central stack>',
+        'It removes only what lambda-ecr-autofix granted account 222222222222 (computed on the policy as it is then; add --dry-run to see the change first), records the revoke in the audit table and sends a REVOKED notice. Run it with credentials of the registry account 111111111111 (docs/operations.md, "Taking a grant back").',
+        'By hand instead (do not restore an older copy of the policy, which would also delete grants made since):',
         '1. Read the current policy: aws ecr get-repository-policy --region eu-west-1 --registry-id 111111111111 --repository-name platform/payments-worker --query policyText --output text > policy.json',
         '2. In statement LambdaEcrAutofixService, remove "arn:aws:lambda:eu-west-1:222222222222:function:*" from its Condition StringLike "aws:SourceArn" list; if the list is then empty, delete the statement.',
         '3. In statement LambdaEcrAutofixAccounts, remove "arn:aws:iam::222222222222:root" from its Principal "AWS" list; if the list is then empty, delete the statement.',

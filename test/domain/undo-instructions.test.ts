@@ -1,7 +1,7 @@
 import { parseConfig } from '../../lambda/domain/config';
 import { decide } from '../../lambda/domain/decide';
 import type { Target } from '../../lambda/domain/decision';
-import { undoInstructions } from '../../lambda/domain/undo-instructions';
+import { revokeCommand, undoInstructions } from '../../lambda/domain/undo-instructions';
 import { loadEvent } from '../support/events';
 
 describe('undoInstructions', () => {
@@ -10,23 +10,47 @@ describe('undoInstructions', () => {
     { policyText: null },
     parseConfig({}, 'test')
   );
+  const target = decision.target as Target;
 
-  it('removes only the added values, even for the repository that had no policy', () => {
-    const lines = undoInstructions(decision, decision.target as Target);
+  it('gives the exact revoke command first, then the same by hand, never an older policy to restore', () => {
+    const lines = undoInstructions(decision, target, {
+      auditTableName: 'LambdaEcrAutofix-AuditTable',
+      region: 'eu-central-1',
+    });
 
-    expect(lines).toHaveLength(4);
+    expect(lines[0]).toBe(
+      'Run: lambda-ecr-autofix revoke --repository arn:aws:ecr:us-east-1:222222222222:repository/orders-api --consumer 222222222222 --audit-table LambdaEcrAutofix-AuditTable --region eu-central-1'
+    );
     expect(lines.join('\n')).not.toMatch(/restore it|before\.json|Previous policy/);
-    expect(lines[2]).toBe(
+    expect(lines[4]).toBe(
       '2. In statement LambdaEcrAutofixService, remove "arn:aws:lambda:us-east-1:222222222222:function:*" from its Condition StringLike "aws:SourceArn" list; if the list is then empty, delete the statement.'
+    );
+  });
+
+  it('names the audit table output when the table is not known (the CLI without --audit-table)', () => {
+    expect(revokeCommand(decision, target)).toBe(
+      'lambda-ecr-autofix revoke --repository arn:aws:ecr:us-east-1:222222222222:repository/orders-api --consumer 222222222222 --audit-table <AuditTableName output of the central stack>'
+    );
+  });
+
+  it('revokes only the function when the fix was function-scoped', () => {
+    const scoped = decide(
+      loadEvent('create-function-same-account-ecr-denied'),
+      { policyText: null },
+      parseConfig({ grantScope: 'function' }, 'test')
+    );
+
+    expect(revokeCommand(scoped, scoped.target as Target)).toContain(
+      `--consumer 222222222222 --function ${(scoped.target as Target).functionName}`
     );
   });
 
   it('names a statement of another kind without guessing where the values are', () => {
     const grant = { ...decision.grants[0]!, sid: 'LambdaEcrAutofixSomethingElse', added: ['x'] };
 
-    const lines = undoInstructions({ ...decision, grants: [grant] }, decision.target as Target);
+    const lines = undoInstructions({ ...decision, grants: [grant] }, target);
 
-    expect(lines[2]).toBe(
+    expect(lines[4]).toBe(
       '2. In statement LambdaEcrAutofixSomethingElse, remove "x" from it; if the list is then empty, delete the statement.'
     );
   });
