@@ -3,6 +3,7 @@
  * its AWS operation and takes a realistic 20–40 ms. Credentials are cached per account as StsRegistryAccess caches them.
  */
 import type {
+  AuditFilter,
   AuditKey,
   AuditLog,
   AuditRecord,
@@ -27,11 +28,13 @@ export type Operation =
   | 'sts:AssumeRole'
   | 'ecr:GetRepositoryPolicy'
   | 'ecr:SetRepositoryPolicy'
+  | 'ecr:DeleteRepositoryPolicy'
   | 'ecr:ListTagsForResource'
   | 'sns:Publish'
   | 'dynamodb:TransactWriteItems'
   | 'dynamodb:UpdateItem'
   | 'dynamodb:GetItem'
+  | 'dynamodb:Query'
   | 'dynamodb:PutItem'
   | 'dynamodb:DeleteItem';
 
@@ -114,6 +117,10 @@ export class SimulatedRegistry implements RegistryAccess {
         batchWrites.set(arn, (batchWrites.get(arn) ?? 0) + 1);
         return store.setPolicy(ref, text);
       },
+      async deletePolicy(ref) {
+        await aws.call('ecr:DeleteRepositoryPolicy');
+        return store.deletePolicy(ref);
+      },
       async getTags(ref) {
         await aws.call('ecr:ListTagsForResource');
         return store.getTags(ref);
@@ -164,6 +171,11 @@ export class SimulatedAuditLog implements AuditLog {
   async find(key: AuditKey): Promise<AuditRecord | null> {
     await this.aws.call('dynamodb:GetItem');
     return this.log.find(key);
+  }
+
+  async list(filter: AuditFilter): Promise<AuditRecord[]> {
+    await this.aws.call('dynamodb:Query');
+    return this.log.list(filter);
   }
 }
 

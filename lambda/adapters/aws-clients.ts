@@ -16,6 +16,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient, type ECRClientConfig } from '@aws-sdk/client-ecr';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -68,9 +69,10 @@ export interface ClientConfig {
   readonly credentials?: AwsCredentialsInput;
 }
 
-/** The clients the fixer uses: ECR, STS, SNS and DynamoDB. */
+/** The clients the fixer uses: ECR, STS, SNS, DynamoDB and EventBridge (decision events). */
 export class FixerAwsClients {
   private ecrClient: ECRClient | undefined;
+  private eventBridgeClient: EventBridgeClient | undefined;
   private stsClient: STSClient | undefined;
   private snsClient: SNSClient | undefined;
   private dynamoDbClient: DynamoDBClient | undefined;
@@ -92,6 +94,11 @@ export class FixerAwsClients {
 
   get dynamodb(): DynamoDBClient {
     return (this.dynamoDbClient ??= new DynamoDBClient(this.configFor(this.options.region)));
+  }
+
+  /** EventBridge in the fixer's region (the central bus is there). */
+  get eventBridge(): EventBridgeClient {
+    return (this.eventBridgeClient ??= new EventBridgeClient(this.configFor(this.options.region)));
   }
 
   /** A new ECR client for a repository's region, with other credentials (an assumed role) when given. */

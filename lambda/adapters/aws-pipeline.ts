@@ -9,6 +9,7 @@ import type { Config } from '../domain/config';
 import type { AwsCredentialsInput } from './aws-clients';
 import { FixerAwsClients } from './aws-clients';
 import { DynamoDbAuditLog } from './dynamodb-audit-log';
+import { EventBridgeDecisionEvents } from './eventbridge-decision-events';
 import { DynamoDbRepositoryLocks } from './dynamodb-repository-locks';
 import { StsRegistryAccess } from './registry-access';
 import { SnsNotifier } from './sns-notifier';
@@ -29,6 +30,8 @@ export interface AwsPipelineOptions {
   readonly topicArn: string | null;
   /** Null: no audit records. */
   readonly auditTableName: string | null;
+  /** The central bus for decision events (its ARN); null for none. */
+  readonly decisionEventBus?: string | null;
   readonly telemetry: Telemetry;
   readonly clock?: Clock;
   /** Clients to share (the demo observes what goes through them). @default new clients from the options above */
@@ -67,8 +70,14 @@ export function createAwsPipeline(options: AwsPipelineOptions): AwsPipeline {
     options.auditTableName === null
       ? null
       : new DynamoDbRepositoryLocks(clients.dynamodb, options.auditTableName, clock);
+  const decisionEventBus = options.decisionEventBus ?? null;
   const pipeline = new FixPipeline({
     config: options.config,
+    decisionEvents:
+      decisionEventBus === null || !options.config.decisionEvents
+        ? null
+        : new EventBridgeDecisionEvents(clients.eventBridge, decisionEventBus),
+    undo: { auditTableName: options.auditTableName, region: options.region },
     fixer: { roleArns: options.fixerRoleArns },
     registry,
     notifier,

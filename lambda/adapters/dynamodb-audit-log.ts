@@ -12,6 +12,8 @@ import { randomUUID } from 'node:crypto';
 
 import {
   GetItemCommand,
+  QueryCommand,
+  ScanCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
   type AttributeValue,
@@ -27,6 +29,7 @@ import {
   AUDIT_KINDS,
   AUDIT_STATES,
   type AuditGrant,
+  type AuditFilter,
   type AuditKey,
   type AuditLog,
   type AuditRecord,
@@ -231,6 +234,63 @@ export class DynamoDbAuditLog implements AuditLog {
     );
     return output.Item === undefined ? null : fromItem(output.Item);
   }
+
+  /**
+   * One repository: a Query on the partition key (strongly consistent: `revoke` and the drift guard must see the
+   * record written a moment ago). The whole table: a Scan. Both follow `LastEvaluatedKey` to the end; the filters
+   * run on DynamoDB's side (they cut what is sent, not what is read). The table holds one item per decision and the
+   * TTL removes them after `auditRetentionDays`, so a Scan for `history` stays small; the fixer itself only queries.
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.Pagination.html
+   */
+  async list(filter: AuditFilter): Promise<AuditRecord[]> {
+    const names: Record<string, string> = { '#kind': 'kind' };
+    const values: Item = {};
+    // Leases (sort key `#lease`) have no `kind`.
+    const conditions = ['attribute_exists(#kind)'];
+    if (filter.consumerAccount !== undefined) {
+      names['#consumerAccount'] = 'consumerAccount';
+      values[':consumerAccount'] = { S: filter.consumerAccount };
+      conditions.push('#consumerAccount = :consumerAccount');
+    }
+    if (filter.since !== undefined) {
+      names['#decidedAt'] = 'decidedAt';
+      values[':since'] = { S: filter.since };
+      conditions.push('#decidedAt >= :since');
+    }
+    const records: AuditRecord[] = [];
+    let startKey: Item | undefined;
+    do {
+      const common = {
+        TableName: this.tableName,
+        FilterExpression: conditions.join(' AND '),
+        ExclusiveStartKey: startKey,
+      };
+      const output =
+        filter.repositoryArn === undefined
+          ? await this.dynamodb.send(
+              new ScanCommand({
+                ...common,
+                ExpressionAttributeNames: names,
+                ...(Object.keys(values).length === 0 ? {} : { ExpressionAttributeValues: values }),
+              })
+            )
+          : await this.dynamodb.send(
+              new QueryCommand({
+                ...common,
+                KeyConditionExpression: '#repositoryArn = :repositoryArn',
+                ExpressionAttributeNames: { ...names, '#repositoryArn': 'repositoryArn' },
+                ExpressionAttributeValues: {
+                  ...values,
+                  ':repositoryArn': { S: filter.repositoryArn },
+                },
+                ConsistentRead: true,
+              })
+            );
+      for (const item of output.Items ?? []) records.push(fromItem(item));
+      startKey = output.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return records;
+  }
 }
 
 function keyItem(key: AuditKey): Item {
@@ -304,6 +364,14 @@ export function toItem(record: AuditRecord): Item {
     },
     expiresAt: { N: String(record.expiresAt) },
   };
+  if (record.removed.length > 0) {
+    // Only revoke and drift records have it; fix records stay as they were before it existed.
+    item['removed'] = {
+      L: record.removed.map((entry) => ({
+        M: { sid: { S: entry.sid }, values: { L: entry.values.map((value) => ({ S: value })) } },
+      })),
+    };
+  }
   const optional = {
     consumerAccount: record.consumerAccount,
     callerArn: record.callerArn,
@@ -359,6 +427,7 @@ export function fromItem(item: Item): AuditRecord {
     policyPlanned: optionalString(item, 'policyPlanned'),
     policyAfter: optionalString(item, 'policyAfter'),
     grants: grants(item),
+    removed: removed(item),
     error: optionalString(item, 'error'),
     notice: notice(item),
     notifiedAt: optionalString(item, 'notifiedAt'),
@@ -417,6 +486,25 @@ function grants(item: Item): AuditGrant[] {
       throw invalid('grants', entry);
     }
     return { sid, change, added: added.map((value) => value.S as string) };
+  });
+}
+
+function removed(item: Item): AuditRecord['removed'] {
+  const attribute = item['removed'];
+  if (attribute === undefined) return [];
+  const list = attribute.L;
+  if (list === undefined) throw invalid('removed', attribute);
+  return list.map((entry) => {
+    const sid = entry.M?.['sid']?.S;
+    const values = entry.M?.['values']?.L;
+    if (
+      sid === undefined ||
+      values === undefined ||
+      values.some((value) => value.S === undefined)
+    ) {
+      throw invalid('removed', entry);
+    }
+    return { sid, values: values.map((value) => value.S as string) };
   });
 }
 

@@ -4,6 +4,7 @@
  * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_SetRepositoryPolicy.html
  */
 import {
+  DeleteRepositoryPolicyCommand,
   GetRepositoryPolicyCommand,
   ListTagsForResourceCommand,
   SetRepositoryPolicyCommand,
@@ -81,6 +82,21 @@ export class EcrPolicyStore implements RepositoryPolicyStore {
         );
       }
       throw this.translate(error, 'ecr:SetRepositoryPolicy', repository);
+    }
+  }
+
+  async deletePolicy(repository: RepositoryRef): Promise<void> {
+    try {
+      await this.ecr.send(
+        new DeleteRepositoryPolicyCommand({
+          registryId: repository.registryAccount,
+          repositoryName: repository.repositoryName,
+        })
+      );
+    } catch (error) {
+      // Already gone (a rerun, or another writer): the outcome the caller wants.
+      if (sdkErrorName(error) === 'RepositoryPolicyNotFoundException') return;
+      throw this.translate(error, 'ecr:DeleteRepositoryPolicy', repository);
     }
   }
 

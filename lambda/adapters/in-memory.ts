@@ -6,6 +6,7 @@
  * at the worst moment: a concurrent writer, a failed write, a failed publish.
  */
 import type {
+  AuditFilter,
   AuditKey,
   AuditLog,
   AuditRecord,
@@ -40,7 +41,7 @@ export interface InMemoryRepository {
   tags: Record<string, string>;
 }
 
-export type RegistryOperation = 'storeFor' | 'getPolicy' | 'setPolicy' | 'getTags';
+export type RegistryOperation = 'storeFor' | 'getPolicy' | 'setPolicy' | 'deletePolicy' | 'getTags';
 
 export interface InMemoryRegistryOptions {
   /** The fixer's own account: reachable without the member role. */
@@ -70,6 +71,7 @@ export class InMemoryRegistry implements RegistryAccess {
     storeFor: 0,
     getPolicy: 0,
     setPolicy: 0,
+    deletePolicy: 0,
     getTags: 0,
   };
   /** The session names `storeFor` received, in order. */
@@ -163,6 +165,7 @@ export class InMemoryRegistry implements RegistryAccess {
         getPolicy: (ref) => attempt(() => opened(ref)).then((r) => this.getPolicy(r)),
         setPolicy: (ref, policyText) =>
           attempt(() => opened(ref)).then((r) => this.setPolicy(r, policyText)),
+        deletePolicy: (ref) => attempt(() => opened(ref)).then((r) => this.deletePolicy(r)),
         getTags: (ref) => attempt(() => opened(ref)).then((r) => this.getTags(r)),
       };
     });
@@ -188,6 +191,15 @@ export class InMemoryRegistry implements RegistryAccess {
     this.writes.push({ repository, policyText });
     await this.afterSet?.(repository, stored);
     return stored;
+  }
+
+  private async deletePolicy(repository: RepositoryRef): Promise<void> {
+    this.calls.deletePolicy += 1;
+    this.throwPending('failNextSet');
+    await this.beforeSet?.(repository, '');
+    this.existing(repository).policyText = null;
+    this.writes.push({ repository, policyText: '' });
+    await this.afterSet?.(repository, '');
   }
 
   private getTags(repository: RepositoryRef): Promise<Readonly<Record<string, string>>> {
@@ -276,7 +288,7 @@ const TRANSACTION_ITEMS = 100;
  */
 export class InMemoryAuditLog implements AuditLog {
   /** Calls of each operation (a `write` counts once per 100-write transaction), for tests and benchmarks. */
-  readonly calls = { transactions: 0, markNotified: 0, find: 0 };
+  readonly calls = { transactions: 0, markNotified: 0, find: 0, list: 0 };
   /** Thrown by the next `write` call (nothing is written), then cleared. */
   failNextWrite?: Error;
   /** Runs at the start of each `write` call: a test can change the table here, as a concurrent writer would. */
@@ -355,6 +367,21 @@ export class InMemoryAuditLog implements AuditLog {
     this.calls.find += 1;
     const found = this.entries.get(auditKey(key));
     return Promise.resolve(found === undefined ? null : { ...found });
+  }
+
+  list(filter: AuditFilter): Promise<AuditRecord[]> {
+    this.calls.list += 1;
+    return Promise.resolve(
+      [...this.entries.values()]
+        .filter(
+          (record) =>
+            (filter.repositoryArn === undefined || record.repositoryArn === filter.repositoryArn) &&
+            (filter.consumerAccount === undefined ||
+              record.consumerAccount === filter.consumerAccount) &&
+            (filter.since === undefined || record.decidedAt >= filter.since)
+        )
+        .map((record) => ({ ...record }))
+    );
   }
 }
 

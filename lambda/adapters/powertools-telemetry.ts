@@ -14,6 +14,7 @@ export const METRIC_NAMES = {
   outcome: (outcome: string) => `Outcome_${outcome}`,
   errors: 'Errors',
   secondsToFix: 'SecondsToFix',
+  decisionEventsNotPut: 'DecisionEventsNotPut',
 } as const;
 
 export class PowertoolsTelemetry implements Telemetry {
@@ -39,6 +40,20 @@ export class PowertoolsTelemetry implements Telemetry {
     if (report.secondsToFix !== null) {
       this.metrics.addMetric(METRIC_NAMES.secondsToFix, MetricUnit.Seconds, report.secondsToFix);
     }
+  }
+
+  /** Decision events that did not reach the bus: logged with their event ids, and counted (alarmed). */
+  decisionEventsNotPut(report: {
+    readonly count: number;
+    readonly eventIds: readonly (string | null)[];
+    readonly error: unknown;
+  }): void {
+    this.logger.error('decision events not put on the central bus', {
+      count: report.count,
+      eventIds: report.eventIds,
+      error: report.error instanceof Error ? report.error : String(report.error),
+    });
+    this.metrics.addMetric(METRIC_NAMES.decisionEventsNotPut, MetricUnit.Count, report.count);
   }
 
   failed(report: { messageId: string; eventId: string | null; error: unknown }): void {

@@ -40,6 +40,7 @@ export function recordOf(
       decision.outcome === 'fix'
         ? decision.grants.map(({ sid, change, added }) => ({ sid, change, added: [...added] }))
         : [],
+    removed: [],
     error: null,
     notice: null,
     notifiedAt: null,

@@ -3,6 +3,8 @@
  * read–plan–write–verify loop, and the result the caller (the Lambda handler, the CLI) receives.
  */
 import type { Decision, DeployCall, Target } from '../domain/decision';
+import type { PolicyCall } from '../domain/grant-decision';
+import type { DriftCheck } from './drift-guard';
 import type { RenderedNotification } from '../domain/notification';
 import type { AuditRecord } from './ports';
 
@@ -29,6 +31,13 @@ export type EventResult =
       readonly notice: RenderedNotification | null;
       /** The decision comes from the audit record of an earlier delivery of the same event; nothing was written now. */
       readonly replayed: boolean;
+    }
+  | {
+      readonly messageId: string;
+      /** An ECR repository-policy call the drift guard checked (drift-guard.ts). */
+      readonly status: 'checked';
+      readonly call: PolicyCall;
+      readonly check: DriftCheck;
     }
   | { readonly messageId: string; readonly status: 'failed'; readonly error: unknown };
 

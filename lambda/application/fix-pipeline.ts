@@ -6,15 +6,32 @@
  * This file is the batch: triage (what can be decided from the event alone), de-duplication (one delivery per audit
  * key), grouping by repository (a burst against one repository costs one read, at most one write and one
  * verification), and reporting. What happens to one repository is in repository-fix.ts; the write-ahead audit and
- * the notices are in write-ahead-audit.ts.
+ * the notices are in write-ahead-audit.ts. ECR repository-policy calls (the drift guard's input) go to drift-guard.ts;
+ * decisions worth telling are also put on the central bus (decision-events.ts).
  */
 import type { Config } from '../domain/config';
 import type { FixerIdentity } from '../domain/decide';
 import { triage } from '../domain/decide';
+import { bare } from '../domain/decide';
 import type { Decision, DeployCall } from '../domain/decision';
+import { fixDecisionDetail } from '../domain/decision-event';
+import type { PolicyCall } from '../domain/grant-decision';
+import { isEcrEvent, parsePolicyCallEvent } from '../domain/policy-call-event';
+import type { UndoContext } from '../domain/undo-instructions';
+import type { DecisionEventsTelemetry } from './decision-events';
+import { DecisionEventPublisher } from './decision-events';
+import { DriftGuard } from './drift-guard';
+import { NoticeNotSentError } from './errors';
 import type { EventOutcome, EventResult, IncomingEvent, PendingEvent } from './event-outcome';
 import { Notices } from './notices';
-import type { AuditLog, Clock, Notifier, RegistryAccess, RepositoryLocks } from './ports';
+import type {
+  AuditLog,
+  Clock,
+  DecisionEvents,
+  Notifier,
+  RegistryAccess,
+  RepositoryLocks,
+} from './ports';
 import { fixRepository } from './repository-fix';
 import { newRunId } from './repository-lease';
 import { WriteAheadAudit } from './write-ahead-audit';
@@ -34,6 +51,10 @@ export interface PipelineDependencies {
   readonly locks: RepositoryLocks | null;
   readonly clock: Clock;
   readonly telemetry: Telemetry;
+  /** The central bus for decision events; null or absent for none. */
+  readonly decisionEvents?: DecisionEvents | null;
+  /** What the FIXED notices' undo section names: the audit table and the central region. */
+  readonly undo?: UndoContext;
   /**
    * A new id for each run of `process`: the owner of its leases and records.
    * @default a random UUID
@@ -42,7 +63,7 @@ export interface PipelineDependencies {
 }
 
 /** Where the pipeline reports what it did: the handler maps this to Powertools Logger and Metrics. */
-export interface Telemetry {
+export interface Telemetry extends Partial<DecisionEventsTelemetry> {
   decided(report: DecisionReport): void;
   failed(report: {
     readonly messageId: string;
@@ -75,10 +96,17 @@ export class FixPipeline {
     const writeAhead = new WriteAheadAudit({
       config,
       audit,
-      notices: new Notices(notifier, config),
+      notices: new Notices(notifier, config, this.deps.undo),
       clock,
       runId,
     });
+    const telemetry = this.deps.telemetry;
+    const decisionEvents = new DecisionEventPublisher(this.deps.decisionEvents ?? null, config, {
+      decisionEventsNotPut: (report) => telemetry.decisionEventsNotPut?.(report),
+    });
+    /** ECR repository-policy calls, for the drift guard (one per CloudTrail event id). */
+    const policyCalls = new Map<string, { incoming: IncomingEvent; call: PolicyCall }>();
+    const policyCallDuplicates = new Map<IncomingEvent, string>();
 
     const outcomes: EventOutcome[] = [];
     const groups = new Map<string, PendingEvent[]>();
@@ -86,6 +114,28 @@ export class FixPipeline {
     const duplicates = new Map<IncomingEvent, IncomingEvent>();
     const firstByKey = new Map<string, IncomingEvent>();
     for (const incoming of events) {
+      if (isEcrEvent(incoming.event)) {
+        const parsed = parsePolicyCallEvent(incoming.event);
+        if (parsed.ok) {
+          if (policyCalls.has(parsed.call.eventId)) {
+            policyCallDuplicates.set(incoming, parsed.call.eventId);
+          } else {
+            policyCalls.set(parsed.call.eventId, { incoming, call: parsed.call });
+          }
+          continue;
+        }
+        outcomes.push({
+          kind: 'decided',
+          incoming,
+          decision: bare('ignored', parsed.reason, parsed.explanation, null),
+          applied: false,
+          tags: undefined,
+          intent: null,
+          writeFailure: null,
+          policySeen: undefined,
+        });
+        continue;
+      }
       const triaged = triage(incoming.event, config, fixer);
       const decision = triaged.kind === 'decided' ? triaged.decision : null;
       const call = triaged.kind === 'decided' ? triaged.decision.call : triaged.call;
@@ -143,6 +193,33 @@ export class FixPipeline {
       results.set(outcome.incoming, result);
       this.report(result, outcome.kind === 'failed' ? outcome.call : outcome.decision.call);
     });
+    // Decision events of this run's decisions (a replayed one was told by the delivery that made it).
+    await decisionEvents.publish(
+      settled.flatMap((result) =>
+        result.status === 'done' && !result.replayed
+          ? [
+              fixDecisionDetail(result.decision, {
+                mode: config.mode,
+                applied: result.applied,
+                notificationId: result.notificationId,
+              }),
+            ]
+          : []
+      )
+    );
+
+    const checked = await this.checkPolicyCalls([...policyCalls.values()], runId, decisionEvents);
+    for (const [incoming, result] of checked) {
+      results.set(incoming, result);
+      this.reportCheck(result);
+    }
+    for (const [duplicate, eventId] of policyCallDuplicates) {
+      const first = policyCalls.get(eventId) as { incoming: IncomingEvent };
+      results.set(duplicate, {
+        ...(results.get(first.incoming) as EventResult),
+        messageId: duplicate.messageId,
+      });
+    }
     for (const [duplicate, first] of duplicates) {
       const result = { ...(results.get(first) as EventResult), messageId: duplicate.messageId };
       results.set(duplicate, result);
@@ -155,8 +232,99 @@ export class FixPipeline {
     return events.map((incoming) => results.get(incoming) as EventResult);
   }
 
+  /**
+   * The drift guard, for each ECR repository-policy call: calls on one repository one after the other (each reads the
+   * audit the previous one wrote), repositories in parallel.
+   */
+  private async checkPolicyCalls(
+    calls: readonly { incoming: IncomingEvent; call: PolicyCall }[],
+    runId: string,
+    decisionEvents: DecisionEventPublisher
+  ): Promise<Map<IncomingEvent, EventResult>> {
+    const { config, registry, audit, locks, clock, notifier } = this.deps;
+    const guard = new DriftGuard({
+      config,
+      registry,
+      audit,
+      locks,
+      notifier,
+      decisionEvents,
+      clock,
+      runId,
+    });
+    const byRepository = new Map<string, { incoming: IncomingEvent; call: PolicyCall }[]>();
+    for (const entry of calls) {
+      const arn = entry.call.repository.repositoryArn;
+      byRepository.set(arn, [...(byRepository.get(arn) ?? []), entry]);
+    }
+    const results = new Map<IncomingEvent, EventResult>();
+    await Promise.all(
+      [...byRepository.values()].map(async (entries) => {
+        for (const { incoming, call } of entries) {
+          const messageId = incoming.messageId;
+          try {
+            const check = await guard.check(call);
+            const unsent =
+              check.kind === 'decided'
+                ? check.outcomes.find((outcome) => outcome.noticeError !== null)
+                : undefined;
+            results.set(
+              incoming,
+              unsent === undefined
+                ? { messageId, status: 'checked', call, check }
+                : // Retried: the record keeps the notice unsent (or the report is recorded again), so it goes out then.
+                  { messageId, status: 'failed', error: new NoticeNotSentError(unsent.noticeError) }
+            );
+          } catch (error) {
+            results.set(incoming, { messageId, status: 'failed', error });
+          }
+        }
+      })
+    );
+    return results;
+  }
+
+  private reportCheck(result: EventResult): void {
+    const { config, telemetry } = this.deps;
+    if (result.status === 'failed') {
+      telemetry.failed({ messageId: result.messageId, eventId: null, error: result.error });
+      return;
+    }
+    if (result.status !== 'checked') return;
+    const { call, check } = result;
+    const base = {
+      messageId: result.messageId,
+      eventId: call.eventId,
+      repository: call.repository.repositoryArn,
+      mode: config.mode,
+      secondsToFix: null,
+    };
+    if (check.kind === 'ignored') {
+      telemetry.decided({
+        ...base,
+        outcome: 'ignored',
+        reason: check.reason,
+        consumerAccount: null,
+        applied: false,
+        notified: false,
+      });
+      return;
+    }
+    for (const outcome of check.outcomes) {
+      telemetry.decided({
+        ...base,
+        outcome: outcome.decision.outcome,
+        reason: outcome.decision.reason,
+        consumerAccount: outcome.decision.consumerAccount,
+        applied: outcome.applied,
+        notified: outcome.notificationId !== null,
+      });
+    }
+  }
+
   private report(result: EventResult, call: DeployCall | null): void {
     const { config, telemetry, clock } = this.deps;
+    if (result.status === 'checked') return;
     if (result.status === 'failed') {
       telemetry.failed({
         messageId: result.messageId,

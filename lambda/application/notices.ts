@@ -5,12 +5,15 @@
 import type { Config } from '../domain/config';
 import type { Decision } from '../domain/decision';
 import { renderNotification, type RenderedNotification } from '../domain/notification';
+import type { UndoContext } from '../domain/undo-instructions';
 import type { Notifier } from './ports';
 
 export class Notices {
   constructor(
     private readonly notifier: Notifier | null,
-    private readonly config: Pick<Config, 'mode' | 'notifyOn'>
+    private readonly config: Pick<Config, 'mode' | 'notifyOn'>,
+    /** What the FIXED notices' `revoke` command names (the audit table, the central region). */
+    private readonly undo: UndoContext = {}
   ) {}
 
   /** Whether a notice is sent for this outcome at all (a notifier, and the outcome listed in `notifyOn`). */
@@ -27,6 +30,7 @@ export class Notices {
     return renderNotification(decision, {
       mode: this.config.mode,
       applied,
+      undo: this.undo,
       ...(tags === undefined ? {} : { repositoryTags: tags }),
     });
   }

@@ -3,7 +3,9 @@
  * (real clients, aws-sdk-client-mock in unit tests, moto_server in integration tests); in-memory stand-ins
  * implement them for the demo and for pipeline tests. The pipeline never sees an SDK type.
  */
+import type { DecisionEventDetail } from '../domain/decision-event';
 import type { Outcome, Partition, Reason } from '../domain/decision';
+import type { OwnedValues } from '../domain/grant-decision';
 
 /** Identifies one ECR repository. */
 export interface RepositoryRef {
@@ -23,6 +25,11 @@ export interface RepositoryPolicyStore {
   getPolicy(repository: RepositoryRef): Promise<string | null>;
   /** Sets the policy (never with `force`). Returns the policy text ECR stored. */
   setPolicy(repository: RepositoryRef, policyText: string): Promise<string>;
+  /**
+   * Deletes the policy (`revoke` when no statement is left; a repository without a policy already counts as done).
+   * Only `revoke`, run by a person, calls it: neither the fixer role nor the registry role may.
+   */
+  deletePolicy(repository: RepositoryRef): Promise<void>;
   /** The repository's tags as a plain map. */
   getTags(repository: RepositoryRef): Promise<Readonly<Record<string, string>>>;
 }
@@ -82,8 +89,8 @@ export interface AuditKey {
   readonly eventTime: string;
 }
 
-/** What produced a record. Only the fix pipeline writes today; `revoke` and the drift guard will add theirs. */
-export const AUDIT_KINDS = ['fix'] as const;
+/** What produced a record: the fix pipeline (`fix`), the `revoke` command, the drift guard (`drift`). */
+export const AUDIT_KINDS = ['fix', 'revoke', 'drift'] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 
 /**
@@ -130,8 +137,13 @@ export interface AuditRecord extends AuditKey {
   readonly policyPlanned: string | null;
   /** The policy read back when the write was verified (applied only). */
   readonly policyAfter: string | null;
-  /** What this event's fix added to the owned statements (empty when nothing was planned). */
+  /** What this event's fix (or drift restore) added to the owned statements (empty when nothing was planned). */
   readonly grants: readonly AuditGrant[];
+  /**
+   * A revoke: the values it takes out of the owned statements. A drift record: the audited values the policy no longer
+   * allowed (or, for a deleted repository, the grants that went with it). Empty for a fix.
+   */
+  readonly removed: readonly OwnedValues[];
   /** Why the write failed (failed only). */
   readonly error: string | null;
   /**
@@ -188,6 +200,27 @@ export interface AuditLog {
   markNotified(key: AuditKey, notifiedAt: string, notificationId: string): Promise<boolean>;
   /** The record for this event on this repository, if any (a strongly consistent read). */
   find(key: AuditKey): Promise<AuditRecord | null>;
+  /**
+   * Every record of one repository (a strongly consistent Query, all pages), or of the whole table (a Scan, all pages)
+   * when `repositoryArn` is not given; optionally only those of one consumer account, or decided at or after `since`
+   * (ISO 8601). Order unspecified. Leases are not records and never returned.
+   */
+  list(filter: AuditFilter): Promise<AuditRecord[]>;
+}
+
+export interface AuditFilter {
+  readonly repositoryArn?: string | undefined;
+  readonly consumerAccount?: string | undefined;
+  /** ISO 8601: records whose `decidedAt` is at or after it. */
+  readonly since?: string | undefined;
+}
+
+/**
+ * Puts decision events on the central bus (EventBridge PutEvents). Rejects when any entry was not put (the call
+ * failed, or PutEvents reported failed entries), naming how many.
+ */
+export interface DecisionEvents {
+  put(details: readonly DecisionEventDetail[]): Promise<void>;
 }
 
 /**

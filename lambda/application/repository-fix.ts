@@ -27,10 +27,9 @@ import type {
   RepositoryRef,
 } from './ports';
 import { withRepositoryLease } from './repository-lease';
+import { MAX_WRITE_ATTEMPTS, writeVerified } from './verified-write';
 
-/** How many times a write is re-planned when a concurrent writer changed the policy under us. */
-export const MAX_WRITE_ATTEMPTS = 4;
-const BACKOFF_BASE_MS = 200;
+export { MAX_WRITE_ATTEMPTS } from './verified-write';
 
 type Tags = Readonly<Record<string, string>>;
 
@@ -114,9 +113,9 @@ export async function fixRepository(
 }
 
 /**
- * Under the lease: re-read (the policy may have changed since the first read), plan on what is there, announce the
- * write, write, re-read and check every planned grant. A grant missing after the write means another writer replaced
- * the policy: plan again on theirs and write again, a bounded number of times with jittered backoff.
+ * Under the lease: the read–write–verify loop (verified-write.ts) with this group's plan. Before each write the intents
+ * of its fixes are written; an event whose intent meets the record of an earlier delivery's write is decided by that
+ * record, and the others are planned again without it (not a write attempt: each round removes at least one event).
  */
 async function writeAndVerify(
   deps: RepositoryFixDependencies,
@@ -131,76 +130,73 @@ async function writeAndVerify(
   const earlier: EventOutcome[] = [];
   let active = [...group];
   let lastSeen = firstRead;
+  let decisions: Decision[] = [];
+  type Planned = { policyAfter: string; fixes: { pending: PendingEvent; decision: Decision }[] };
   try {
-    for (let attempt = 1; ;) {
-      const current = await store.getPolicy(ref);
-      lastSeen = current;
-      const planned = planGroup(active, current, tags, config);
-      if (planned.policyAfter === null) {
-        return [
-          ...earlier,
-          ...decided(
-            active,
-            planned.decisions,
-            { tags, applied: false, policySeen: current },
-            held
-          ),
-        ];
-      }
-      const fixes = active
-        .map((pending, index) => ({ pending, decision: planned.decisions[index] as Decision }))
-        .filter(({ decision }) => decision.outcome === 'fix');
-      if (deps.intents !== null) {
-        const written = await deps.intents.writeIntents(fixes, current, planned.policyAfter, tags);
+    const outcome = await writeVerified<Planned>(store, ref, clock, {
+      seen: (policy) => {
+        lastSeen = policy;
+      },
+      plan: (current) => {
+        const planned = planGroup(active, current, tags, config);
+        decisions = planned.decisions;
+        if (planned.policyAfter === null) return null;
+        const fixes = active
+          .map((pending, index) => ({ pending, decision: planned.decisions[index] as Decision }))
+          .filter(({ decision }) => decision.outcome === 'fix');
+        return { policyAfter: planned.policyAfter, fixes };
+      },
+      policyOf: (planned) => planned.policyAfter,
+      announce: async (planned, current) => {
+        if (deps.intents === null) return 'write';
+        const written = await deps.intents.writeIntents(
+          planned.fixes,
+          current,
+          planned.policyAfter,
+          tags
+        );
         for (const [pending, intent] of written.intents) held.set(pending, intent);
         if (written.unwritten !== null) throw new IntentNotWrittenError(written.unwritten);
-        if (written.conflicts.size > 0) {
-          // An earlier delivery of these events wrote (or is writing) already: its record decides for them. The others
-          // are planned again without them; this is not a write attempt, and each round removes at least one event.
-          for (const [pending, existing] of written.conflicts) {
-            const decision = fixes.find((fix) => fix.pending === pending)?.decision as Decision;
-            earlier.push({
-              kind: 'recorded-earlier',
-              incoming: pending.incoming,
-              decision,
-              existing,
-              policySeen: current,
-            });
-          }
-          active = active.filter((pending) => !written.conflicts.has(pending));
-          if (active.length === 0) return earlier;
-          continue;
+        if (written.conflicts.size === 0) return 'write';
+        // An earlier delivery of these events wrote (or is writing) already: its record decides for them.
+        for (const [pending, existing] of written.conflicts) {
+          const decision = planned.fixes.find((fix) => fix.pending === pending)
+            ?.decision as Decision;
+          earlier.push({
+            kind: 'recorded-earlier',
+            incoming: pending.incoming,
+            decision,
+            existing,
+            policySeen: current,
+          });
         }
-      }
-      await store.setPolicy(ref, planned.policyAfter);
-      const verified = await store.getPolicy(ref);
-      lastSeen = verified;
-      const check = planGroup(
-        fixes.map(({ pending }) => pending),
-        verified,
-        tags,
-        config
-      );
-      if (check.decisions.every((decision) => decision.outcome === 'already-allowed')) {
-        return [
-          ...earlier,
-          ...decided(
-            active,
-            planned.decisions,
-            { tags, applied: true, policySeen: verified },
-            held
-          ),
-        ];
-      }
-      if (attempt >= MAX_WRITE_ATTEMPTS) {
-        return [
-          ...earlier,
-          ...active.map((pending) => verificationFailed(pending, verified, tags, held)),
-        ];
-      }
-      await clock.sleep(BACKOFF_BASE_MS * 2 ** (attempt - 1) * (0.5 + clock.random()));
-      attempt += 1;
+        active = active.filter((pending) => !written.conflicts.has(pending));
+        return active.length === 0 ? 'abandon' : 'replan';
+      },
+      holds: (read, planned) =>
+        planGroup(
+          planned.fixes.map(({ pending }) => pending),
+          read,
+          tags,
+          config
+        ).decisions.every((decision) => decision.outcome === 'already-allowed'),
+    });
+    if (outcome.kind === 'unneeded') {
+      return [
+        ...earlier,
+        ...decided(active, decisions, { tags, applied: false, policySeen: outcome.policy }, held),
+      ];
     }
+    if (outcome.kind === 'verified') {
+      return [
+        ...earlier,
+        ...decided(active, decisions, { tags, applied: true, policySeen: outcome.policy }, held),
+      ];
+    }
+    return [
+      ...earlier,
+      ...active.map((pending) => verificationFailed(pending, outcome.policy, tags, held)),
+    ];
   } catch (error) {
     if (humanReasonOf(error) !== null) {
       return [...earlier, ...needsHumanOn(active, error, lastSeen, held)];

@@ -17,6 +17,8 @@ export interface HandlerEnvironment {
   readonly deadLetterQueue: string | null;
   /** The sweeper's topic that brings a sweep's continuation back to the sweep queue; null for the fixer. */
   readonly sweepContinuationTopicArn: string | null;
+  /** The central bus for decision events (`DECISION_EVENT_BUS`); null: none. */
+  readonly decisionEventBus: string | null;
 }
 
 export class EnvironmentError extends Error {
@@ -72,6 +74,7 @@ export function readEnvironment(
     maxReceiveCount,
     deadLetterQueue: nonEmpty(env['DEAD_LETTER_QUEUE']),
     sweepContinuationTopicArn: nonEmpty(env['SWEEP_CONTINUATION_TOPIC_ARN']),
+    decisionEventBus: nonEmpty(env['DECISION_EVENT_BUS']),
   };
 }
 

@@ -143,6 +143,7 @@ export function defaultDependencies(): HandlerDependencies {
     fixerRoleArns: [environment.fixerRoleArn],
     topicArn: environment.topicArn,
     auditTableName: environment.auditTableName,
+    decisionEventBus: environment.decisionEventBus,
     telemetry,
   });
   return { pipeline, notifier, telemetry, environment, logger, metrics };

@@ -42,7 +42,13 @@ describe('InMemoryRegistry', () => {
     await expect(store.setPolicy(repository, policy('A'))).resolves.toBe(policy('A'));
     await expect(store.getPolicy(repository)).resolves.toBe(policy('A'));
     expect(registry.writes).toStrictEqual([{ repository, policyText: policy('A') }]);
-    expect(registry.calls).toStrictEqual({ storeFor: 1, getPolicy: 2, setPolicy: 1, getTags: 0 });
+    expect(registry.calls).toStrictEqual({
+      storeFor: 1,
+      getPolicy: 2,
+      setPolicy: 1,
+      deletePolicy: 0,
+      getTags: 0,
+    });
     expect(registry.sessionNames).toStrictEqual(['session-1']);
   });
 

@@ -114,7 +114,13 @@ describe('FixPipeline', () => {
       expect(outcome.applied).toBe(true);
       expect(outcome.notificationId).toBe('in-memory-message-1');
       expect(sids(w, SAME_ACCOUNT_REPO)).toEqual([SERVICE_SID]);
-      expect(w.registry.calls).toEqual({ storeFor: 1, getPolicy: 3, setPolicy: 1, getTags: 1 });
+      expect(w.registry.calls).toEqual({
+        storeFor: 1,
+        getPolicy: 3,
+        setPolicy: 1,
+        deletePolicy: 0,
+        getTags: 1,
+      });
       expect(w.audit.records).toEqual([
         expect.objectContaining({
           repositoryArn: 'arn:aws:ecr:us-east-1:222222222222:repository/orders-api',

@@ -547,6 +547,7 @@ describe('write-ahead audit', () => {
             : w.audit.write(writes),
         markNotified: (key, at, id) => w.audit.markNotified(key, at, id),
         find: (key) => w.audit.find(key),
+        list: (filter) => w.audit.list(filter),
       };
 
       const [result] = await w.run([incoming(loadEvent(SAME_ACCOUNT))], { audit });

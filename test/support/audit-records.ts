@@ -30,6 +30,7 @@ export const FIXED_RECORD: AuditRecord = {
       added: ['arn:aws:lambda:eu-west-1:222222222222:function:*'],
     },
   ],
+  removed: [],
   error: 'none: only to have the field set',
   notice: {
     subject:
@@ -57,6 +58,7 @@ export const BARE_RECORD: AuditRecord = {
   policyPlanned: null,
   policyAfter: null,
   grants: [],
+  removed: [],
   error: null,
   notice: null,
   notifiedAt: null,
