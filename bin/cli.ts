@@ -9,10 +9,12 @@ import { closestMatch } from '../lambda/domain/suggestion';
 
 import { APPLY_HELP, ApplyError, runApply } from './commands/apply';
 import { DEMO_HELP, runDemo } from './commands/demo';
+import { HISTORY_HELP, runHistory } from './commands/history';
 import { invocationDirectory, resolveInputPath } from './commands/inputs';
 import { PLAN_HELP, runPlan } from './commands/plan';
 import type { ScanResult } from './commands/scan';
 import { SCAN_HELP, runScan } from './commands/scan';
+import { REVOKE_HELP, runRevoke } from './commands/revoke';
 import { UsageError } from './commands/usage-error';
 
 const HELP = `Usage: lambda-ecr-autofix <command> [options]
@@ -20,10 +22,12 @@ const HELP = `Usage: lambda-ecr-autofix <command> [options]
 Fixes Amazon ECR repository policies when Lambda cannot pull a container image.
 
 Commands:
-  plan    decide offline what would be done for one event and policy (no AWS call)
-  apply   run the fixer for one event against AWS (or a local moto_server)
-  scan    check every container-image function of the account (--fix: fix what may be fixed)
-  demo    replay the bundled example events end to end, with no AWS account
+  plan     decide offline what would be done for one event and policy (no AWS call)
+  apply    run the fixer for one event against AWS (or a local moto_server)
+  scan     check every container-image function of the account (--fix: fix what may be fixed)
+  revoke   take one consumer back out of lambda-ecr-autofix's statements of a repository
+  history  print the audit records (fixes, revokes, drift), newest first
+  demo     replay the bundled example events end to end, with no AWS account
 
 Options:
   -h, --help      show this help
@@ -47,7 +51,7 @@ interface Command {
 }
 
 /** Options whose value is a file: relative paths are resolved against the directory the user typed the command in. */
-const PATH_OPTIONS: readonly string[] = ['event', 'policy', 'config', 'tags'];
+const PATH_OPTIONS: readonly string[] = ['event', 'policy', 'config', 'tags', 'audit'];
 
 const COMMANDS: Record<string, Command> = {
   plan: {
@@ -59,6 +63,7 @@ const COMMANDS: Record<string, Command> = {
       config: { type: 'string' },
       tag: { type: 'string', multiple: true },
       tags: { type: 'string' },
+      audit: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
     run: (values, _out, note) =>
@@ -70,6 +75,7 @@ const COMMANDS: Record<string, Command> = {
           config: optionalString(values, 'config'),
           tag: strings(values, 'tag'),
           tags: optionalString(values, 'tags'),
+          audit: optionalString(values, 'audit'),
           json: values['json'] === true,
         },
         note
@@ -141,6 +147,67 @@ const COMMANDS: Record<string, Command> = {
         progress?.clear();
       }
     },
+  },
+  revoke: {
+    help: REVOKE_HELP,
+    options: {
+      repository: { type: 'string' },
+      consumer: { type: 'string' },
+      function: { type: 'string' },
+      'audit-table': { type: 'string' },
+      'topic-arn': { type: 'string' },
+      'event-bus': { type: 'string' },
+      config: { type: 'string' },
+      region: { type: 'string' },
+      'endpoint-url': { type: 'string' },
+      'registry-profile': { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    run: (values, _out, note) =>
+      runRevoke(
+        {
+          repository: required(values, 'repository', 'ARN'),
+          consumer: required(values, 'consumer', 'ACCOUNT'),
+          function: optionalString(values, 'function'),
+          auditTable: optionalString(values, 'audit-table'),
+          topicArn: optionalString(values, 'topic-arn'),
+          eventBus: optionalString(values, 'event-bus'),
+          config: optionalString(values, 'config'),
+          region: optionalString(values, 'region'),
+          endpointUrl: optionalString(values, 'endpoint-url'),
+          registryProfile: optionalString(values, 'registry-profile'),
+          dryRun: values['dry-run'] === true,
+          json: values['json'] === true,
+        },
+        process.env,
+        note
+      ),
+  },
+  history: {
+    help: HISTORY_HELP,
+    options: {
+      'audit-table': { type: 'string' },
+      repository: { type: 'string' },
+      consumer: { type: 'string' },
+      since: { type: 'string' },
+      region: { type: 'string' },
+      'endpoint-url': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    run: (values) =>
+      runHistory(
+        {
+          auditTable: optionalString(values, 'audit-table'),
+          repository: optionalString(values, 'repository'),
+          consumer: optionalString(values, 'consumer'),
+          since: optionalString(values, 'since'),
+          region: optionalString(values, 'region'),
+          endpointUrl: optionalString(values, 'endpoint-url'),
+          json: values['json'] === true,
+        },
+        process.env
+      ),
   },
   demo: {
     help: DEMO_HELP,
@@ -286,9 +353,10 @@ function packageVersion(): string {
   return manifest.version;
 }
 
-function required(values: Values, key: string): string {
+function required(values: Values, key: string, what = 'FILE'): string {
   const value = values[key];
-  if (typeof value !== 'string' || value === '') throw new UsageError(`--${key} FILE is required`);
+  if (typeof value !== 'string' || value === '')
+    throw new UsageError(`--${key} ${what} is required`);
   return value;
 }
 

@@ -10,12 +10,13 @@ import { createAwsClients, type AwsClients } from '../../lambda/adapters/aws-cli
 import { discoverAccountId } from '../../lambda/adapters/registry-access';
 import { SnsNotifier } from '../../lambda/adapters/sns-notifier';
 import { parseDeployEvent } from '../../lambda/domain/cloudtrail-event';
+import { parsePolicyCallEvent } from '../../lambda/domain/policy-call-event';
 import { renderNotification } from '../../lambda/domain/notification';
 import type { Config } from '../../lambda/domain/config';
 import type { Decision } from '../../lambda/domain/decision';
 import { readEvent } from './event-input';
 import { readConfig } from './inputs';
-import { decisionJson, decisionText } from './output';
+import { checkJson, checkText, decisionJson, decisionText } from './output';
 import { UsageError } from './usage-error';
 
 export const APPLY_HELP = `Usage: lambda-ecr-autofix apply --event FILE [--event-id ID] [--config FILE] [--topic-arn ARN]
@@ -102,11 +103,13 @@ export async function runApply(
     );
   }
   const parsed = parseDeployEvent(event);
+  const policyCall = parsePolicyCallEvent(event);
   const region =
     options.region ??
     env['AWS_REGION'] ??
     env['AWS_DEFAULT_REGION'] ??
-    (parsed.ok ? parsed.call.region : undefined);
+    (parsed.ok ? parsed.call.region : undefined) ??
+    (policyCall.ok ? policyCall.call.repository.region : undefined);
   if (region === undefined) {
     throw new UsageError(
       '--region is required when neither AWS_REGION nor the event names a region'
@@ -175,6 +178,11 @@ function render(
       throw new ApplyError(`${message}${rerun}`, { cause: result.error, exitCode: 3 });
     }
     throw new ApplyError(message, { cause: result.error });
+  }
+  if (result.status === 'checked') {
+    return options.json
+      ? JSON.stringify(checkJson(result.call, result.check), null, 2)
+      : checkText(result.call, result.check);
   }
   const { decision, applied, notificationId, replayed } = result;
   const notification = result.notice ?? renderNotification(decision, { mode, applied });

@@ -17,6 +17,7 @@ import type { DemoFunction, DemoRepository, DemoWorld, SentMessage } from './dem
 import { openWorld } from './demo-world';
 import type { ScanReport } from './scan-output';
 import { fixesText, scanText } from './scan-output';
+import { checkText } from './output';
 
 export const DEMO_HELP = `Usage: lambda-ecr-autofix demo [--verbose]
 
@@ -198,8 +199,7 @@ export async function runDemo(options: DemoOptions, out: (text: string) => void)
       out('');
       out(`== ${index + 1}/${STEPS.length} ${step.title} (examples/events/${step.event})`);
       out(describeResult(result));
-      const key = result.status === 'done' ? result.decision.outcome : 'failed';
-      counts.set(key, (counts.get(key) ?? 0) + 1);
+      for (const key of outcomesOf(result)) counts.set(key, (counts.get(key) ?? 0) + 1);
       for (const message of world.takeMessages()) out(renderEmail(message, options.verbose));
     }
 
@@ -240,9 +240,24 @@ async function replay(world: DemoWorld, step: Step, index: number): Promise<Even
   return result as EventResult;
 }
 
+/** The outcomes one result counts for in the summary. */
+function outcomesOf(result: EventResult): string[] {
+  if (result.status === 'failed') return ['failed'];
+  if (result.status === 'done') return [result.decision.outcome];
+  return result.check.kind === 'ignored'
+    ? ['ignored']
+    : result.check.outcomes.map((outcome) => outcome.decision.outcome);
+}
+
 function describeResult(result: EventResult): string {
   if (result.status === 'failed') {
     return `   FAILED (would be retried, then sent to the DLQ): ${String(result.error)}`;
+  }
+  if (result.status === 'checked') {
+    return checkText(result.call, result.check)
+      .split('\n')
+      .map((line) => `   ${line}`)
+      .join('\n');
   }
   const { decision, applied } = result;
   const lines = [

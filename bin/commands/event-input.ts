@@ -5,6 +5,7 @@
  * `--query 'Events[0].CloudTrailEvent'` prints). Anything else is refused as "not a CloudTrail event".
  */
 import { parseDeployEvent } from '../../lambda/domain/cloudtrail-event';
+import { parsePolicyCallEvent } from '../../lambda/domain/policy-call-event';
 import type { DeployCall } from '../../lambda/domain/decision';
 import { isJsonObject } from '../../lambda/domain/policy-document';
 import { readJson } from './inputs';
@@ -107,8 +108,36 @@ function pick(list: readonly unknown[], source: string, eventId: string | undefi
     return { event: found, note: null };
   }
   if (deploys.length === 0) {
+    // The drift guard's input: successful ECR SetRepositoryPolicy / DeleteRepositoryPolicy / DeleteRepository calls.
+    const policyCalls = list.flatMap((event) => {
+      const parsed = parsePolicyCallEvent(event);
+      return parsed.ok ? [{ event, call: parsed.call }] : [];
+    });
+    const [only] = policyCalls;
+    if (policyCalls.length === 1 && only !== undefined) {
+      return {
+        event: only.event,
+        note:
+          list.length === 1
+            ? null
+            : `using event ${only.call.eventId} (${only.call.eventName} of ${only.call.repository.repositoryName} at ${only.call.eventTime}), the only ECR repository-policy call among the ${of} of ${source}`,
+      };
+    }
+    if (policyCalls.length > 1) {
+      const listed = policyCalls
+        .slice(0, LISTED)
+        .map(
+          ({ call }) =>
+            `${call.eventId} (${call.eventName} of ${call.repository.repositoryName} at ${call.eventTime})`
+        )
+        .join(', ');
+      const more = policyCalls.length > LISTED ? `, and ${policyCalls.length - LISTED} more` : '';
+      throw new UsageError(
+        `${source} holds ${policyCalls.length} ECR repository-policy calls; choose one with --event-id: ${listed}${more}`
+      );
+    }
     throw new UsageError(
-      `${source} holds ${of}, none of them a Lambda CreateFunction or UpdateFunctionCode call`
+      `${source} holds ${of}, none of them a Lambda CreateFunction or UpdateFunctionCode call or an ECR repository-policy call`
     );
   }
   const failed = deploys.filter((deploy) => deploy.call.errorCode !== null);

@@ -1,5 +1,5 @@
 /**
- * The command line contract (DESIGN.md, "Command line"): plan, apply, demo, --help, exit codes and one-line errors.
+ * The command line contract (DESIGN.md, "Command line"): plan, apply, revoke, history, demo, --help, exit codes and one-line errors.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -216,12 +216,12 @@ describe('plan', () => {
     [['plan', '--json=yes'], /^lambda-ecr-autofix plan: --json takes no value \(see --help\)$/],
     [
       [],
-      /^lambda-ecr-autofix: missing command; expected one of plan, apply, scan, demo \(see --help\)$/,
+      /^lambda-ecr-autofix: missing command; expected one of plan, apply, scan, revoke, history, demo \(see --help\)$/,
     ],
     [['plna'], /^lambda-ecr-autofix: unknown command "plna"; did you mean plan\? \(see --help\)$/],
     [
       ['--verbose'],
-      /^lambda-ecr-autofix: unknown option --verbose; expected a command first: plan, apply, scan, demo \(see --help\)$/,
+      /^lambda-ecr-autofix: unknown option --verbose; expected a command first: plan, apply, scan, revoke, history, demo \(see --help\)$/,
     ],
     [['--verison'], /^lambda-ecr-autofix: unknown option --verison; did you mean --version\? /],
     [
@@ -249,7 +249,7 @@ describe('plan', () => {
     ],
     [
       ['frobnicate'],
-      /^lambda-ecr-autofix: unknown command "frobnicate"; expected one of plan, apply, scan, demo/,
+      /^lambda-ecr-autofix: unknown command "frobnicate"; expected one of plan, apply, scan, revoke, history, demo/,
     ],
   ])('exits 2 with one line for %j', async (argv, message) => {
     const { code, out, err } = await run(...argv);

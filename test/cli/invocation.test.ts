@@ -191,7 +191,7 @@ describe('the installed command (dist/cli.js bundled by scripts/build-cli.mjs)',
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toBe(
-      'lambda-ecr-autofix: missing command; expected one of plan, apply, scan, demo (see --help)\n'
+      'lambda-ecr-autofix: missing command; expected one of plan, apply, scan, revoke, history, demo (see --help)\n'
     );
   });
 });
