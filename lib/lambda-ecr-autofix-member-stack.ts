@@ -55,6 +55,7 @@ export class LambdaEcrAutofixMemberStack extends Stack {
       eventBusName,
       fixerRoleName,
       sweepSchedule,
+      driftAction,
       ...stackProps
     } = props;
     const settings = {
@@ -65,6 +66,7 @@ export class LambdaEcrAutofixMemberStack extends Stack {
       eventBusName,
       fixerRoleName,
       sweepSchedule,
+      driftAction,
     };
     super(scope, id, {
       description:

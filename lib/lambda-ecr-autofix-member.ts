@@ -19,6 +19,7 @@ import { EventForwarder } from './constructs/event-forwarder';
 import { RegistryAccessRole } from './constructs/registry-access-role';
 import { SweepTrigger } from './constructs/sweep-trigger';
 import { FAILED_IMAGE_DEPLOY_PATTERN } from './failed-deploy-event-pattern';
+import { POLICY_CHANGE_PATTERN } from './policy-change-event-pattern';
 import {
   CENTRAL_BUS_NAME,
   FIXER_ROLE_NAME,
@@ -69,6 +70,12 @@ export interface LambdaEcrAutofixMemberSettings {
    * @default 'rate(1 day)'
    */
   readonly sweepSchedule?: string;
+  /**
+   * The central installation's `driftAction`: with `off`, this account does not forward repository-policy changes
+   * (successful ECR `SetRepositoryPolicy`, `DeleteRepositoryPolicy`, `DeleteRepository`) for the drift guard.
+   * @default 'notify'
+   */
+  readonly driftAction?: 'notify' | 'restore' | 'off';
 }
 
 /** Properties of `LambdaEcrAutofixMember`. */
@@ -127,13 +134,15 @@ export class LambdaEcrAutofixMember extends Construct {
   public readonly forwardingAlarm: Alarm;
   /** The registry role the fixer assumes. */
   public readonly registryRole: Role;
+  /** The rule that forwards repository-policy changes (the drift guard); absent with `driftAction: 'off'`. */
+  public readonly policyChangeRule?: Rule;
   /** The scheduled rule that asks the central fixer to sweep this account and region; absent with sweeps off. */
   public readonly sweepRule?: Rule;
 
   constructor(scope: Construct, id: string, props: LambdaEcrAutofixMemberProps) {
     super(scope, id);
     const source = `LambdaEcrAutofixMember "${this.node.path}"`;
-    const { organizationId, registryRoleName, optOutTag, mode, sweepSchedule } = props;
+    const { organizationId, registryRoleName, optOutTag, mode, sweepSchedule, driftAction } = props;
     const eventBusName = props.eventBusName ?? CENTRAL_BUS_NAME;
     const fixerRoleName = props.fixerRoleName ?? FIXER_ROLE_NAME;
     if ((organizationId as string | undefined) === undefined) {
@@ -144,7 +153,7 @@ export class LambdaEcrAutofixMember extends Construct {
     }
     // The same keys, validated by the same schema as the central configuration: the same messages.
     const config = parseConfig(
-      { organizationId, registryRoleName, optOutTag, mode, sweepSchedule },
+      { organizationId, registryRoleName, optOutTag, mode, sweepSchedule, driftAction },
       source
     );
     validateNames({ eventBusName, fixerRoleName }, source);
@@ -178,9 +187,22 @@ export class LambdaEcrAutofixMember extends Construct {
       description:
         'lambda-ecr-autofix: forwards failed Lambda image deploys to the central account',
       alarmName: MEMBER_FORWARDING_ALARM_NAME,
+      // The drift guard (DESIGN.md, "After the fix"): repository-policy changes, unless driftAction is "off".
+      additionalRules:
+        config.driftAction === 'off'
+          ? []
+          : [
+              {
+                id: 'PolicyChangeRule',
+                eventPattern: POLICY_CHANGE_PATTERN,
+                description:
+                  'lambda-ecr-autofix: forwards successful ECR repository-policy changes (drift guard) to the central account',
+              },
+            ],
     });
     onlyIf(this.forwardEvents, forwarder);
     this.forwardingRule = forwarder.rule;
+    this.policyChangeRule = forwarder.additionalRules[0];
     this.forwardingRole = forwarder.role;
     this.forwardingDeadLetterQueue = forwarder.deadLetterQueue;
     this.forwardingAlarm = forwarder.alarm as Alarm;

@@ -26,6 +26,8 @@ import { FixerQueue } from './constructs/fixer-queue';
 import { NotificationTopic } from './constructs/notification-topic';
 import { SweepRouting } from './constructs/sweep-routing';
 import { FAILED_IMAGE_DEPLOY_PATTERN } from './failed-deploy-event-pattern';
+import { POLICY_CHANGE_PATTERN } from './policy-change-event-pattern';
+import { DECISION_EVENT_SOURCE } from '../lambda/domain/decision-event';
 import { handlerCode } from './handler-code';
 import type { LambdaEcrAutofixMemberDeployment } from './lambda-ecr-autofix-member-deployment';
 import type { LambdaEcrAutofixMemberSettings } from './lambda-ecr-autofix-member';
@@ -148,9 +150,11 @@ export interface LambdaEcrAutofixProps {
   readonly memberDeployment?: LambdaEcrAutofixMemberDeploymentOptions;
   /**
    * The outcomes that send a notification (`error`: a message that failed its last delivery).
-   * @default ['fix', 'needs-human', 'error']
+   * @default ['fix', 'needs-human', 'revoke', 'error']
    */
-  readonly notifyOn?: Array<'fix' | 'already-allowed' | 'needs-human' | 'ignored' | 'error'>;
+  readonly notifyOn?: Array<
+    'fix' | 'already-allowed' | 'needs-human' | 'ignored' | 'revoke' | 'error'
+  >;
   /**
    * `consented`: share a repository with another account only with its owner's consent (the repository policy, the
    * share tag, `sharedRegistries`); `organization`: every repository with every account of the organization (needs
@@ -186,6 +190,18 @@ export interface LambdaEcrAutofixProps {
    * @default 'report'
    */
   readonly sweepAction?: 'report' | 'fix';
+  /**
+   * When a grant the fixer made (per the audit table) disappears from a repository policy: `notify` reports it once,
+   * `restore` puts exactly the audited grant back (consent rules apply again), `off` neither forwards nor checks
+   * repository-policy changes.
+   * @default 'notify'
+   */
+  readonly driftAction?: 'notify' | 'restore' | 'off';
+  /**
+   * Put each decision worth telling (`notifyOn`) on the central bus as a `Lambda ECR Autofix Decision` event.
+   * @default true
+   */
+  readonly decisionEvents?: boolean;
 
   /**
    * Name of the central event bus. The member accounts build its ARN from this name.
@@ -280,6 +296,11 @@ export class LambdaEcrAutofix extends Construct {
   public readonly fixerLogGroup: LogGroup;
   /** Failed deploys forwarded by the organization's accounts (central bus). */
   public readonly organizationRule: Rule;
+  /**
+   * Repository-policy changes for the drift guard: forwarded ones on the central bus, and this account's own in this
+   * region on its default bus; empty with `driftAction: 'off'`.
+   */
+  public readonly policyChangeRules: Rule[];
   /** Failed deploys of this account in this region (default bus). */
   public readonly localRule: Rule;
   /** Member accounts' forwarding alarms (central bus) → the topic. */
@@ -396,7 +417,13 @@ export class LambdaEcrAutofix extends Construct {
       notifications,
       auditTable: this.table,
       auditTableActions: AUDIT_TABLE_ACTIONS,
+      decisionEventBusArn: config.decisionEvents ? this.eventBus.eventBusArn : undefined,
     });
+    if (config.decisionEvents) {
+      fn.addEnvironment('DECISION_EVENT_BUS', this.eventBus.eventBusArn);
+    }
+    // Decision events come from the fixer's code only: nobody else may put one on the central bus.
+    eventBus.reserveSource(DECISION_EVENT_SOURCE, this.fixerRole.roleArn, fn.functionArn);
 
     fn.addEventSource(
       new SqsEventSource(this.queue, {
@@ -439,8 +466,33 @@ export class LambdaEcrAutofix extends Construct {
       },
       targets: [new EncryptedTopicTarget(notifications, this.deadLetterQueue, memberAlarmNotice())],
     });
+    // The drift guard (DESIGN.md, "After the fix"): repository-policy changes forwarded by the organization's accounts,
+    // and this account's own in this region. No rule on the central bus matches the fixer's decision events
+    // (source lambda-ecr-autofix), so they never come back to the fixer.
+    this.policyChangeRules =
+      config.driftAction === 'off'
+        ? []
+        : [
+            new Rule(this, 'OrganizationPolicyChangeRule', {
+              description:
+                'lambda-ecr-autofix drift guard: repository-policy changes sent on by the organization',
+              eventBus: this.eventBus,
+              eventPattern: POLICY_CHANGE_PATTERN,
+              targets: [toQueue],
+            }),
+            new Rule(this, 'LocalPolicyChangeRule', {
+              description:
+                "lambda-ecr-autofix drift guard: repository-policy changes of the central account's own region",
+              eventPattern: { ...POLICY_CHANGE_PATTERN, account: [Aws.ACCOUNT_ID] },
+              targets: [toQueue],
+            }),
+          ];
     queues.restrictSenders({
-      workQueueRuleArns: [this.organizationRule.ruleArn, this.localRule.ruleArn],
+      workQueueRuleArns: [
+        this.organizationRule.ruleArn,
+        this.localRule.ruleArn,
+        ...this.policyChangeRules.map((rule) => rule.ruleArn),
+      ],
       deadLetterRuleArns: [this.memberAlarmRule.ruleArn],
     });
 
@@ -538,6 +590,7 @@ export class LambdaEcrAutofix extends Construct {
         eventBusName,
         fixerRoleName,
         sweepSchedule: config.sweepSchedule,
+        driftAction: config.driftAction,
       };
     }
     if (config.memberDeployment !== undefined) {

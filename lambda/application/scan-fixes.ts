@@ -49,6 +49,12 @@ export async function applyScanFixes(
     if (result.status === 'failed') {
       return { functionArn: result.messageId, status: 'failed', error: result.error };
     }
+    if (result.status === 'checked') {
+      // Scan events are deploy calls, never ECR policy calls.
+      throw new Error(
+        `Scan event ${result.messageId} was taken for an ECR repository-policy call.`
+      );
+    }
     return {
       functionArn: result.messageId,
       status: 'done',

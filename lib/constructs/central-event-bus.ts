@@ -1,6 +1,6 @@
 import { Annotations, Token } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
-import { AnyPrincipal, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
 import { CENTRAL_BUS_NAME } from '../names';
@@ -66,6 +66,37 @@ export class CentralEventBus extends Construct {
         actions: ['events:PutEvents'],
         resources: [this.eventBus.eventBusArn],
         conditions: { StringEquals: { 'aws:PrincipalOrgID': organizationId } },
+      })
+    );
+  }
+
+  /**
+   * Reserves an event `source` to the code of one function: `events:PutEvents` of that source is denied to every
+   * principal but the function's role, and to that role too outside the function's code (`lambda:SourceFunctionArn`,
+   * absent from any other request: a negated condition on an absent key matches). The organization's principals may
+   * put events on this bus, so without it any of them could put a decision event, and a team's automation that acts
+   * on decision events would act on a forged one.
+   * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html (`events:source`)
+   * https://docs.aws.amazon.com/lambda/latest/dg/permissions-source-function-arn.html
+   */
+  public reserveSource(source: string, roleArn: string, functionArn: string): void {
+    const sid = source.replace(/[^A-Za-z0-9]/g, '');
+    const deny = (suffix: string, condition: Record<string, unknown>) =>
+      new PolicyStatement({
+        sid: `Only${sid}${suffix}`,
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['events:PutEvents'],
+        resources: [this.eventBus.eventBusArn],
+        // events:source is multivalued (one value per entry of the PutEvents call): any entry with the source counts.
+        conditions: { 'ForAnyValue:StringEquals': { 'events:source': source }, ...condition },
+      });
+    this.eventBus.addToResourcePolicy(
+      deny('Role', { ArnNotEquals: { 'aws:PrincipalArn': roleArn } })
+    );
+    this.eventBus.addToResourcePolicy(
+      deny('Function', {
+        ArnNotLike: { 'lambda:SourceFunctionArn': [functionArn, `${functionArn}:*`] },
       })
     );
   }

@@ -17,6 +17,16 @@ export interface EventForwarderProps {
    */
   readonly description?: string;
   /**
+   * More patterns to forward to the same bus, each with a rule of its own (same role and dead-letter queue).
+   * @default - none
+   */
+  readonly additionalRules?: readonly {
+    /** Construct id of the rule. */
+    readonly id: string;
+    readonly eventPattern: EventPattern;
+    readonly description?: string;
+  }[];
+  /**
    * Name of an alarm on the dead-letter queue (an event could not be forwarded). Its state changes are forwarded to
    * the target bus too, so the receiving side can tell someone.
    * @default - no alarm
@@ -55,6 +65,8 @@ export interface EventForwarderProps {
 export class EventForwarder extends Construct {
   /** The forwarding rule on the default bus. */
   public readonly rule: Rule;
+  /** The rules of `additionalRules`, in order. */
+  public readonly additionalRules: Rule[];
   /** The role EventBridge assumes to put events on the target bus. */
   public readonly role: Role;
   /** Events that could not be delivered. */
@@ -95,7 +107,15 @@ export class EventForwarder extends Construct {
       eventPattern: props.eventPattern,
       targets: [target],
     });
-    const rules = [this.rule];
+    this.additionalRules = (props.additionalRules ?? []).map(
+      (rule) =>
+        new Rule(this, rule.id, {
+          description: rule.description,
+          eventPattern: rule.eventPattern,
+          targets: [target],
+        })
+    );
+    const rules = [this.rule, ...this.additionalRules];
 
     if (props.alarmName !== undefined) {
       this.alarm = new Alarm(this, 'Alarm', {

@@ -52,7 +52,8 @@ export interface FixerMonitoringProps {
  *   deliver it;
  * - `function-errors`: an invocation failed as a whole (the handler crashed or timed out);
  * - `function-throttles`: Lambda refused an invocation (account concurrency exhausted);
- * - `record-errors`: the handler's own `Errors` metric: a record failed and was returned as a batch item failure.
+ * - `record-errors`: the handler's own `Errors` metric: a record failed and was returned as a batch item failure;
+ * - `decision-events-not-put`: decision events did not reach the central bus (the handler's `DecisionEventsNotPut`).
  *
  * The dashboard shows the decisions per outcome, the seconds from the failed call to the verified fix, errors and the
  * queues.
@@ -117,6 +118,11 @@ export class FixerMonitoring extends Construct {
         'RecordErrors',
         recordErrors,
         'the fixer could not process some events; they are retried and then moved to the dead-letter queue.'
+      ),
+      alarmOn(
+        'DecisionEventsNotPut',
+        custom('DecisionEventsNotPut', 'Sum'),
+        'decision events could not be put on the central bus (the decisions are in the audit table and were notified); the log names them.'
       ),
     ];
 

@@ -33,6 +33,11 @@ export interface FixerPermissionsProps {
   readonly auditTable: ITable;
   /** The DynamoDB actions the fixer uses on the audit table. */
   readonly auditTableActions: readonly string[];
+  /**
+   * The central bus, on which the fixer puts its decision events (`events:PutEvents` on that bus only).
+   * @default - no decision events (`decisionEvents: false`)
+   */
+  readonly decisionEventBusArn?: string;
 }
 
 /**
@@ -46,6 +51,7 @@ export interface FixerPermissionsProps {
  *   `registryAccounts` `["*"]`; with a list, only if it names this account (decided at synth time when the stack's
  *   account is known, else by a CloudFormation condition on the policy).
  * - `NotificationsAndAudit`: publish to the topic (and the two KMS actions, only through SNS), and the audit table.
+ * - `DecisionEvents` (with `decisionEventBusArn`): `events:PutEvents` on the central bus, nothing else.
  *
  * Every `Allow` that acts for the fixer carries `lambda:SourceFunctionArn` = the fixer function: Lambda puts the ARN
  * of the function whose code makes a request into the request context, so a function that was handed this role by
@@ -63,6 +69,8 @@ export class FixerPermissions extends Construct {
   public readonly centralRepositoriesCondition?: CfnCondition;
   /** SNS, KMS (through SNS), DynamoDB. */
   public readonly notificationsAndAudit: Policy;
+  /** `events:PutEvents` on the central bus, for decision events; absent without `decisionEventBusArn`. */
+  public readonly decisionEvents?: Policy;
   /**
    * The policies that always exist, for a `DependsOn` (CloudFormation refuses one on a resource whose condition may
    * be false).
@@ -134,6 +142,21 @@ export class FixerPermissions extends Construct {
       ],
     });
     this.unconditionalPolicies = [this.registryAccess, this.notificationsAndAudit];
+    if (props.decisionEventBusArn !== undefined) {
+      // Decision events (DESIGN.md, "After the fix"): the central bus only, from the fixer function only.
+      this.decisionEvents = new Policy(this, 'DecisionEvents', {
+        roles: [role],
+        statements: [
+          new PolicyStatement({
+            sid: 'PutDecisionEvents',
+            actions: ['events:PutEvents'],
+            resources: [props.decisionEventBusArn],
+            conditions: onlyTheFixer,
+          }),
+        ],
+      });
+      this.unconditionalPolicies.push(this.decisionEvents);
+    }
     if (this.centralRepositories !== undefined && this.centralRepositoriesCondition === undefined) {
       this.unconditionalPolicies.push(this.centralRepositories);
     }

@@ -92,9 +92,9 @@ describe('central stack, organization-wide configuration', () => {
       });
     });
 
-    it('lets only these two rules send to the queue', () => {
+    it('lets only the project rules send to the queue: failed deploys and repository-policy changes', () => {
       // Arrange
-      const ruleIds = failedDeployRules(template)
+      const ruleIds = [...failedDeployRules(template), ...policyChangeRules(template)]
         .map(([id]) => id)
         .sort();
       const policy = only(
@@ -110,10 +110,10 @@ describe('central stack, organization-wide configuration', () => {
       ).Statement.filter((s) => s.Effect === 'Allow');
 
       // Assert: the Allows; the Deny that makes them the only senders is simulated in provenance.test.ts.
-      expect(allows.map((s) => s.Principal)).toEqual([
-        { Service: 'events.amazonaws.com' },
-        { Service: 'events.amazonaws.com' },
-      ]);
+      expect(ruleIds).toHaveLength(4);
+      expect(allows.map((s) => s.Principal)).toEqual(
+        ruleIds.map(() => ({ Service: 'events.amazonaws.com' }))
+      );
       expect(allows.map((s) => render(s.Condition?.ArnEquals?.['aws:SourceArn'])).sort()).toEqual(
         ruleIds.map((id) => `\${${id}.Arn}`)
       );
@@ -203,6 +203,7 @@ describe('central stack, organization-wide configuration', () => {
         'AUDIT_TABLE_NAME',
         'CONFIG',
         'DEAD_LETTER_QUEUE',
+        'DECISION_EVENT_BUS',
         'FIXER_ROLE_ARN',
         'MAX_RECEIVE_COUNT',
         'POWERTOOLS_METRICS_NAMESPACE',
@@ -274,6 +275,7 @@ describe('central stack, organization-wide configuration', () => {
           `ecr:GetRepositoryPolicy on ${ACCOUNT_REPOSITORIES}`,
           `ecr:ListTagsForResource on ${ACCOUNT_REPOSITORIES}`,
           `ecr:SetRepositoryPolicy on ${ACCOUNT_REPOSITORIES}`,
+          'events:PutEvents on ${EventBus.Arn}',
           'kms:Decrypt on ${NotificationsKey.Arn}',
           'kms:GenerateDataKey on ${NotificationsKey.Arn}',
           `lambda:GetFunction on ${ACCOUNT_FUNCTIONS}`,
@@ -420,6 +422,7 @@ describe('central stack, organization-wide configuration', () => {
         'AWS/Lambda/Errors',
         'AWS/Lambda/Throttles',
         'AWS/SQS/ApproximateNumberOfMessagesVisible',
+        'LambdaEcrAutofix/DecisionEventsNotPut',
         'LambdaEcrAutofix/Errors',
       ]);
       for (const alarm of alarms) {
@@ -522,9 +525,15 @@ describe('central stack, other configurations', () => {
       template = Template.fromStack(built.stacks.central);
     });
 
-    it('watches only the central account: no bus policy, no StackSet, no member stack', () => {
-      // Assert
-      assertResourceCount(template, 'AWS::Events::EventBusPolicy', 0);
+    it('watches only the central account: no bus policy that admits anyone, no StackSet, no member stack', () => {
+      // Assert: the only bus policy statements are the Denies that reserve decision events to the fixer.
+      assertResourceCount(template, 'AWS::Events::EventBusPolicy', 2);
+      for (const [, policy] of resourcesOf(template, 'AWS::Events::EventBusPolicy')) {
+        expect((policy.Properties?.Statement as { Effect: string }).Effect).toBe('Deny');
+      }
+      assertResourceProperties(template, 'AWS::Events::EventBusPolicy', {
+        Statement: { Effect: 'Deny', Action: 'events:PutEvents' },
+      });
       expect(built.stacks.member).toBeUndefined();
       expect(built.stacks.memberDeployment).toBeUndefined();
       const conditions = resourcesOf(template, 'AWS::IAM::Policy')
@@ -557,6 +566,12 @@ describe('central stack, other configurations', () => {
 });
 
 /** The two rules that deliver failed-deploy events to the queue. */
+function policyChangeRules(template: Template): ReturnType<typeof resourcesOf> {
+  return resourcesOf(template, 'AWS::Events::Rule').filter(([, rule]) =>
+    JSON.stringify(rule.Properties?.EventPattern).includes('"aws.ecr"')
+  );
+}
+
 function failedDeployRules(template: Template): ReturnType<typeof resourcesOf> {
   return resourcesOf(template, 'AWS::Events::Rule').filter(([, rule]) =>
     JSON.stringify(rule.Properties?.EventPattern).includes('"aws.lambda"')

@@ -129,6 +129,8 @@ describe('LambdaEcrAutofix props', () => {
       auditRetentionDays: 30,
       sweepSchedule: 'cron(0 3 * * ? *)',
       sweepAction: 'fix',
+      driftAction: 'restore',
+      decisionEvents: false,
     } satisfies Required<ConfigInput>;
 
     // Act
@@ -150,6 +152,7 @@ describe('LambdaEcrAutofix props', () => {
       eventBusName: 'lambda-ecr-autofix',
       fixerRoleName: 'LambdaEcrAutofixFixer',
       sweepSchedule: 'cron(0 3 * * ? *)',
+      driftAction: 'restore',
     });
   });
 
@@ -260,7 +263,7 @@ describe('LambdaEcrAutofix with every name changed', () => {
       resourcesOf(central, 'AWS::Events::Rule')
         .filter(([, rule]) => rule.Properties?.EventBusName !== undefined)
         .map(([, rule]) => rule.Properties?.EventBusName)
-    ).toEqual([{ Ref: busId }, { Ref: busId }, { Ref: busId }]);
+    ).toEqual([{ Ref: busId }, { Ref: busId }, { Ref: busId }, { Ref: busId }]);
     expect(
       render(
         (
@@ -426,8 +429,8 @@ describe('LambdaEcrAutofix with every name changed', () => {
       .map((s) => render(s.Resource));
 
     // Assert
-    // The forwarder, its alarm's rule and the sweep's scheduled rule.
-    expect(forwardTargets).toEqual([busArn, busArn, busArn]);
+    // The forwarder, the drift guard's forwarder, its alarm's rule and the sweep's scheduled rule.
+    expect(forwardTargets).toEqual([busArn, busArn, busArn, busArn]);
     expect(putEvents).toEqual([busArn]);
     expect(JSON.stringify(memberTemplate)).not.toMatch(
       /LambdaEcrAutofixFixer|LambdaEcrAutofixRegistryAccess|event-bus\/lambda-ecr-autofix"/
@@ -790,6 +793,7 @@ describe('the README, "Use it in your own CDK app"', () => {
     eventBusName: true,
     fixerRoleName: true,
     sweepSchedule: true,
+    driftAction: true,
   };
 
   it('has one props table per construct, listing exactly its props', () => {

@@ -281,7 +281,7 @@ describe('3. a member account that cannot forward tells the platform team', () =
     expect(rule.Targets).toEqual(member.Resources[forwardRule]?.Properties?.Targets);
   });
 
-  it('lets only the two forwarding rules put messages in the member dead-letter queue', async () => {
+  it('lets only the three forwarding rules put messages in the member dead-letter queue', async () => {
     // Arrange
     const dlq = memberId('AWS::SQS::Queue', () => true, 'member DLQ');
     const [, queuePolicy] = only(
@@ -329,9 +329,15 @@ describe('3. a member account that cannot forward tells the platform team', () =
       ),
     ]);
 
-    // Assert
-    expect(rules).toHaveLength(2);
-    expect(decisions).toEqual(['Allowed', 'Allowed', 'ExplicitlyDenied', 'ExplicitlyDenied']);
+    // Assert: the failed-deploy rule, the drift guard's rule and the alarm rule.
+    expect(rules).toHaveLength(3);
+    expect(decisions).toEqual([
+      'Allowed',
+      'Allowed',
+      'Allowed',
+      'ExplicitlyDenied',
+      'ExplicitlyDenied',
+    ]);
   });
 
   it('e-mails the forwarded alarm from the central bus through the notification topic', async () => {

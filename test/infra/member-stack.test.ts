@@ -163,7 +163,7 @@ describe('member stack', () => {
         SqsManagedSseEnabled: true,
         MessageRetentionPeriod: 14 * 24 * 3600,
       });
-      expect(ruleArns).toHaveLength(2);
+      expect(ruleArns).toHaveLength(3);
       assertResourceProperties(template, 'AWS::SQS::QueuePolicy', {
         PolicyDocument: {
           Statement: [
@@ -295,6 +295,7 @@ describe('member stack', () => {
       expect(byCondition).toEqual([
         'AWS::CloudFormation::WaitConditionHandle -',
         'AWS::CloudWatch::Alarm ForwardEvents',
+        'AWS::Events::Rule ForwardEvents',
         'AWS::Events::Rule ForwardEvents',
         'AWS::Events::Rule ForwardEvents',
         'AWS::IAM::Policy ForwardEvents',

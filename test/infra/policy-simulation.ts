@@ -30,8 +30,8 @@ export interface SimulatedRequest {
   readonly resource: string;
   /** Account that owns the resource. */
   readonly resourceAccount?: string;
-  /** Request context keys (`aws:SourceArn`, `aws:PrincipalArn`, …). */
-  readonly context?: Readonly<Record<string, string>>;
+  /** Request context keys (`aws:SourceArn`, `aws:PrincipalArn`, …); a list for a multivalued key (`events:source`). */
+  readonly context?: Readonly<Record<string, string | readonly string[]>>;
   /** The principal's identity policies. */
   readonly identityPolicies?: readonly PolicyJson[];
   /** The resource's policy (queue, topic, key or trust policy). */
@@ -46,7 +46,12 @@ export async function decide(request: SimulatedRequest): Promise<Decision> {
         principal: request.principal,
         action: request.action,
         resource: { resource: request.resource, accountId: request.resourceAccount ?? ACCOUNT },
-        contextVariables: { ...request.context },
+        contextVariables: Object.fromEntries(
+          Object.entries(request.context ?? {}).map(([key, value]) => [
+            key,
+            typeof value === 'string' ? value : [...value],
+          ])
+        ),
       },
       identityPolicies: (request.identityPolicies ?? []).map((policy, i) => ({
         name: `identity${i}`,
