@@ -152,7 +152,7 @@ describe('scan on the command line', () => {
     const top = await runCli('--help');
     const own = await runCli('scan', '--help');
 
-    expect(top.out).toContain('  scan    check every container-image function of the account');
+    expect(top.out).toContain('  scan     check every container-image function of the account');
     expect(own.code).toBe(0);
     expect(own.out).toMatch(/^Usage: lambda-ecr-autofix scan \[--region R \.\.\.\]/);
     expect(own.out).toContain('exit 4 when a function is broken or at-risk');

@@ -520,13 +520,18 @@ describe('the npm package, installed into a CDK app of its own (offline)', () =>
       ).toEqual(unnamed.map(([id]) => id).sort());
     });
 
-    it('lets the organization, and only it, put events on the central bus', () => {
+    it('lets the organization, and only it, put events on the central bus (decision events: the fixer only)', () => {
       // Arrange
-      const policies = resourcesOf(templateOf(cdkOut, 'Autofix'), 'AWS::Events::EventBusPolicy');
+      const statements = resourcesOf(
+        templateOf(cdkOut, 'Autofix'),
+        'AWS::Events::EventBusPolicy'
+      ).map(([, policy]) => policy.Properties?.Statement as { Effect: string });
+      const policies = statements.filter((statement) => statement.Effect === 'Allow');
 
       // Assert
+      expect(statements.filter((statement) => statement.Effect === 'Deny')).toHaveLength(2);
       expect(policies).toHaveLength(1);
-      expect(policies[0]?.[1].Properties?.Statement).toEqual(
+      expect(policies[0]).toEqual(
         expect.objectContaining({
           Action: 'events:PutEvents',
           Effect: 'Allow',
