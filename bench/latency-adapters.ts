@@ -168,6 +168,11 @@ export class SimulatedAuditLog implements AuditLog {
     return this.log.markNotified(key, notifiedAt, notificationId);
   }
 
+  async markAnnounced(key: AuditKey, announcedAt: string): Promise<boolean> {
+    await this.aws.call('dynamodb:UpdateItem');
+    return this.log.markAnnounced(key, announcedAt);
+  }
+
   async find(key: AuditKey): Promise<AuditRecord | null> {
     await this.aws.call('dynamodb:GetItem');
     return this.log.find(key);

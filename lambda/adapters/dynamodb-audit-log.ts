@@ -87,6 +87,7 @@ const CONDITIONS = {
   replace:
     '#state = :expectedState AND #owner = :expectedOwner AND #updatedAt = :expectedUpdatedAt',
   notified: '#state = :applied AND attribute_not_exists(notifiedAt)',
+  announced: '#state = :applied AND #kind = :revoke AND attribute_not_exists(announcedAt)',
 } as const;
 
 // `state` and `owner` are DynamoDB reserved words.
@@ -213,6 +214,29 @@ export class DynamoDbAuditLog implements AuditLog {
             ':applied': { S: 'applied' },
             ':notifiedAt': { S: notifiedAt },
             ':notificationId': { S: notificationId },
+          },
+        })
+      );
+      return true;
+    } catch (error) {
+      if (sdkErrorName(error) === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  async markAnnounced(key: AuditKey, announcedAt: string): Promise<boolean> {
+    try {
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyItem(key),
+          UpdateExpression: 'SET announcedAt = :announcedAt',
+          ConditionExpression: CONDITIONS.announced,
+          ExpressionAttributeNames: { '#state': 'state', '#kind': 'kind' },
+          ExpressionAttributeValues: {
+            ':applied': { S: 'applied' },
+            ':revoke': { S: 'revoke' },
+            ':announcedAt': { S: announcedAt },
           },
         })
       );
@@ -382,6 +406,7 @@ export function toItem(record: AuditRecord): Item {
     error: record.error,
     notifiedAt: record.notifiedAt,
     notificationId: record.notificationId,
+    announcedAt: record.announcedAt ?? null,
   };
   for (const [name, value] of Object.entries(optional)) {
     if (value !== null) item[name] = { S: value };
@@ -433,6 +458,10 @@ export function fromItem(item: Item): AuditRecord {
     notifiedAt: optionalString(item, 'notifiedAt'),
     notificationId: optionalString(item, 'notificationId'),
     expiresAt: number(item, 'expiresAt'),
+    // Only on revoke records the fixer announced: absent, the record reads back exactly as it was written.
+    ...(item['announcedAt'] === undefined
+      ? {}
+      : { announcedAt: optionalString(item, 'announcedAt') }),
   };
 }
 

@@ -288,7 +288,7 @@ const TRANSACTION_ITEMS = 100;
  */
 export class InMemoryAuditLog implements AuditLog {
   /** Calls of each operation (a `write` counts once per 100-write transaction), for tests and benchmarks. */
-  readonly calls = { transactions: 0, markNotified: 0, find: 0, list: 0 };
+  readonly calls = { transactions: 0, markNotified: 0, markAnnounced: 0, find: 0, list: 0 };
   /** Thrown by the next `write` call (nothing is written), then cleared. */
   failNextWrite?: Error;
   /** Runs at the start of each `write` call: a test can change the table here, as a concurrent writer would. */
@@ -360,6 +360,21 @@ export class InMemoryAuditLog implements AuditLog {
       return Promise.resolve(false);
     }
     this.entries.set(auditKey(key), { ...found, notifiedAt, notificationId });
+    return Promise.resolve(true);
+  }
+
+  markAnnounced(key: AuditKey, announcedAt: string): Promise<boolean> {
+    this.calls.markAnnounced += 1;
+    const found = this.entries.get(auditKey(key));
+    if (
+      found === undefined ||
+      found.state !== 'applied' ||
+      found.kind !== 'revoke' ||
+      (found.announcedAt ?? null) !== null
+    ) {
+      return Promise.resolve(false);
+    }
+    this.entries.set(auditKey(key), { ...found, announcedAt });
     return Promise.resolve(true);
   }
 

@@ -87,6 +87,7 @@ export class DriftGuard {
       );
     }
     const records = await audit.list({ repositoryArn: call.repository.repositoryArn });
+    await this.announceRevokes(audit, call, records);
     const own = records.filter((record) => record.eventId.startsWith(`${call.eventId}/`));
     const others = records.filter((record) => !own.includes(record));
 
@@ -248,6 +249,43 @@ export class DriftGuard {
       }
       throw error;
     }
+  }
+
+  /**
+   * A revoke is run by a person, whose credentials may not put decision events on the central bus (only the fixer's
+   * code may). Its own write reaches the drift guard as any policy change does: the fixer then announces each applied
+   * revoke of the repository it has not announced yet, once. `announcedAt` is set by a conditional update before the
+   * put, so two runs never both announce it; a put that fails is logged and counted like any other decision event.
+   */
+  private async announceRevokes(
+    audit: AuditLog,
+    call: PolicyCall,
+    records: readonly AuditRecord[]
+  ): Promise<void> {
+    const { decisionEvents, clock } = this.deps;
+    if (decisionEvents === null || !decisionEvents.wanted('revoke')) return;
+    const due = records.filter(
+      (record) =>
+        record.kind === 'revoke' &&
+        record.state === 'applied' &&
+        record.reason === 'consumer-revoked' &&
+        (record.announcedAt ?? null) === null
+    );
+    const details = [];
+    for (const record of due) {
+      if (!(await audit.markAnnounced(record, clock.now().toISOString()))) continue;
+      details.push(
+        grantDecisionDetail(decisionOfRecord(record, { repository: call.repository, call: null }), {
+          mode: record.mode,
+          applied: true,
+          notificationId: record.notificationId,
+          eventId: record.eventId,
+          eventTime: record.eventTime,
+          actorArn: record.callerArn,
+        })
+      );
+    }
+    await decisionEvents.publish(details);
   }
 
   private async decided(outcomes: GrantOutcome[], unverified: boolean): Promise<DriftCheck> {

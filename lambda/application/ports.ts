@@ -155,6 +155,11 @@ export interface AuditRecord extends AuditKey {
   readonly notifiedAt: string | null;
   /** The SNS message id of that notice. */
   readonly notificationId: string | null;
+  /**
+   * A revoke's decision event, put on the central bus by the fixer (a person's credentials may not put one there): when
+   * it was announced. Absent until then, and on every other kind of record.
+   */
+  readonly announcedAt?: string | null;
   /** Seconds since the epoch after which DynamoDB may delete the record. */
   readonly expiresAt: number;
 }
@@ -198,6 +203,11 @@ export interface AuditLog {
    * is not (or no longer) such a record.
    */
   markNotified(key: AuditKey, notifiedAt: string, notificationId: string): Promise<boolean>;
+  /**
+   * Sets `announcedAt` on an `applied` revoke record that has none; false when the record is not (or no longer) such a
+   * record (another run announced it).
+   */
+  markAnnounced(key: AuditKey, announcedAt: string): Promise<boolean>;
   /** The record for this event on this repository, if any (a strongly consistent read). */
   find(key: AuditKey): Promise<AuditRecord | null>;
   /**

@@ -4,10 +4,12 @@
  * real exception classes.
  */
 import {
+  ConditionalCheckFailedException,
   DynamoDBClient,
   ProvisionedThroughputExceededException,
   QueryCommand,
   ScanCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
   DeleteRepositoryPolicyCommand,
@@ -126,6 +128,29 @@ describe('DynamoDbAuditLog.list', () => {
     await expect(log.list({ repositoryArn: REPOSITORY_ARN })).rejects.toThrow('slow down');
   });
 
+  it('marks a revoke announced once, conditionally, and reads the mark back', async () => {
+    ddb
+      .on(UpdateItemCommand)
+      .resolvesOnce({})
+      .rejectsOnce(new ConditionalCheckFailedException({ $metadata: {}, message: 'no' }))
+      .rejectsOnce(new ProvisionedThroughputExceededException({ $metadata: {}, message: 'slow' }));
+
+    const first = await log.markAnnounced(REVOKE_RECORD, '2026-03-02T00:00:00.000Z');
+    const again = await log.markAnnounced(REVOKE_RECORD, '2026-03-02T00:00:00.000Z');
+    const throttled = log.markAnnounced(REVOKE_RECORD, '2026-03-02T00:00:00.000Z');
+
+    expect([first, again]).toEqual([true, false]);
+    await expect(throttled).rejects.toThrow('slow');
+    expect(ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input).toEqual(
+      expect.objectContaining({
+        ConditionExpression:
+          '#state = :applied AND #kind = :revoke AND attribute_not_exists(announcedAt)',
+      })
+    );
+    const announced = { ...REVOKE_RECORD, announcedAt: '2026-03-02T00:00:00.000Z' };
+    expect(fromItem(toItem(announced))).toEqual(announced);
+  });
+
   it('stores removed values only for revoke and drift records, and reads them back', () => {
     expect(toItem(FIXED_RECORD)['removed']).toBeUndefined();
     expect(fromItem(toItem(REVOKE_RECORD))).toEqual(REVOKE_RECORD);
@@ -137,6 +162,17 @@ describe('DynamoDbAuditLog.list', () => {
 });
 
 describe('InMemoryAuditLog.list', () => {
+  it('marks only an applied, unannounced revoke announced', async () => {
+    const log = new InMemoryAuditLog();
+    log.put({ ...REVOKE_RECORD, state: 'applied' });
+    log.put({ ...FIXED_RECORD });
+
+    expect(await log.markAnnounced(REVOKE_RECORD, 't')).toBe(true);
+    expect(await log.markAnnounced(REVOKE_RECORD, 't')).toBe(false);
+    expect(await log.markAnnounced(FIXED_RECORD, 't')).toBe(false);
+    expect(await log.markAnnounced({ ...REVOKE_RECORD, eventId: 'none' }, 't')).toBe(false);
+  });
+
   it('filters like the table does', async () => {
     const log = new InMemoryAuditLog();
     log.put(FIXED_RECORD);

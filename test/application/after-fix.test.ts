@@ -88,7 +88,7 @@ function world(configInput: ConfigInput = {}) {
       decisionEventsNotPut: (report) => notPut.push(report),
     },
   });
-  const revoke = (request: Partial<RevokeRequest> = {}) =>
+  const revoke = (request: Partial<RevokeRequest> = {}, withEvents = true) =>
     revokeConsumer(
       {
         config,
@@ -96,9 +96,11 @@ function world(configInput: ConfigInput = {}) {
         audit,
         locks,
         notifier,
-        decisionEvents: new DecisionEventPublisher(events, config, {
-          decisionEventsNotPut: (r) => notPut.push(r),
-        }),
+        decisionEvents: withEvents
+          ? new DecisionEventPublisher(events, config, {
+              decisionEventsNotPut: (r) => notPut.push(r),
+            })
+          : null,
         clock,
       },
       {
@@ -597,6 +599,42 @@ describe('the drift guard', () => {
 });
 
 describe('decision events', () => {
+  it("announces a person's revoke on the bus once, when the fixer sees a change of the repository", async () => {
+    const w = world();
+    await twoConsumers(w);
+    await w.revoke({}, false);
+    const before = w.events.details.length;
+
+    await w.process(ecrEvent('ecr-set-repository-policy-removes-grants'));
+    await w.process(ecrEvent('ecr-delete-repository-policy'), 'm2');
+
+    const announced = w.events.details.slice(before).filter((d) => d.kind === 'revoke');
+    expect(announced).toEqual([
+      expect.objectContaining({
+        outcome: 'revoke',
+        reason: 'consumer-revoked',
+        applied: true,
+        consumerAccount: '222222222222',
+        callerArn: 'arn:aws:sts::111111111111:assumed-role/platform-admin/jane',
+        eventId: expect.stringMatching(/^revoke-/) as unknown,
+      }),
+    ]);
+    expect(w.audit.records.find((r) => r.kind === 'revoke')?.announcedAt).toEqual(
+      expect.any(String)
+    );
+  });
+
+  it('announces no revoke with decisionEvents false', async () => {
+    const w = world({ decisionEvents: false });
+    await twoConsumers(w);
+    await w.revoke({}, false);
+
+    await w.process(ecrEvent('ecr-set-repository-policy-removes-grants'));
+
+    expect(w.events.details).toEqual([]);
+    expect(w.audit.records.find((r) => r.kind === 'revoke')?.announcedAt).toBeUndefined();
+  });
+
   it('puts each notified fix decision on the bus, and a failed PutEvents loses neither decision nor notice', async () => {
     const w = world();
     w.events.failWith = new Error('PutEvents: ServiceUnavailable');

@@ -546,6 +546,7 @@ describe('write-ahead audit', () => {
               )
             : w.audit.write(writes),
         markNotified: (key, at, id) => w.audit.markNotified(key, at, id),
+        markAnnounced: (key, at) => w.audit.markAnnounced(key, at),
         find: (key) => w.audit.find(key),
         list: (filter) => w.audit.list(filter),
       };
