@@ -123,6 +123,24 @@ export class DriftGuard {
       if (outcome !== null) resumed.push(outcome);
     }
     if (resumed.length > 0) return this.decided(resumed, false);
+    // A restore an earlier delivery completed (and notified): this delivery has nothing left to do. A later removal
+    // comes with its own event.
+    const completed = own.filter((record) => record.state === 'applied');
+    if (completed.length > 0) {
+      return {
+        kind: 'decided',
+        outcomes: completed.map((record) => ({
+          decision: decisionOfRecord(record, { repository: call.repository, call }),
+          key: { eventId: record.eventId, eventTime: record.eventTime, actorArn: record.callerArn },
+          applied: true,
+          replayed: true,
+          notice: record.notice,
+          notificationId: record.notificationId,
+          noticeError: null,
+        })),
+        unverified: false,
+      };
+    }
 
     const assessed = assessDrift(call, others, policy, config);
     if (assessed.kind !== 'drift') return assessed as DriftCheck;

@@ -279,7 +279,8 @@ async function publish(
   config: Config,
   result: GrantOutcome
 ): Promise<void> {
-  if (deps.decisionEvents === null) return;
+  // Nothing to tell when there was nothing to revoke.
+  if (deps.decisionEvents === null || result.decision.reason === 'already-revoked') return;
   const detail: DecisionEventDetail = grantDecisionDetail(result.decision, {
     mode: config.mode,
     applied: result.applied,

@@ -458,6 +458,29 @@ describe('the drift guard', () => {
     expect(w.registry.writes).toHaveLength(writes);
   });
 
+  it('replays a restore completed by an earlier delivery, writing nothing, even if the grant went again since', async () => {
+    const w = world({ driftAction: 'restore' });
+    await twoConsumers(w);
+    w.registry.putPolicy(REPO, JSON.stringify({ Statement: [CI] }));
+    await w.process(ecrEvent('ecr-set-repository-policy-removes-grants'));
+    w.registry.putPolicy(REPO, JSON.stringify({ Statement: [CI] }));
+    const writes = w.registry.writes.length;
+    const notices = w.notifier.messages.length;
+
+    const again = await w.process(ecrEvent('ecr-set-repository-policy-removes-grants'), 'm2');
+
+    expect(
+      again.status === 'checked' &&
+        again.check.kind === 'decided' &&
+        again.check.outcomes.map((o) => [o.replayed, o.applied])
+    ).toEqual([
+      [true, true],
+      [true, true],
+    ]);
+    expect(w.registry.writes).toHaveLength(writes);
+    expect(w.notifier.messages).toHaveLength(notices);
+  });
+
   it('only reports for an opted-out repository, even with restore', async () => {
     const w = world({ driftAction: 'restore' });
     await twoConsumers(w);
