@@ -1,10 +1,12 @@
 import { Duration, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, type EventPattern, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { EventBus as EventBusTarget } from 'aws-cdk-lib/aws-events-targets';
 import { AnyPrincipal, Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
+
+import { DeadLetterAlarm } from './dead-letter-alarm';
 
 export interface EventForwarderProps {
   /** The bus to forward to, usually in another account (and possibly another region). */
@@ -118,20 +120,13 @@ export class EventForwarder extends Construct {
     const rules = [this.rule, ...this.additionalRules];
 
     if (props.alarmName !== undefined) {
-      this.alarm = new Alarm(this, 'Alarm', {
+      this.alarm = new DeadLetterAlarm(this, 'Alarm', {
+        deadLetterQueue: this.deadLetterQueue,
         alarmName: props.alarmName,
         alarmDescription:
           'lambda-ecr-autofix: failed Lambda image deploys of this account could not be forwarded to the central ' +
           "account and wait in the forwarder's dead-letter queue. Tell the platform team that runs lambda-ecr-autofix " +
           '(see "Member accounts" in its docs/operations.md).',
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          statistic: 'Maximum',
-          period: Duration.minutes(5),
-        }),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
       });
       this.alarmRule = new Rule(this, 'AlarmRule', {
         description: 'lambda-ecr-autofix: tells the central account that forwarding failed here',

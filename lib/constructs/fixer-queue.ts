@@ -1,14 +1,10 @@
-import { Aws, Duration, Token } from 'aws-cdk-lib';
-import {
-  AccountRootPrincipal,
-  AnyPrincipal,
-  Effect,
-  PolicyDocument,
-  PolicyStatement,
-  Role,
-} from 'aws-cdk-lib/aws-iam';
-import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
+import type { Duration } from 'aws-cdk-lib';
+import { Token } from 'aws-cdk-lib';
+import { AccountRootPrincipal, PolicyDocument, Role } from 'aws-cdk-lib/aws-iam';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+
+import { GuardedQueue } from './guarded-queue';
 
 export interface FixerQueueProps {
   /**
@@ -51,12 +47,8 @@ export interface QueueSenders {
 }
 
 /**
- * The queue between EventBridge and the fixer, with its dead-letter queue, and the role that replays dead letters.
- *
- * Both queues use SQS-managed server-side encryption (SSE-SQS: EventBridge can send to it without a KMS key policy)
- * and refuse requests without TLS. The work queue keeps messages 4 days, less than the dead-letter queue's 14, because
- * a message's age counts from its first enqueue even after it moves to the dead-letter queue.
- * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
+ * The queue between EventBridge and the fixer, with its dead-letter queue (a `GuardedQueue`), and the role that
+ * replays dead letters.
  *
  * `restrictSenders` then makes the project's rules the only senders (see there): a message in the work queue is an
  * instruction to the fixer, so nobody else may put one there, not even a principal of this account whose IAM policy
@@ -77,6 +69,7 @@ export class FixerQueue extends Construct {
    * `sts:AssumeRole` on it may assume it, so who may replay is decided in one place.
    */
   public readonly replayRole: Role;
+  private readonly guarded: GuardedQueue;
 
   constructor(scope: Construct, id: string, props: FixerQueueProps) {
     super(scope, id);
@@ -86,39 +79,11 @@ export class FixerQueue extends Construct {
         `FixerQueue: maxReceiveCount must be between 1 and 1000, got ${maxReceiveCount}. Use about 5.`
       );
     }
-    const deadLetterRetention = props.deadLetterRetention ?? Duration.days(14);
-
-    // Without a redrive-allow policy, any queue of this account and region could name this one as its dead-letter
-    // queue, and a replay would then carry its messages into the work queue.
-    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
-    const queueName = props.queueName;
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      queueName: props.deadLetterQueueName,
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: deadLetterRetention,
-      redriveAllowPolicy:
-        queueName === undefined
-          ? undefined
-          : {
-              redrivePermission: RedrivePermission.BY_QUEUE,
-              sourceQueues: [
-                Queue.fromQueueArn(
-                  this,
-                  'WorkQueueByName',
-                  `arn:${Aws.PARTITION}:sqs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${queueName}`
-                ),
-              ],
-            },
-    });
-    this.queue = new Queue(this, 'Queue', {
-      queueName,
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: props.visibilityTimeout,
-      retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
-    });
+    // The id "Default" leaves the queues' logical ids what they were before GuardedQueue existed: CloudFormation
+    // replaces a queue whose logical id changes, and a replaced queue loses its messages.
+    this.guarded = new GuardedQueue(this, 'Default', { ...props, maxReceiveCount });
+    this.queue = this.guarded.queue;
+    this.deadLetterQueue = this.guarded.deadLetterQueue;
 
     this.replayRole = new Role(this, 'ReplayRole', {
       description:
@@ -126,44 +91,22 @@ export class FixerQueue extends Construct {
       assumedBy: new AccountRootPrincipal(),
       inlinePolicies: {
         Replay: new PolicyDocument({
-          statements: [
-            new PolicyStatement({
-              sid: 'MoveDeadLetters',
-              actions: [
-                'sqs:CancelMessageMoveTask',
-                'sqs:DeleteMessage',
-                'sqs:GetQueueAttributes',
-                'sqs:GetQueueUrl',
-                'sqs:ListMessageMoveTasks',
-                'sqs:ReceiveMessage',
-                'sqs:StartMessageMoveTask',
-              ],
-              resources: [this.deadLetterQueue.queueArn],
-            }),
-            new PolicyStatement({
-              sid: 'SendToWorkQueue',
-              actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
-              resources: [this.queue.queueArn],
-            }),
-          ],
+          statements: this.guarded.replayStatements({
+            moveDeadLetters: 'MoveDeadLetters',
+            sendToQueue: 'SendToWorkQueue',
+          }),
         }),
       },
     });
   }
 
   /**
-   * Denies `sqs:SendMessage` on both queues to everyone but the project's senders. An explicit `Deny` in the queue
-   * policy wins over any `Allow`, including an identity policy of this account's principals
-   * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html). The `Allow`s for
-   * EventBridge come from the rules' targets (`aws:SourceArn` = each rule).
+   * Denies `sqs:SendMessage` on both queues to everyone but the project's senders (`GuardedQueue.restrictSenders`):
    *
-   * - Work queue: only requests whose `aws:SourceArn` is one of the rules (EventBridge), or whose principal is the
-   *   replay role (`aws:PrincipalArn`, the role even for its sessions). Only AWS services set `aws:SourceArn`; a caller
-   *   cannot choose it. An IAM principal's request has none, so it matches neither exception and the `Deny` applies.
-   *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourcearn
-   * - Dead-letter queue: only the rules (undeliverable events) and the work queue (its redrive).
+   * - work queue: only the rules (`aws:SourceArn`) and the replay role (`aws:PrincipalArn`);
+   * - dead-letter queue: only the rules (undeliverable events) and the work queue (its redrive).
    *
-   * Receiving and deleting (the fixer's event source mapping) are not affected: only `sqs:SendMessage` is denied.
+   * The `Allow`s for EventBridge come from the rules' targets (`aws:SourceArn` = each rule).
    */
   public restrictSenders(senders: QueueSenders): void {
     const ruleArns = [...senders.workQueueRuleArns];
@@ -172,35 +115,14 @@ export class FixerQueue extends Construct {
         'FixerQueue: restrictSenders needs the ARNs of the rules that deliver to the queue, e.g. [rule.ruleArn].'
       );
     }
-    const deadLetterSenders = [
-      ...ruleArns,
-      ...(senders.deadLetterRuleArns ?? []),
-      this.queue.queueArn,
-    ];
-    this.queue.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'OnlyTheProjectRulesAndTheReplayRoleSend',
-        effect: Effect.DENY,
-        principals: [new AnyPrincipal()],
-        actions: ['sqs:SendMessage'],
-        resources: [this.queue.queueArn],
-        conditions: {
-          ArnNotEquals: {
-            'aws:SourceArn': ruleArns,
-            'aws:PrincipalArn': this.replayRole.roleArn,
-          },
-        },
-      })
-    );
-    this.deadLetterQueue.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'OnlyTheProjectRulesAndTheWorkQueueSend',
-        effect: Effect.DENY,
-        principals: [new AnyPrincipal()],
-        actions: ['sqs:SendMessage'],
-        resources: [this.deadLetterQueue.queueArn],
-        conditions: { ArnNotEquals: { 'aws:SourceArn': deadLetterSenders } },
-      })
-    );
+    this.guarded.restrictSenders({
+      sourceArns: ruleArns,
+      deadLetterSourceArns: [...ruleArns, ...(senders.deadLetterRuleArns ?? [])],
+      replayRoleArn: this.replayRole.roleArn,
+      sids: {
+        queue: 'OnlyTheProjectRulesAndTheReplayRoleSend',
+        deadLetterQueue: 'OnlyTheProjectRulesAndTheWorkQueueSend',
+      },
+    });
   }
 }

@@ -1,23 +1,20 @@
-import { Aws, Duration, Stack } from 'aws-cdk-lib';
-import {
-  Alarm,
-  ComparisonOperator,
-  TreatMissingData,
-  type IAlarmAction,
-} from 'aws-cdk-lib/aws-cloudwatch';
+import { Stack, type Duration } from 'aws-cdk-lib';
+import type { Alarm, IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { AnyPrincipal, Effect, Policy, PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
+import { Policy, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 import { SWEEP_QUEUE_NAME } from '../names';
 import { SWEEP_REQUEST_PATTERN, SWEEP_RULE_NAME } from '../sweep-request-pattern';
+import { DeadLetterAlarm } from './dead-letter-alarm';
+import { GuardedQueue } from './guarded-queue';
 
 export interface SweepRoutingProps {
   /** EventBridge schedule expression of the central account's own sweep (`sweepSchedule`). */
@@ -87,31 +84,15 @@ export class SweepRouting extends Construct {
 
   constructor(scope: Construct, id: string, props: SweepRoutingProps) {
     super(scope, id);
-    const queueName = props.queueName ?? SWEEP_QUEUE_NAME;
-    // The two queues name each other; CloudFormation accepts that only when one ARN comes from a known name.
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      redriveAllowPolicy: {
-        redrivePermission: RedrivePermission.BY_QUEUE,
-        sourceQueues: [
-          Queue.fromQueueArn(
-            this,
-            'QueueByName',
-            `arn:${Aws.PARTITION}:sqs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${queueName}`
-          ),
-        ],
-      },
-    });
-    this.queue = new Queue(this, 'Queue', {
-      queueName,
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
+    // The id "Default" leaves the queues' logical ids what they were before GuardedQueue existed: CloudFormation
+    // replaces a queue whose logical id changes, and a replaced queue loses its messages.
+    const guarded = new GuardedQueue(this, 'Default', {
+      queueName: props.queueName ?? SWEEP_QUEUE_NAME,
       visibilityTimeout: props.visibilityTimeout,
-      retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      maxReceiveCount: props.maxReceiveCount,
     });
+    this.queue = guarded.queue;
+    this.deadLetterQueue = guarded.deadLetterQueue;
 
     const toQueue = new SqsQueue(this.queue, { deadLetterQueue: this.deadLetterQueue });
     this.organizationRule = new Rule(this, 'OrganizationRule', {
@@ -137,68 +118,29 @@ export class SweepRouting extends Construct {
     );
 
     const ruleArns = [this.organizationRule.ruleArn, this.localRule.ruleArn];
-    this.queue.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'OnlyTheSweepRulesTheTopicAndTheReplayRoleSend',
-        effect: Effect.DENY,
-        principals: [new AnyPrincipal()],
-        actions: ['sqs:SendMessage'],
-        resources: [this.queue.queueArn],
-        conditions: {
-          ArnNotEquals: {
-            'aws:SourceArn': [...ruleArns, this.continuationTopic.topicArn],
-            'aws:PrincipalArn': props.replayRole.roleArn,
-          },
-        },
-      })
-    );
-    this.deadLetterQueue.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'OnlyTheSweepRulesAndTheSweepQueueSend',
-        effect: Effect.DENY,
-        principals: [new AnyPrincipal()],
-        actions: ['sqs:SendMessage'],
-        resources: [this.deadLetterQueue.queueArn],
-        conditions: { ArnNotEquals: { 'aws:SourceArn': [...ruleArns, this.queue.queueArn] } },
-      })
-    );
+    guarded.restrictSenders({
+      sourceArns: [...ruleArns, this.continuationTopic.topicArn],
+      deadLetterSourceArns: ruleArns,
+      replayRoleArn: props.replayRole.roleArn,
+      sids: {
+        queue: 'OnlyTheSweepRulesTheTopicAndTheReplayRoleSend',
+        deadLetterQueue: 'OnlyTheSweepRulesAndTheSweepQueueSend',
+      },
+    });
     this.replayPolicy = new Policy(this, 'ReplayPolicy', {
       roles: [props.replayRole],
-      statements: [
-        new PolicyStatement({
-          sid: 'MoveSweepDeadLetters',
-          actions: [
-            'sqs:CancelMessageMoveTask',
-            'sqs:DeleteMessage',
-            'sqs:GetQueueAttributes',
-            'sqs:GetQueueUrl',
-            'sqs:ListMessageMoveTasks',
-            'sqs:ReceiveMessage',
-            'sqs:StartMessageMoveTask',
-          ],
-          resources: [this.deadLetterQueue.queueArn],
-        }),
-        new PolicyStatement({
-          sid: 'SendToSweepQueue',
-          actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
-          resources: [this.queue.queueArn],
-        }),
-      ],
+      statements: guarded.replayStatements({
+        moveDeadLetters: 'MoveSweepDeadLetters',
+        sendToQueue: 'SendToSweepQueue',
+      }),
     });
 
-    this.deadLetterAlarm = new Alarm(this, 'DeadLetterAlarm', {
+    this.deadLetterAlarm = new DeadLetterAlarm(this, 'DeadLetterAlarm', {
+      deadLetterQueue: this.deadLetterQueue,
       alarmName: `${Stack.of(this).stackName}-sweep-dead-letter-queue-not-empty`,
       alarmDescription:
         'lambda-ecr-autofix: sweeps failed 5 times, or could not be delivered, and wait in the sweep dead-letter ' +
         'queue (docs/operations.md, "Sweeps").',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: 'Maximum',
-        period: Duration.minutes(5),
-      }),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     this.deadLetterAlarm.addAlarmAction(props.alarmAction);
 
