@@ -1,10 +1,10 @@
 import { Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
-import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm, AlarmBase, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventField, Rule, RuleTargetInput, type EventBus } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { Policy, PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
+import { Policy, PolicyStatement, type Grant, type IRole, type Role } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import { EventSourceMapping, type Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -259,9 +259,10 @@ export interface LambdaEcrAutofixProps {
  * forwarding alarms to the same topic. The member accounts need `LambdaEcrAutofixMember` (installed by
  * `memberDeployment` or `LambdaEcrAutofixMemberDeployment`, or by your own pipelines).
  *
- * Provenance (DESIGN.md, "Provenance"): only the project's rules (and the replay role) may send to the queues, the
- * local rule matches only this account's events, the registry roles trust the fixer role by its ARN, and the fixer's
- * permissions work only from the fixer function's own code (docs/security-model.md).
+ * Provenance (DESIGN.md, "Provenance"): only the project's rules (and the replay role) may send to the queues, only
+ * the sweeper may publish continuations and only the project's alarms, rule and functions notices, the local rule
+ * matches only this account's events, the registry roles trust the fixer role by its ARN, and the fixer's permissions
+ * work only from the fixer function's own code (docs/security-model.md).
  *
  * The fixer's code is the bundle shipped in the package (built when it was packed); in a clone of the repository it is
  * bundled from the sources with the local esbuild.
@@ -282,9 +283,12 @@ export class LambdaEcrAutofix extends Construct {
   public readonly deadLetterQueue: Queue;
   /** The one principal besides the rules that may send to the work queue: for replaying dead letters. */
   public readonly replayRole: Role;
-  /** The notification topic (decisions and alarms), encrypted with `topicKey`. */
+  /**
+   * The notification topic (decisions and alarms), encrypted with `topicKey`. Its policy refuses every publisher it
+   * does not name: add yours with `grantPublish` and `notifyOnAlarm`.
+   */
   public readonly topic: Topic;
-  /** The customer-managed KMS key of the topic: a new publisher needs `kms:GenerateDataKey` and `kms:Decrypt`. */
+  /** The customer-managed KMS key of the topic (`grantPublish` gives a publisher the two KMS actions it needs). */
   public readonly topicKey: Key;
   /** The audit table (retained when the stack is deleted). */
   public readonly table: Table;
@@ -328,6 +332,7 @@ export class LambdaEcrAutofix extends Construct {
   public readonly stackSetName: string;
   /** With `memberDeployment`: the StackSet, in its own stack (`Stack.of(autofix.memberDeployment)`). */
   public readonly memberDeployment?: LambdaEcrAutofixMemberDeployment;
+  private readonly notifications: NotificationTopic;
 
   constructor(scope: Construct, id: string, props: LambdaEcrAutofixProps = {}) {
     super(scope, id);
@@ -409,6 +414,9 @@ export class LambdaEcrAutofix extends Construct {
     const fn = this.fixerFunction;
     // The loop guard: the handler ignores the fixer's own SetRepositoryPolicy calls.
     fn.addEnvironment('FIXER_ROLE_ARN', this.fixerRole.roleArn);
+    // The topic admits the fixer role (the fixer and the sweeper publish with it); its policies limit that to the two
+    // functions' code (FixerPermissions).
+    notifications.allowPublisher(this.fixerRole.roleArn);
 
     const permissions = new FixerPermissions(this, 'FixerPermissions', {
       role: this.fixerRole,
@@ -422,8 +430,12 @@ export class LambdaEcrAutofix extends Construct {
     if (config.decisionEvents) {
       fn.addEnvironment('DECISION_EVENT_BUS', this.eventBus.eventBusArn);
     }
-    // Decision events come from the fixer's code only: nobody else may put one on the central bus.
-    eventBus.reserveSource(DECISION_EVENT_SOURCE, this.fixerRole.roleArn, fn.functionArn);
+    // Decision events come from the fixer's code only (or from nobody, without decisionEvents): nobody else may put
+    // one on the central bus.
+    eventBus.reserveSource(
+      DECISION_EVENT_SOURCE,
+      config.decisionEvents ? { role: this.fixerRole, functionArn: fn.functionArn } : undefined
+    );
 
     fn.addEventSource(
       new SqsEventSource(this.queue, {
@@ -531,6 +543,7 @@ export class LambdaEcrAutofix extends Construct {
         queueName: sweepQueueName,
         eventBus: this.eventBus,
         sweeper: sweeper.function,
+        publisherRole: this.fixerRole,
         key: this.topicKey,
         alarmAction: new SnsAction(this.topic),
         replayRole: this.replayRole,
@@ -542,6 +555,7 @@ export class LambdaEcrAutofix extends Construct {
       });
       this.sweepQueue = sweeps.queue;
       this.sweepDeadLetterQueue = sweeps.deadLetterQueue;
+      notifications.allowAlarm(sweeps.deadLetterAlarm);
       const onlyTheSweeper = {
         ArnLike: { 'lambda:SourceFunctionArn': [sweeperArn, `${sweeperArn}:*`] },
       };
@@ -580,6 +594,8 @@ export class LambdaEcrAutofix extends Construct {
     });
     this.alarms = monitoring.alarms;
     this.dashboard = monitoring.dashboard;
+    for (const alarm of this.alarms) notifications.allowAlarm(alarm);
+    this.notifications = notifications;
 
     if (config.organizationId !== undefined) {
       this.memberSettings = {
@@ -596,6 +612,24 @@ export class LambdaEcrAutofix extends Construct {
     if (config.memberDeployment !== undefined) {
       this.memberDeployment = this.addMemberDeploymentStack(config.memberDeployment);
     }
+  }
+
+  /**
+   * Lets a role of this account publish to `topic`: `sns:Publish` and the two KMS actions SNS needs (only through SNS)
+   * in its policy, and the role admitted by the topic policy, which refuses publishing to every principal it does not
+   * name (docs/security-model.md). `topic.grantPublish` alone is not enough.
+   */
+  public grantPublish(role: IRole): Grant {
+    return this.notifications.grantPublish(role);
+  }
+
+  /**
+   * Sends an alarm's state changes (of this account and region) to `topic`: the alarm's action, and the alarm admitted
+   * by the topic policy, which refuses every alarm it does not name. An `SnsAction` alone is not enough.
+   */
+  public notifyOnAlarm(alarm: AlarmBase): void {
+    alarm.addAlarmAction(new SnsAction(this.topic));
+    this.notifications.allowAlarm(alarm);
   }
 
   /**
@@ -621,12 +655,15 @@ export class LambdaEcrAutofix extends Construct {
   }
 }
 
-/** The e-mail text for a member account's forwarding alarm. */
+/**
+ * The e-mail text for a member account's forwarding alarm. It names the account and Region from the event's envelope,
+ * which EventBridge sets, and no text from the alarm itself: a principal of that account may set its alarm's state
+ * with any reason (`cloudwatch:SetAlarmState`), and the platform team must not read that as the product's word.
+ */
 function memberAlarmNotice(): RuleTargetInput {
   return RuleTargetInput.fromText(
     `lambda-ecr-autofix: account ${EventField.account} could not forward failed Lambda image deploys from region ` +
-      `${EventField.region} to the central account.\n\n` +
-      `Alarm ${EventField.fromPath('$.detail.alarmName')}: ${EventField.fromPath('$.detail.state.reason')}\n\n` +
+      `${EventField.region} to the central account: its alarm ${MEMBER_FORWARDING_ALARM_NAME} is in ALARM.\n\n` +
       "The events wait in that account's forwarding dead-letter queue for 14 days. Find the cause and replay " +
       'them: see "Member accounts" in docs/operations.md.'
   );

@@ -1,6 +1,6 @@
 import { Annotations, Token } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
-import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, Policy, PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
 import { CENTRAL_BUS_NAME } from '../names';
@@ -71,33 +71,65 @@ export class CentralEventBus extends Construct {
   }
 
   /**
-   * Reserves an event `source` to the code of one function: `events:PutEvents` of that source is denied to every
-   * principal but the function's role, and to that role too outside the function's code (`lambda:SourceFunctionArn`,
-   * absent from any other request: a negated condition on an absent key matches). The organization's principals may
-   * put events on this bus, so without it any of them could put a decision event, and a team's automation that acts
-   * on decision events would act on a forged one.
+   * Reserves an event `source` to the code of one function (`writer`), or to nobody. The organization's principals
+   * may put events on this bus, so without it any of them could put a decision event, and a team's automation that
+   * acts on decision events would act on a forged one:
+   *
+   * - the bus policy denies `events:PutEvents` of that source to every principal but the writer's role
+   *   (`aws:PrincipalArn`), or to every principal without a writer;
+   * - a policy of the writer's role denies it outside the function's code (`lambda:SourceFunctionArn`, absent from
+   *   any other request: a negated condition on an absent key matches). That half cannot live in the bus policy:
+   *   Lambda documents the key for identity-based policies and SCPs only ("You can't use the lambda:SourceFunctionArn
+   *   condition key in resource-based policies"), and the bus policy's `Allow` for the organization covers the role
+   *   too, whatever the role's own `Allow`s say.
+   *
    * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html (`events:source`)
    * https://docs.aws.amazon.com/lambda/latest/dg/permissions-source-function-arn.html
+   *
+   * @returns the writer's role's policy, if there is a writer
    */
-  public reserveSource(source: string, roleArn: string, functionArn: string): void {
+  public reserveSource(source: string, writer?: SourceWriter): Policy | undefined {
     const sid = source.replace(/[^A-Za-z0-9]/g, '');
-    const deny = (suffix: string, condition: Record<string, unknown>) =>
+    // events:source is multivalued (one value per entry of the PutEvents call): any entry with the source counts.
+    const ofTheSource = { 'ForAnyValue:StringEquals': { 'events:source': source } };
+    this.eventBus.addToResourcePolicy(
       new PolicyStatement({
-        sid: `Only${sid}${suffix}`,
+        sid: `Only${sid}Role`,
         effect: Effect.DENY,
         principals: [new AnyPrincipal()],
         actions: ['events:PutEvents'],
         resources: [this.eventBus.eventBusArn],
-        // events:source is multivalued (one value per entry of the PutEvents call): any entry with the source counts.
-        conditions: { 'ForAnyValue:StringEquals': { 'events:source': source }, ...condition },
-      });
-    this.eventBus.addToResourcePolicy(
-      deny('Role', { ArnNotEquals: { 'aws:PrincipalArn': roleArn } })
-    );
-    this.eventBus.addToResourcePolicy(
-      deny('Function', {
-        ArnNotLike: { 'lambda:SourceFunctionArn': [functionArn, `${functionArn}:*`] },
+        conditions:
+          writer === undefined
+            ? ofTheSource
+            : { ...ofTheSource, ArnNotEquals: { 'aws:PrincipalArn': writer.role.roleArn } },
       })
     );
+    if (writer === undefined) return undefined;
+    const { functionArn } = writer;
+    // A policy of its own, not the role's default policy: it names the function, which depends on that one.
+    return new Policy(this, `Only${sid}Function`, {
+      roles: [writer.role],
+      statements: [
+        new PolicyStatement({
+          sid: `Only${sid}Function`,
+          effect: Effect.DENY,
+          actions: ['events:PutEvents'],
+          resources: [this.eventBus.eventBusArn],
+          conditions: {
+            ...ofTheSource,
+            ArnNotLike: { 'lambda:SourceFunctionArn': [functionArn, `${functionArn}:*`] },
+          },
+        }),
+      ],
+    });
   }
+}
+
+/** The one function whose code may put events of a reserved source on the bus. */
+export interface SourceWriter {
+  /** The function's execution role. */
+  readonly role: IRole;
+  /** The function's ARN (its versions and aliases are included). */
+  readonly functionArn: string;
 }

@@ -1,10 +1,13 @@
-import { Aws, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Aws, Lazy, RemovalPolicy, Token } from 'aws-cdk-lib';
+import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import {
+  AnyPrincipal,
+  Effect,
   Grant,
   PolicyStatement,
   ServicePrincipal,
   type Conditions,
-  type IGrantable,
+  type IRole,
 } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -50,13 +53,17 @@ export const SERVICE_PUBLISHER_KEY_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKe
  *   `events.amazonaws.com`) use the key with the documented actions, only for this account (`aws:SourceAccount`) and
  *   only for its alarms (`aws:SourceArn` `…:alarm:*`) or the bus's rules (`…:rule/BUS/*`). The fixer gets the key
  *   through `grantPublish`. https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
- * - The topic policy refuses publishing without TLS, lets CloudWatch alarms of this account and region publish, and
- *   each rule passed to `allowRule`.
- *   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html
+ * - The topic policy refuses publishing without TLS, and admits exactly the publishers it is told about: each alarm
+ *   passed to `allowAlarm` (CloudWatch, `aws:SourceArn` = the alarm), each rule passed to `allowRule` (EventBridge),
+ *   each role passed to `allowPublisher` or `grantPublish`. An explicit `Deny` refuses `sns:Publish` to everyone
+ *   else, whatever their own IAM policy allows: what the topic sends is read by the platform team as the product's
+ *   word, so a forged notice ("re-run this command", "open this link") would be a phishing e-mail from a trusted
+ *   sender. https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html
  *
  * @example
  * const notifications = new NotificationTopic(this, 'Notifications', { emails: ['ops@example.com'] });
- * notifications.grantPublish(fixerFunction);
+ * notifications.grantPublish(fixerFunction.role!);
+ * notifications.allowAlarm(alarm);
  */
 export class NotificationTopic extends Construct {
   /** The customer-managed key that encrypts the topic. */
@@ -64,6 +71,12 @@ export class NotificationTopic extends Construct {
   /** The topic. */
   public readonly topic: Topic;
   private allowedRules = 0;
+  /** `aws:SourceArn` of the alarms that may publish. */
+  private readonly alarmArns: string[] = [];
+  /** `aws:SourceArn` of every service publisher: the alarms and the rules. */
+  private readonly sourceArns: string[] = [];
+  /** `aws:PrincipalArn` of the IAM principals that may publish. */
+  private readonly publisherArns: string[] = [];
 
   constructor(scope: Construct, id: string, props: NotificationTopicProps = {}) {
     super(scope, id);
@@ -119,16 +132,70 @@ export class NotificationTopic extends Construct {
       masterKey: this.key,
       enforceSSL: true,
     });
+    // Only AWS services set aws:SourceArn (a caller cannot choose it), and an IAM principal's request has none, so
+    // only the admitted alarms and rules pass the first exception. The Allows come from allowAlarm and allowRule; an
+    // admitted role still needs its own identity policy (grantPublish).
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourcearn
     this.topic.addToResourcePolicy(
       new PolicyStatement({
-        sid: 'CloudWatchAlarmsPublish',
-        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        sid: 'OnlyTheAdmittedPublishersPublish',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
         actions: ['sns:Publish'],
         resources: [this.topic.topicArn],
-        conditions: { ArnLike: { 'aws:SourceArn': alarmsOfThisAccount }, ...thisAccount },
+        conditions: {
+          ArnNotEquals: {
+            'aws:SourceArn': Lazy.list({ produce: () => this.sourceArns }, { omitEmpty: true }),
+            'aws:PrincipalArn': Lazy.list(
+              { produce: () => this.publisherArns },
+              { omitEmpty: true }
+            ),
+          },
+        },
       })
     );
+    this.node.addValidation({
+      validate: () =>
+        this.sourceArns.length + this.publisherArns.length === 0
+          ? [
+              'NotificationTopic: nothing may publish to the topic. Admit its publishers with grantPublish, ' +
+                'allowPublisher, allowAlarm or allowRule.',
+            ]
+          : [],
+    });
     for (const email of emails) this.topic.addSubscription(new EmailSubscription(email));
+  }
+
+  /**
+   * Lets CloudWatch publish for this one alarm of this account and region (`aws:SourceArn`). The alarm still needs
+   * its action (`alarm.addAlarmAction(new SnsAction(topic))`).
+   */
+  public allowAlarm(alarm: IAlarm): void {
+    if (this.alarmArns.length === 0) {
+      this.topic.addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'CloudWatchAlarmsPublish',
+          principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [this.topic.topicArn],
+          conditions: {
+            ArnLike: { 'aws:SourceArn': Lazy.list({ produce: () => this.alarmArns }) },
+            StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          },
+        })
+      );
+    }
+    this.alarmArns.push(alarm.alarmArn);
+    this.sourceArns.push(alarm.alarmArn);
+  }
+
+  /**
+   * Admits an IAM principal of this account (`aws:PrincipalArn`: a role, also for its sessions) in the topic policy.
+   * It publishes only if its own identity policy allows it too (`grantPublish` does both, `publishStatements` gives
+   * the statements).
+   */
+  public allowPublisher(principalArn: string): void {
+    this.publisherArns.push(principalArn);
   }
 
   /**
@@ -137,6 +204,7 @@ export class NotificationTopic extends Construct {
    */
   public allowRule(ruleArn: string): void {
     this.allowedRules += 1;
+    this.sourceArns.push(ruleArn);
     this.topic.addToResourcePolicy(
       new PolicyStatement({
         sid: `EventBridgeRule${this.allowedRules}Publishes`,
@@ -173,16 +241,20 @@ export class NotificationTopic extends Construct {
     ];
   }
 
-  /** Lets `grantee` publish, with the permissions of `publishStatements`, in its default policy. */
-  public grantPublish(grantee: IGrantable): Grant {
+  /**
+   * Lets `role` publish: the permissions of `publishStatements` in its default policy, and the role admitted by the
+   * topic policy (`allowPublisher`).
+   */
+  public grantPublish(role: IRole): Grant {
+    this.allowPublisher(role.roleArn);
     const publish = Grant.addToPrincipal({
-      grantee,
+      grantee: role,
       actions: ['sns:Publish'],
       resourceArns: [this.topic.topicArn],
     });
     return publish.combine(
       Grant.addToPrincipal({
-        grantee,
+        grantee: role,
         actions: PUBLISHER_KEY_ACTIONS,
         resourceArns: [this.key.keyArn],
         conditions: { StringEquals: { 'kms:ViaService': this.snsService() } },

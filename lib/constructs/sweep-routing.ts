@@ -2,7 +2,7 @@ import { Stack, type Duration } from 'aws-cdk-lib';
 import type { Alarm, IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { Policy, type IRole } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, Policy, PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -28,6 +28,11 @@ export interface SweepRoutingProps {
   readonly eventBus: IEventBus;
   /** The sweeper (the fixer's second entry point, with the fixer's role); it consumes the queue. */
   readonly sweeper: LambdaFunction;
+  /**
+   * The role whose code publishes continuations (the fixer role, which the sweeper runs with; its own policy limits
+   * that to the sweeper's code). The continuation topic denies `sns:Publish` to every other principal.
+   */
+  readonly publisherRole: IRole;
   /** The key that encrypts the notification topic; it encrypts the continuation topic too. */
   readonly key: IKey;
   /** Where the dead-letter queue's alarm goes (the notification topic). */
@@ -60,11 +65,12 @@ export interface SweepRoutingProps {
  *   to it, so a long sweep continues through the same queue, the same bound and the same dead-letter queue.
  *
  * As for the work queue, a message in the sweep queue is an instruction, so only these senders may put one there:
- * the two rules, the topic, and the replay role (an explicit `Deny` for everyone else, whatever their IAM policy).
+ * the two rules, the topic, and the replay role (an explicit `Deny` for everyone else, whatever their IAM policy);
+ * and only `publisherRole` may publish to the topic.
  *
  * @example
- * new SweepRouting(this, 'Sweeps', { schedule: 'rate(1 day)', eventBus, sweeper, key, alarmAction, replayRole,
- *   visibilityTimeout: Duration.minutes(12) });
+ * new SweepRouting(this, 'Sweeps', { schedule: 'rate(1 day)', eventBus, sweeper, publisherRole: sweeper.role!, key,
+ *   alarmAction, replayRole, visibilityTimeout: Duration.minutes(12) });
  */
 export class SweepRouting extends Construct {
   /** The sweep queue. */
@@ -115,6 +121,23 @@ export class SweepRouting extends Construct {
     });
     this.continuationTopic.addSubscription(
       new SqsSubscription(this.queue, { rawMessageDelivery: true })
+    );
+    // A continuation names the account and Region to sweep next, and its digest so far, which ends in the digest
+    // e-mail: only the publisher role may publish one, whatever another principal's own policy allows (an explicit
+    // Deny wins). That the role publishes only from the sweeper's code is its identity policy's condition
+    // (lambda:SourceFunctionArn), which Lambda documents for identity-based policies and SCPs only, not for resource
+    // policies such as this one; the topic policy has no Allow, so the role needs that identity policy. SNS's delivery to the queue is the queue's sqs:SendMessage
+    // (aws:SourceArn = this topic), not an sns:Publish, so this Deny does not touch it.
+    // https://docs.aws.amazon.com/lambda/latest/dg/permissions-source-function-arn.html
+    this.continuationTopic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'OnlyTheSweeperPublishes',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['sns:Publish'],
+        resources: [this.continuationTopic.topicArn],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': props.publisherRole.roleArn } },
+      })
     );
 
     const ruleArns = [this.organizationRule.ruleArn, this.localRule.ruleArn];

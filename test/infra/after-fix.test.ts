@@ -191,6 +191,10 @@ describe('the drift guard and decision events in the templates', () => {
       resourcesOf(Template.fromJSON(central), 'AWS::IAM::Role').find(
         ([, r]) => r.Properties?.RoleName === 'LambdaEcrAutofixFixer'
       )?.[0] as string;
+    const fixerIdentity = (): PolicyJson[] =>
+      statementsOfRole(Template.fromJSON(central), fixerRoleId()).map((statement) =>
+        concrete({ Version: '2012-10-17', Statement: [statement] }, central)
+      );
     const fixerFunction = (): string =>
       arnOf(
         central,
@@ -233,9 +237,7 @@ describe('the drift guard and decision events in the templates', () => {
 
     it('lets the fixer put them on the central bus only, and only from its own code', async () => {
       const fixerRole = arnOf(central, fixerRoleId());
-      const identity = statementsOfRole(Template.fromJSON(central), fixerRoleId()).map(
-        (statement) => concrete({ Version: '2012-10-17', Statement: [statement] }, central)
-      );
+      const identity = fixerIdentity();
       const centralBus = arnOf(central, busId());
 
       const decisions = await Promise.all([
@@ -281,11 +283,12 @@ describe('the drift guard and decision events in the templates', () => {
           source: 'aws.ecr',
           identity: [allowing('events:PutEvents')],
         }),
+        // The fixer role with its own policies, and an Allow of events:PutEvents added by mistake.
         put({
           principalRole: arnOf(central, fixerRoleId()),
           bus: centralBus,
           sourceFunctionArn: `arn:aws:lambda:${REGION}:${MEMBER_ACCOUNT}:function:Impostor`,
-          identity: [allowing('events:PutEvents')],
+          identity: [...fixerIdentity(), allowing('events:PutEvents')],
         }),
       ]);
 
@@ -315,6 +318,55 @@ describe('the drift guard and decision events in the templates', () => {
       expect(
         statementsOfRole(Template.fromJSON(offCentral), fixerRole).flatMap((s) => [s.Action].flat())
       ).not.toContain('events:PutEvents');
+    });
+  });
+
+  describe('with decisionEvents false', () => {
+    it('lets nobody put a decision event on the central bus, not even the fixer from its own code', async () => {
+      // Arrange
+      const off = templateJson(
+        Template.fromStack(
+          buildApp({ ...ORGANIZATION_CONFIG, decisionEvents: false }).stacks.central
+        )
+      );
+      const roleId = resourcesOf(Template.fromJSON(off), 'AWS::IAM::Role').find(
+        ([, r]) => r.Properties?.RoleName === 'LambdaEcrAutofixFixer'
+      )?.[0] as string;
+      const fixerId = resourcesOf(Template.fromJSON(off), 'AWS::Lambda::Function').find(([id]) =>
+        id.startsWith('FixerFunction')
+      )?.[0] as string;
+      const busPolicy: PolicyJson = {
+        Version: '2012-10-17',
+        Statement: resourcesOf(Template.fromJSON(off), 'AWS::Events::EventBusPolicy').map(([, p]) =>
+          concrete(p.Properties?.Statement, off)
+        ),
+      };
+      const put = (principalRole: string, context: Record<string, string>) =>
+        decide({
+          principal: `${principalRole.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/s`,
+          action: 'events:PutEvents',
+          resource: arnOf(
+            off,
+            resourcesOf(Template.fromJSON(off), 'AWS::Events::EventBus')[0]?.[0] as string
+          ),
+          context: {
+            'aws:PrincipalArn': principalRole,
+            'aws:PrincipalOrgID': ORGANIZATION,
+            'events:source': DECISION_EVENT_SOURCE,
+            ...context,
+          },
+          identityPolicies: [allowing('events:PutEvents')],
+          resourcePolicy: busPolicy,
+        });
+
+      // Act
+      const decisions = await Promise.all([
+        put(arnOf(off, roleId), { 'lambda:SourceFunctionArn': arnOf(off, fixerId) }),
+        put(`arn:aws:iam::${MEMBER_ACCOUNT}:role/platform-admin`, {}),
+      ]);
+
+      // Assert
+      expect(decisions).toEqual(['ExplicitlyDenied', 'ExplicitlyDenied']);
     });
   });
 });

@@ -173,6 +173,20 @@ describe('construct validation', () => {
     });
   });
 
+  it('NotificationTopic refuses to synthesize a topic that admits no publisher at all', () => {
+    // Arrange
+    const scope = stack();
+    new NotificationTopic(scope, 'Topic');
+
+    // Act
+    const act = () => Template.fromStack(scope);
+
+    // Assert
+    expect(act).toThrow(
+      'NotificationTopic: nothing may publish to the topic. Admit its publishers with grantPublish, allowPublisher, allowAlarm or allowRule.'
+    );
+  });
+
   it('EventForwarder without alarmName forwards with one rule and no alarm', () => {
     // Arrange
     const scope = stack();

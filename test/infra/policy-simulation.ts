@@ -36,10 +36,39 @@ export interface SimulatedRequest {
   readonly identityPolicies?: readonly PolicyJson[];
   /** The resource's policy (queue, topic, key or trust policy). */
   readonly resourcePolicy?: PolicyJson;
+  /** SCPs of the principal's account, besides AWS's `FullAWSAccess`. */
+  readonly serviceControlPolicies?: readonly PolicyJson[];
 }
 
-/** What IAM decides for the request, as iam-simulate evaluates it. Fails if a context key was not understood. */
+/** AWS's default SCP, which every level of an organization carries unless it was detached. */
+const FULL_AWS_ACCESS: PolicyJson = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+};
+
+/**
+ * Lambda documents `lambda:SourceFunctionArn` for identity-based policies and SCPs only: "You can't use the
+ * lambda:SourceFunctionArn condition key in resource-based policies."
+ * https://docs.aws.amazon.com/lambda/latest/dg/permissions-source-function-arn.html
+ * iam-simulate evaluates it wherever it stands, so a resource policy that relies on it would pass here and fail (or
+ * deny everyone) in AWS: `decide` refuses such a policy instead of simulating it.
+ */
+export function assertNoSourceFunctionArn(resourcePolicy: PolicyJson | undefined): void {
+  if (resourcePolicy === undefined) return;
+  if (/lambda:sourcefunctionarn/i.test(JSON.stringify(resourcePolicy))) {
+    throw new Error(
+      'This resource policy uses lambda:SourceFunctionArn, which AWS documents for identity-based policies and ' +
+        `SCPs only: ${JSON.stringify(resourcePolicy)}`
+    );
+  }
+}
+
+/**
+ * What IAM decides for the request, as iam-simulate evaluates it. Fails if a context key was not understood, or if the
+ * resource policy uses a key AWS does not evaluate there (`assertNoSourceFunctionArn`).
+ */
 export async function decide(request: SimulatedRequest): Promise<Decision> {
+  assertNoSourceFunctionArn(request.resourcePolicy);
   const response = await runSimulation(
     {
       request: {
@@ -57,7 +86,18 @@ export async function decide(request: SimulatedRequest): Promise<Decision> {
         name: `identity${i}`,
         policy,
       })),
-      serviceControlPolicies: [],
+      serviceControlPolicies:
+        request.serviceControlPolicies === undefined
+          ? []
+          : [
+              {
+                orgIdentifier: ORGANIZATION,
+                policies: [FULL_AWS_ACCESS, ...request.serviceControlPolicies].map((policy, i) => ({
+                  name: `scp${i}`,
+                  policy,
+                })),
+              },
+            ],
       resourceControlPolicies: [],
       resourcePolicy: request.resourcePolicy,
     },

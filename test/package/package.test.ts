@@ -528,8 +528,20 @@ describe('the npm package, installed into a CDK app of its own (offline)', () =>
       ).map(([, policy]) => policy.Properties?.Statement as { Effect: string });
       const policies = statements.filter((statement) => statement.Effect === 'Allow');
 
-      // Assert
-      expect(statements.filter((statement) => statement.Effect === 'Deny')).toHaveLength(2);
+      const fixerDenies = resourcesOf(templateOf(cdkOut, 'Autofix'), 'AWS::IAM::Policy')
+        .flatMap(
+          ([, policy]) =>
+            (policy.Properties?.PolicyDocument as { Statement: Array<Record<string, unknown>> })
+              .Statement
+        )
+        .filter(
+          (statement) => statement.Effect === 'Deny' && statement.Action === 'events:PutEvents'
+        );
+
+      // Assert: the bus denies decision events to all but the fixer role, the role's policy outside the fixer's code
+      // (lambda:SourceFunctionArn is documented for identity-based policies only).
+      expect(statements.filter((statement) => statement.Effect === 'Deny')).toHaveLength(1);
+      expect(JSON.stringify(fixerDenies)).toContain('lambda:SourceFunctionArn');
       expect(policies).toHaveLength(1);
       expect(policies[0]).toEqual(
         expect.objectContaining({
