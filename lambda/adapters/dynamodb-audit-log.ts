@@ -88,6 +88,8 @@ const CONDITIONS = {
     '#state = :expectedState AND #owner = :expectedOwner AND #updatedAt = :expectedUpdatedAt',
   notified: '#state = :applied AND attribute_not_exists(notifiedAt)',
   announced: '#state = :applied AND #kind = :revoke AND attribute_not_exists(announcedAt)',
+  unsettled:
+    '(#state IN (:intent, :failed) OR (#state = :applied AND attribute_not_exists(notifiedAt)))',
 } as const;
 
 // `state` and `owner` are DynamoDB reserved words.
@@ -280,6 +282,15 @@ export class DynamoDbAuditLog implements AuditLog {
       names['#decidedAt'] = 'decidedAt';
       values[':since'] = { S: filter.since };
       conditions.push('#decidedAt >= :since');
+    }
+    if (filter.unsettled === true) {
+      names['#state'] = 'state';
+      Object.assign(values, {
+        ':intent': { S: 'intent' },
+        ':failed': { S: 'failed' },
+        ':applied': { S: 'applied' },
+      });
+      conditions.push(CONDITIONS.unsettled);
     }
     const records: AuditRecord[] = [];
     let startKey: Item | undefined;

@@ -393,11 +393,21 @@ export class InMemoryAuditLog implements AuditLog {
             (filter.repositoryArn === undefined || record.repositoryArn === filter.repositoryArn) &&
             (filter.consumerAccount === undefined ||
               record.consumerAccount === filter.consumerAccount) &&
-            (filter.since === undefined || record.decidedAt >= filter.since)
+            (filter.since === undefined || record.decidedAt >= filter.since) &&
+            (filter.unsettled !== true || unsettled(record))
         )
         .map((record) => ({ ...record }))
     );
   }
+}
+
+/** The `unsettled` filter of `AuditLog.list`: what the DynamoDB adapter's filter expression keeps. */
+function unsettled(record: AuditRecord): boolean {
+  return (
+    record.state === 'intent' ||
+    record.state === 'failed' ||
+    (record.state === 'applied' && record.notifiedAt === null)
+  );
 }
 
 /** Whether a conditional write may be made over `existing` (the rules of `AuditWrite`, ports.ts). */

@@ -4,6 +4,7 @@
  */
 import type { Config } from '../domain/config';
 import type { Decision, DeployCall, StatementChange, Target } from '../domain/decision';
+import { ownedGrantsPresent, ownedValuesAbsent } from '../domain/owned-grants';
 import { parsePolicy } from '../domain/policy-document';
 import type { AuditKey, AuditRecord, AuditState, AuditWrite } from './ports';
 
@@ -103,4 +104,23 @@ export function decisionFromRecord(
       statement: statementOf(grant.sid),
     })),
   };
+}
+
+/**
+ * Whether the change a record announced is in `policyText`: the values a fix or a drift restore adds are there, or the
+ * values a revoke takes out are gone. False for a record that announced no change. An interrupted write whose change
+ * is in the policy was that write ("it was our write"): its record may be completed.
+ */
+export function changeInPolicy(
+  record: Pick<AuditRecord, 'grants' | 'removed'>,
+  policyText: string | null
+): boolean {
+  if (record.grants.length > 0) return ownedGrantsPresent(policyText, record.grants);
+  if (record.removed.length > 0) {
+    return ownedValuesAbsent(
+      policyText,
+      record.removed.map((entry) => ({ sid: entry.sid, added: entry.values }))
+    );
+  }
+  return false;
 }

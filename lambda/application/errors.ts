@@ -133,6 +133,23 @@ export class NoticeNotSentError extends Error {
 }
 
 /**
+ * Notices of applied changes that the notice outbox (notice-outbox.ts) could not send: the audit table keeps them
+ * owed. The sweep fails its message with it (and the drift guard its event), so that SQS delivers the message again
+ * and the next attempt sends them; at the end of the retries the message waits in the dead-letter queue.
+ */
+export class NoticesOwedError extends Error {
+  override readonly name = 'NoticesOwedError';
+
+  constructor(readonly owed: readonly { readonly subject: string; readonly error: string }[]) {
+    const first = owed[0];
+    super(
+      `${owed.length} notice(s) of applied changes could not be sent${first === undefined ? '' : ` (first: "${first.subject}": ${first.error})`}; ` +
+        'the audit table keeps them as owed, and the next attempt sends them.'
+    );
+  }
+}
+
+/**
  * Another fixer run holds a fresh `intent` for the same event: it is between its write and the completion of the
  * record. Transient: the event fails and is retried after the other run has finished (or is known to be dead).
  */

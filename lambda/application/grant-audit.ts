@@ -14,8 +14,7 @@
 import type { Config } from '../domain/config';
 import type { GrantDecision } from '../domain/grant-decision';
 import type { RenderedNotification } from '../domain/notification';
-import { ownedGrantsPresent, ownedValuesAbsent } from '../domain/owned-grants';
-import { notifiedFields, replaceOf } from './audit-records';
+import { changeInPolicy, notifiedFields, replaceOf } from './audit-records';
 import { AuditNotWrittenError, AuditRecordBusyError, messageOf } from './errors';
 import type { GrantNotices } from './grant-notices';
 import type { AuditLog, AuditRecord, AuditState, Clock } from './ports';
@@ -262,14 +261,7 @@ export class GrantAudit {
         retryAfter
       );
     }
-    const inPolicy =
-      existing.grants.length > 0
-        ? ownedGrantsPresent(policyNow, existing.grants)
-        : ownedValuesAbsent(
-            policyNow,
-            existing.removed.map((entry) => ({ sid: entry.sid, added: entry.values }))
-          );
-    if (!inPolicy) return null;
+    if (!changeInPolicy(existing, policyNow)) return null;
     return this.complete(existing, decision, key, policyNow, true);
   }
 

@@ -212,8 +212,8 @@ export interface AuditLog {
   find(key: AuditKey): Promise<AuditRecord | null>;
   /**
    * Every record of one repository (a strongly consistent Query, all pages), or of the whole table (a Scan, all pages)
-   * when `repositoryArn` is not given; optionally only those of one consumer account, or decided at or after `since`
-   * (ISO 8601). Order unspecified. Leases are not records and never returned.
+   * when `repositoryArn` is not given; optionally only those of one consumer account, decided at or after `since`
+   * (ISO 8601), or still `unsettled`. Order unspecified. Leases are not records and never returned.
    */
   list(filter: AuditFilter): Promise<AuditRecord[]>;
 }
@@ -223,6 +223,11 @@ export interface AuditFilter {
   readonly consumerAccount?: string | undefined;
   /** ISO 8601: records whose `decidedAt` is at or after it. */
   readonly since?: string | undefined;
+  /**
+   * Only the records that may still owe something (the notice outbox, notice-outbox.ts): an `intent` or a `failed`
+   * write (it may be in the policy without its record saying so), or an `applied` one without `notifiedAt`.
+   */
+  readonly unsettled?: boolean | undefined;
 }
 
 /**

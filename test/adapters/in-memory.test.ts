@@ -290,6 +290,14 @@ describe('InMemoryAuditLog', () => {
       },
       { step: 'a key twice in one call is refused', result: { rejected: 'duplicate key' } },
       { step: 'more than one transaction’s worth', result: ['written'] },
+      {
+        step: 'an applied write whose notice is still owed, and a write failed in flight',
+        result: ['written', 'written', 'written', 'written'],
+      },
+      {
+        step: 'lists the unsettled records (intents, failed writes, notices owed)',
+        result: ['k10/applied', 'k11/failed', 'k3/intent', 'k6/intent'],
+      },
       { step: 'finds', result: ['message-1', null] },
     ]);
     expect(log.calls.transactions).toBeGreaterThan(0);

@@ -352,7 +352,7 @@ describeWithMoto()('adapters against moto_server', () => {
 
     // Assert
     expect(overDynamoDb).toStrictEqual(inMemory);
-    expect(overDynamoDb.at(-1)?.result).toHaveLength(136);
+    expect(overDynamoDb.at(-1)?.result).toHaveLength(138);
   });
 
   it('keeps leases and TTL in the audit table', async () => {

@@ -153,6 +153,21 @@ export async function runAuditLogScript(
     );
     return [...new Set(results.map((result) => result.status))];
   });
+  await step(
+    'an applied write whose notice is still owed, and a write failed in flight',
+    async () => [
+      ...(await log.write([intent('k10', 'A', T2, BEFORE_T0), intent('k11', 'A', T2, BEFORE_T0)])),
+      ...(await log.write([
+        replace('k10', { state: 'applied', owner: 'A' }, 'intent', 'A', T2),
+        replace('k11', { state: 'failed', owner: 'A', error: 'timeout' }, 'intent', 'A', T2),
+      ])),
+    ]
+  );
+  await step('lists the unsettled records (intents, failed writes, notices owed)', async () =>
+    (await log.list({ repositoryArn: FIXED_RECORD.repositoryArn, unsettled: true }))
+      .map((record) => `${record.eventId}/${record.state}`)
+      .sort()
+  );
   await step('finds', async () => [
     (await log.find(key('k1')))?.notificationId,
     await log.find(key('missing')),

@@ -14,6 +14,7 @@ import {
   DynamoDBServiceException,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -23,6 +24,7 @@ import {
   type DeleteItemCommandInput,
   type GetItemCommandInput,
   type PutItemCommandInput,
+  type QueryCommandInput,
   type TransactWriteItemsCommandInput,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
@@ -64,6 +66,9 @@ export class FakeDynamoDbTable {
       .callsFake((input: BatchWriteItemCommandInput) =>
         this.run('BatchWriteItem', () => this.batchWrite(input))
       );
+    stub
+      .on(QueryCommand)
+      .callsFake((input: QueryCommandInput) => this.run('Query', () => this.query(input)));
     stub
       .on(TransactWriteItemsCommand)
       .callsFake((input: TransactWriteItemsCommandInput) =>
@@ -114,6 +119,30 @@ export class FakeDynamoDbTable {
   private get(input: { Key?: Item }): object {
     const found = this.items.get(keyOf(input.Key as Item));
     return found === undefined ? {} : { Item: found };
+  }
+
+  /**
+   * Query with `#pk = :pk` as the key condition (the only one the adapters use) and a filter expression evaluated
+   * like a condition; one page, items in sort-key order.
+   */
+  private query(input: {
+    KeyConditionExpression?: string;
+    FilterExpression?: string;
+    ExpressionAttributeNames?: Names;
+    ExpressionAttributeValues?: Values;
+  }): object {
+    const match = /^\s*(#\w+)\s*=\s*(:\w+)\s*$/.exec(input.KeyConditionExpression ?? '');
+    if (match === null) throw validation('this fake supports "#pk = :pk" key conditions only');
+    const name = resolveName(match[1] as string, input.ExpressionAttributeNames);
+    const value = resolveValue(match[2] as string, input.ExpressionAttributeValues);
+    const items = [...this.items.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, item]) => item)
+      .filter((item) => compare(item[name], value) === 0)
+      .filter(
+        (item) => input.FilterExpression === undefined || holds(input.FilterExpression, item, input)
+      );
+    return { Items: items, Count: items.length };
   }
 
   /** UpdateItem with a `SET a = :v, b = :w` expression. */
