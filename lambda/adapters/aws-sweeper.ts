@@ -4,12 +4,17 @@
  * read through the same registry access as the fixer's; fixes, when `sweepAction` is `fix`, go through the same fix
  * pipeline as deploy events.
  */
-import { Sweeper } from '../application/sweep';
+import { randomUUID } from 'node:crypto';
+
+import { createLimiter } from '../application/concurrency';
+import { NoticeOutbox } from '../application/notice-outbox';
+import { SWEEP_CONCURRENCY, Sweeper } from '../application/sweep';
 import type { Telemetry } from '../application/fix-pipeline';
 import type { Clock } from '../application/ports';
 import type { Config } from '../domain/config';
 import type { AwsClients } from './aws-clients';
 import { createAwsPipeline } from './aws-pipeline';
+import { DynamoDbAuditLog } from './dynamodb-audit-log';
 import { lambdaClientFactory } from './function-lookup';
 import { LambdaFunctionInventory } from './lambda-function-inventory';
 import { StsRegistryAccess } from './registry-access';
@@ -56,6 +61,7 @@ export function createAwsSweeper(options: AwsSweeperOptions): Sweeper {
     clock,
     clients,
   });
+  const fixing = config.sweepAction === 'fix';
   return new Sweeper({
     config,
     registry,
@@ -66,7 +72,19 @@ export function createAwsSweeper(options: AwsSweeperOptions): Sweeper {
         request.account,
         request.region
       ),
-    pipeline: config.sweepAction === 'fix' ? pipeline : null,
+    pipeline: fixing ? pipeline : null,
+    // The notices the sweep's fixes owe (a report-only sweep writes nothing, so it owes nothing).
+    outbox:
+      fixing && options.auditTableName !== null
+        ? new NoticeOutbox({
+            audit: new DynamoDbAuditLog(clients.dynamodb, options.auditTableName),
+            notifier,
+            config,
+            clock,
+            runId: `sweep-${randomUUID()}`,
+            limiter: createLimiter(SWEEP_CONCURRENCY),
+          })
+        : null,
     notifier,
     continuations: new SnsSweepContinuations(options.continuationTopicArn, clients.sns),
     clock,

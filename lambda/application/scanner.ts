@@ -61,6 +61,8 @@ export interface RegionScan {
   readonly pages: number;
   /** Where to continue; null when the last page was scanned. */
   readonly nextMarker: string | null;
+  /** The repositories whose policy the scan read, with the policy text (null: none); unreadable ones left out. */
+  readonly repositories: ReadonlyMap<string, string | null>;
 }
 
 export interface ScanRegionOptions {
@@ -118,6 +120,11 @@ export class Scanner {
 
     const scanned = await Promise.all(pending);
     const entries = scanned.filter((entry): entry is ScanEntry => entry !== null);
+    const read = new Map<string, string | null>();
+    for (const [repositoryArn, state] of repositories) {
+      const policy = await state.policy;
+      if (policy.ok) read.set(repositoryArn, policy.policyText);
+    }
     return {
       account: inventory.account,
       region: inventory.region,
@@ -125,6 +132,7 @@ export class Scanner {
       deleted: scanned.length - entries.length,
       pages: counts.pages,
       nextMarker: marker,
+      repositories: read,
     };
   }
 

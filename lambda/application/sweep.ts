@@ -6,15 +6,38 @@
  *
  * Functions are listed and described in the swept account only, through its registry role (or the fixer's own role
  * in the central account); repositories are read wherever they live, as the fixer reads them.
+ *
+ * Owed notices (the notice outbox, notice-outbox.ts). A fix of the sweep is a synthesized event: once its write is in
+ * the policy, the function is `ok` and no later scan makes that event again, so a FIXED notice that failed, or a write
+ * whose run died before its record was completed, would never be sent by the pipeline's own retry. The outbox sends
+ * it from the audit table. It costs a Query per repository, so it runs only where a notice can be owed:
+ * - for the repositories whose fixes in this invocation could not send their notice (retried at once);
+ * - for every repository this invocation read, when the message is a redelivery (SQS receive count above 1: an
+ *   earlier attempt failed or died after its fixes) or was sent again long after it was made (a dead-letter redrive,
+ *   which resets the receive count; `resentLate`);
+ * - for the repositories an earlier part of the sweep handed over as still owed (`owedNotices` of the continuation).
+ * A part that still owes a notice hands the repositories on with its continuation; the part that ends the sweep fails
+ * instead of sending the digest, so that SQS delivers it again (and, after the last attempt, the dead-letter queue
+ * keeps it: its redrive tries again). So the digest is sent once nothing it could tell of is owed, and a healthy sweep
+ * makes no call for it at all.
  */
 import type { Config } from '../domain/config';
 import type { ScanContext } from '../domain/scan-call';
 import type { AppliedFix, SweepDigest } from '../domain/sweep-digest';
 import { addToDigest, foundSomething, renderDigest, withProblem } from '../domain/sweep-digest';
 import type { SweepRequest } from '../domain/sweep-request';
-import { continuationMessage } from '../domain/sweep-request';
+import { imageFromRepositoryArn } from '../domain/repository-arn';
+import { MAX_OWED_NOTICES, continuationMessage, resentLate } from '../domain/sweep-request';
 import { createLimiter } from './concurrency';
-import { NoticeNotSentError, RegistryRoleUnavailableError, sdkErrorName } from './errors';
+import {
+  NoticeNotSentError,
+  NoticesOwedError,
+  RegistryRoleUnavailableError,
+  RepositoryNotFoundError,
+  sdkErrorName,
+} from './errors';
+import type { NoticeOutbox, OutboxReport } from './notice-outbox';
+import { EMPTY_OUTBOX_REPORT } from './notice-outbox';
 import type { Clock, Notifier, RegistryAccess } from './ports';
 import type { EventProcessor } from './scan-fixes';
 import { applyScanFixes } from './scan-fixes';
@@ -39,6 +62,8 @@ export interface SweepDependencies {
   inventoryFor(request: SweepRequest, sessionName: string): Promise<FunctionInventory>;
   /** The fix pipeline, for `sweepAction: "fix"`; null: report only. */
   readonly pipeline: EventProcessor | null;
+  /** The notice outbox over the audit table (with the pipeline); null or absent: none. */
+  readonly outbox?: NoticeOutbox | null;
   readonly notifier: Notifier | null;
   readonly continuations: SweepContinuations;
   readonly clock: Pick<Clock, 'now'>;
@@ -57,6 +82,16 @@ export type SweepOutcome =
     }
   | { readonly kind: 'finished'; readonly digest: SweepDigest; readonly notified: boolean };
 
+/** How SQS delivered the message of a sweep request. */
+export interface SweepDelivery {
+  /** Its receive count: 1 on the first delivery. */
+  readonly attempt: number;
+  /** When SQS enqueued it (`SentTimestamp`, milliseconds since the epoch); NaN when unknown. */
+  readonly enqueuedAt: number;
+}
+
+export const FIRST_DELIVERY: SweepDelivery = { attempt: 1, enqueuedAt: Number.NaN };
+
 export class Sweeper {
   constructor(private readonly deps: SweepDependencies) {}
 
@@ -66,7 +101,11 @@ export class Sweeper {
    * this invocation started); what a person must fix (the role is missing or may not list functions) ends the sweep
    * with that problem in the digest.
    */
-  async sweep(request: SweepRequest, remainingMs: () => number): Promise<SweepOutcome> {
+  async sweep(
+    request: SweepRequest,
+    remainingMs: () => number,
+    delivery: SweepDelivery = FIRST_DELIVERY
+  ): Promise<SweepOutcome> {
     const { config, clock } = this.deps;
     const sessionName = `lambda-ecr-autofix-sweep-${request.sweepId}`;
     const context: ScanContext = {
@@ -91,7 +130,23 @@ export class Sweeper {
     } catch (error) {
       const problem = humanProblem(error, request);
       if (problem === null) throw error;
-      return this.finish(request, withProblem(request.digest, problem));
+      // What earlier parts handed over is still owed, whether this part could look or not.
+      const owed = await this.settleOwed(request, sessionName, new Map(), {
+        failedNow: [],
+        read: [],
+      });
+      if (owed.repositories.length > 0) throw new NoticesOwedError(owed.owed);
+      return this.finish(
+        request,
+        addToDigest(withProblem(request.digest, problem), {
+          findings: [],
+          deleted: 0,
+          fixes: [],
+          failedFixes: 0,
+          lateNotices: owed.report.sent.length,
+          completedWrites: owed.report.completed,
+        })
+      );
     }
 
     const fixes =
@@ -101,23 +156,35 @@ export class Sweeper {
     const repositoryOf = new Map(
       scanned.entries.map((entry) => [entry.finding.functionArn, entry.finding.repositoryArn])
     );
-    const applied: AppliedFix[] = fixes.flatMap((fix): AppliedFix[] => {
+    const outbox = this.deps.outbox ?? null;
+    const applied: AppliedFix[] = [];
+    /** Repositories whose fixes failed now: their writes may be in the policy, their notices unsent. */
+    const failedNow: string[] = [];
+    for (const fix of fixes) {
       if (fix.status === 'done') {
-        return fix.applied && fix.decision.target !== null
-          ? [
-              {
-                functionName: nameOf(fix.functionArn),
-                repositoryArn: fix.decision.target.repositoryArn,
-                notified: true,
-              },
-            ]
-          : [];
+        if (fix.applied && fix.decision.target !== null) {
+          const repositoryArn = fix.decision.target.repositoryArn;
+          applied.push({ functionName: nameOf(fix.functionArn), repositoryArn, notified: true });
+        }
+        continue;
       }
-      // Written and verified, but its FIXED notice failed: a fix all the same, and the digest tells of it.
       const repositoryArn = repositoryOf.get(fix.functionArn) ?? null;
-      return fix.error instanceof NoticeNotSentError && repositoryArn !== null
-        ? [{ functionName: nameOf(fix.functionArn), repositoryArn, notified: false }]
-        : [];
+      if (repositoryArn === null) continue;
+      failedNow.push(repositoryArn);
+      // Written and verified, but its FIXED notice failed: a fix all the same. The outbox sends the notice (now, or
+      // in a later attempt); without one, the digest is its only notice.
+      if (fix.error instanceof NoticeNotSentError) {
+        applied.push({
+          functionName: nameOf(fix.functionArn),
+          repositoryArn,
+          notified: outbox !== null,
+        });
+      }
+    }
+    const redelivered = delivery.attempt > 1 || resentLate(request, delivery.enqueuedAt);
+    const owed = await this.settleOwed(request, sessionName, scanned.repositories, {
+      failedNow,
+      read: redelivered ? [...scanned.repositories.keys()] : [],
     });
     const digest = addToDigest(request.digest, {
       findings: scanned.entries.map((entry) => entry.finding),
@@ -126,12 +193,85 @@ export class Sweeper {
       failedFixes: fixes.filter(
         (fix) => fix.status === 'failed' && !(fix.error instanceof NoticeNotSentError)
       ).length,
+      lateNotices: owed.report.sent.length,
+      completedWrites: owed.report.completed,
     });
-    if (scanned.nextMarker !== null) {
-      await this.deps.continuations.send(continuationMessage(request, scanned.nextMarker, digest));
+    if (scanned.nextMarker !== null && owed.repositories.length <= MAX_OWED_NOTICES) {
+      await this.deps.continuations.send(
+        continuationMessage(request, scanned.nextMarker, digest, {
+          owedNotices: owed.repositories,
+          sentAt: clock.now().toISOString(),
+        })
+      );
       return { kind: 'continued', marker: scanned.nextMarker, chunk: request.chunk + 1, digest };
     }
+    if (owed.repositories.length > 0) throw new NoticesOwedError(owed.owed);
     return this.finish(request, digest);
+  }
+
+  /**
+   * The notice outbox (see the top of this file) for the repositories an earlier part handed over, those whose fixes
+   * failed now, and `read` (on a redelivery: every repository this part read, with the policy it read). The first two
+   * are looked at with the policy as it is now (read again only if an interrupted write is to be checked): a fix that
+   * failed may have written after the scan read the policy. Returns the report and the repositories still owed:
+   * a notice not sent, or (of the first two) a write another run may still be completing.
+   */
+  private async settleOwed(
+    request: SweepRequest,
+    sessionName: string,
+    policies: ReadonlyMap<string, string | null>,
+    targets: { readonly failedNow: readonly string[]; readonly read: readonly string[] }
+  ): Promise<{
+    report: OutboxReport;
+    repositories: string[];
+    owed: { subject: string; error: string }[];
+  }> {
+    const outbox = this.deps.outbox ?? null;
+    const ours = new Set([...request.owedNotices, ...targets.failedNow]);
+    const repositories = new Map<string, string | null | undefined>();
+    for (const repositoryArn of targets.read) {
+      repositories.set(repositoryArn, policies.get(repositoryArn));
+    }
+    for (const repositoryArn of ours) {
+      const fresh = !targets.failedNow.includes(repositoryArn) && policies.has(repositoryArn);
+      repositories.set(repositoryArn, fresh ? policies.get(repositoryArn) : undefined);
+    }
+    if (outbox === null || repositories.size === 0) {
+      return { report: EMPTY_OUTBOX_REPORT, repositories: [], owed: [] };
+    }
+    const report = await outbox.flush(
+      [...repositories].map(([repositoryArn, policyText]) => ({ repositoryArn, policyText })),
+      (repositoryArn) => this.readPolicy(repositoryArn, sessionName)
+    );
+    const owed = [
+      ...report.unsent,
+      ...report.busy
+        .filter((notice) => ours.has(notice.repositoryArn))
+        .map((notice) => ({ ...notice, error: 'its write may still be in progress' })),
+    ];
+    return {
+      report,
+      repositories: [...new Set(owed.map((notice) => notice.repositoryArn))],
+      owed,
+    };
+  }
+
+  /** A repository's policy now, through the registry access; undefined when the repository is gone. */
+  private async readPolicy(
+    repositoryArn: string,
+    sessionName: string
+  ): Promise<string | null | undefined> {
+    const parsed = imageFromRepositoryArn(repositoryArn);
+    if (!parsed.ok) return undefined;
+    const { partition, region, registryAccount, repositoryName } = parsed.image;
+    const ref = { partition, region, registryAccount, repositoryName };
+    try {
+      const store = await this.deps.registry.storeFor(ref, sessionName);
+      return await store.getPolicy(ref);
+    } catch (error) {
+      if (error instanceof RepositoryNotFoundError) return undefined;
+      throw error;
+    }
   }
 
   private async finish(request: SweepRequest, digest: SweepDigest): Promise<SweepOutcome> {

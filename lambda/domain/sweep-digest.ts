@@ -39,8 +39,19 @@ export interface SweepDigest {
   readonly unlistedFixes: number;
   /** Fixes the pipeline could not complete (they stay at-risk or broken until the next sweep). */
   readonly failedFixes: number;
-  /** Fixes written and verified whose own FIXED notice could not be sent (they are in `fixed`). */
+  /**
+   * Fixes written and verified whose own FIXED notice could not be sent and that nothing will send again (a sweep
+   * without an audit table): this digest is their only notice. With an audit table the notice outbox sends them, and
+   * they are counted in `lateNotices`.
+   */
   readonly unnotifiedFixes: number;
+  /**
+   * Notices the sweep sent from the audit table (the notice outbox): notices of applied changes, its own fixes' or an
+   * earlier run's, that could not be sent when the change was made.
+   */
+  readonly lateNotices: number;
+  /** Interrupted writes the sweep found in the policy, whose audit records it completed (their notices are late). */
+  readonly completedWrites: number;
   /** What kept the sweep from looking at all (e.g. the registry role may not list functions). */
   readonly problems: readonly string[];
 }
@@ -63,6 +74,8 @@ export function emptyDigest(): SweepDigest {
     unlistedFixes: 0,
     failedFixes: 0,
     unnotifiedFixes: 0,
+    lateNotices: 0,
+    completedWrites: 0,
     problems: [],
   };
 }
@@ -75,6 +88,9 @@ export function addToDigest(
     readonly deleted: number;
     readonly fixes: readonly AppliedFix[];
     readonly failedFixes: number;
+    /** What the notice outbox did in this chunk. */
+    readonly lateNotices?: number;
+    readonly completedWrites?: number;
   }
 ): SweepDigest {
   const counts = { ...digest.counts };
@@ -114,6 +130,8 @@ export function addToDigest(
     unlistedFixes,
     failedFixes: digest.failedFixes + chunk.failedFixes,
     unnotifiedFixes: digest.unnotifiedFixes + chunk.fixes.filter((fix) => !fix.notified).length,
+    lateNotices: digest.lateNotices + (chunk.lateNotices ?? 0),
+    completedWrites: digest.completedWrites + (chunk.completedWrites ?? 0),
   };
 }
 
@@ -122,11 +140,16 @@ export function withProblem(digest: SweepDigest, problem: string): SweepDigest {
   return { ...digest, problems: [...digest.problems, clip(problem)].slice(0, 5) };
 }
 
-/** Whether the sweep found anything worth a notice: a function that is not `ok`, a fix, or a problem. */
+/**
+ * Whether the sweep found anything worth a notice: a function that is not `ok`, a fix, a notice it sent late or a
+ * record it completed, or a problem.
+ */
 export function foundSomething(digest: SweepDigest): boolean {
   return (
     SCAN_STATUSES.some((status) => status !== 'ok' && digest.counts[status] > 0) ||
     digest.fixed.length > 0 ||
+    digest.lateNotices > 0 ||
+    digest.completedWrites > 0 ||
     digest.problems.length > 0
   );
 }
@@ -143,6 +166,7 @@ export function renderDigest(
     counts['at-risk'] > 0 ? `${counts['at-risk']} at-risk` : '',
     counts['needs-human'] > 0 ? `${counts['needs-human']} need a human` : '',
     fixedCount > 0 ? `${fixedCount} fixed` : '',
+    digest.lateNotices > 0 ? `${digest.lateNotices} late notice(s)` : '',
     digest.problems.length > 0 ? 'could not sweep' : '',
   ].filter((part) => part !== '');
   const subject =
@@ -169,11 +193,28 @@ export function renderDigest(
         ? [`- and ${digest.unlistedFixes} more function(s) in other repositories`]
         : []),
       ...(digest.failedFixes > 0
-        ? [`- ${digest.failedFixes} fix(es) failed and will be tried again by the next sweep`]
+        ? [
+            `- ${digest.failedFixes} fix(es) failed; any of their writes that reached the policy is completed and notified from the audit table, the others are tried again by the next sweep`,
+          ]
         : []),
       ...(digest.unnotifiedFixes > 0
         ? [
-            `- ${digest.unnotifiedFixes} of these fix(es) could not send their own notice (SNS failed): this digest is their notice; the audit table records them as applied, not notified`,
+            `- ${digest.unnotifiedFixes} of these fix(es) could not send their own notice (SNS failed) and no audit table keeps it to send later: this digest is their only notice`,
+          ]
+        : []),
+    ]);
+  }
+  if (digest.lateNotices > 0 || digest.completedWrites > 0) {
+    sections.push([
+      'NOTICES SENT LATE (the audit table kept them)',
+      ...(digest.lateNotices > 0
+        ? [
+            `- ${digest.lateNotices} notice(s) of changes lambda-ecr-autofix made (fixes of this sweep or of earlier runs) could not be sent when the change was made; this sweep sent them now`,
+          ]
+        : []),
+      ...(digest.completedWrites > 0
+        ? [
+            `- ${digest.completedWrites} write(s) of earlier runs were interrupted before their audit record was completed; the sweep found them in the policy and completed the record`,
           ]
         : []),
     ]);

@@ -39,6 +39,33 @@ export interface SweepRequest {
   /** 1 for the first invocation, then 2, 3 … */
   readonly chunk: number;
   readonly digest: SweepDigest;
+  /**
+   * Repositories whose notices an earlier part of the sweep still owes (the notice outbox could not send them): this
+   * part tries them again, and the sweep does not finish while one is owed.
+   */
+  readonly owedNotices: readonly string[];
+  /** When the previous part sent this continuation (ISO 8601); null for the scheduled event itself. */
+  readonly sentAt: string | null;
+}
+
+/** At most this many repositories with owed notices travel in a continuation; more, and the part is retried. */
+export const MAX_OWED_NOTICES = 50;
+
+/**
+ * A message enqueued this long after it was made was sent again: a dead-letter-queue redrive (or a replay by hand),
+ * which SQS counts as a new message, so its receive count starts at 1 again
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-configure-dead-letter-queue-redrive.html:
+ * "All redriven messages are considered new messages"). EventBridge and SNS deliver to SQS within seconds.
+ */
+export const RESENT_AFTER_MS = 15 * 60_000;
+
+/**
+ * Whether the message of `request` was sent again long after it was made (see `RESENT_AFTER_MS`): `enqueuedAtMs` is
+ * the SQS `SentTimestamp`, the request's own time is the continuation's `sentAt` or the scheduled event's time.
+ */
+export function resentLate(request: SweepRequest, enqueuedAtMs: number): boolean {
+  const madeAt = Date.parse(request.sentAt ?? request.startedAt);
+  return Number.isFinite(madeAt) && enqueuedAtMs - madeAt > RESENT_AFTER_MS;
 }
 
 export type SweepMessageResult =
@@ -50,6 +77,8 @@ export type SweepMessageResult =
     };
 
 const ACCOUNT = /^\d{12}$/;
+const REPOSITORY_ARN =
+  /^arn:(aws|aws-cn|aws-us-gov):ecr:[a-z0-9-]+:\d{12}:repository\/[a-z0-9._/-]{2,256}$/;
 const RULE_ARN = /^arn:(aws|aws-cn|aws-us-gov):events:([a-z0-9-]+):(\d{12}):rule\/(.+)$/;
 const bounded = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 const count = z.int().check(z.gte(0));
@@ -93,6 +122,9 @@ const digestSchema = z.object({
   unlistedFixes: count,
   failedFixes: count,
   unnotifiedFixes: count,
+  // Absent in the continuations of a version before the notice outbox.
+  lateNotices: z._default(count, 0),
+  completedWrites: z._default(count, 0),
   problems: z.array(bounded(300)).check(z.maxLength(5)),
 });
 
@@ -107,6 +139,11 @@ const continuationSchema = z.object({
     marker: bounded(1024),
     chunk: z.int().check(z.gte(2)),
     digest: digestSchema,
+    owedNotices: z._default(
+      z.array(z.string().check(z.regex(REPOSITORY_ARN))).check(z.maxLength(MAX_OWED_NOTICES)),
+      []
+    ),
+    sentAt: z.optional(bounded(64)),
   }),
 });
 
@@ -153,6 +190,8 @@ export function parseSweepMessage(input: unknown): SweepMessageResult {
       marker: null,
       chunk: 1,
       digest: emptyDigest(),
+      owedNotices: [],
+      sentAt: null,
     },
   };
 }
@@ -166,18 +205,22 @@ function parseContinuation(input: unknown): SweepMessageResult {
       explanation: `The sweep continuation is malformed (at "${(parsed.error.issues[0] as z.core.$ZodIssue).path.join('.')}").`,
     };
   }
-  const { detail } = parsed.data;
+  const { sentAt, ...detail } = parsed.data.detail;
   return {
     ok: true,
-    request: { ...detail, partition: partitionOfRegion(detail.region) },
+    request: { ...detail, sentAt: sentAt ?? null, partition: partitionOfRegion(detail.region) },
   };
 }
 
-/** The message that continues `request` from `marker` with the digest so far. */
+/**
+ * The message that continues `request` from `marker` with the digest so far, the repositories whose notices are still
+ * owed, and when it was sent.
+ */
 export function continuationMessage(
   request: SweepRequest,
   marker: string,
-  digest: SweepDigest
+  digest: SweepDigest,
+  handOver: { readonly owedNotices: readonly string[]; readonly sentAt: string }
 ): Record<string, unknown> {
   return {
     source: CONTINUATION_SOURCE,
@@ -190,6 +233,8 @@ export function continuationMessage(
       marker,
       chunk: request.chunk + 1,
       digest,
+      owedNotices: [...handOver.owedNotices],
+      sentAt: handOver.sentAt,
     },
   };
 }

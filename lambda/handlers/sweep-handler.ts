@@ -58,7 +58,10 @@ export function createSweepHandler(
         }
         const { request } = parsed;
         try {
-          const outcome = await sweeper.sweep(request, () => context.getRemainingTimeInMillis());
+          const outcome = await sweeper.sweep(request, () => context.getRemainingTimeInMillis(), {
+            attempt: Number(record.attributes.ApproximateReceiveCount) || 1,
+            enqueuedAt: Number(record.attributes.SentTimestamp),
+          });
           logger.info(`sweep ${outcome.kind}`, {
             messageId: record.messageId,
             sweepId: request.sweepId,
@@ -67,6 +70,8 @@ export function createSweepHandler(
             chunk: request.chunk,
             ...Object.fromEntries(SCAN_STATUSES.map((s) => [s, outcome.digest.counts[s]])),
             problems: outcome.digest.problems,
+            lateNotices: outcome.digest.lateNotices,
+            completedWrites: outcome.digest.completedWrites,
             notified: outcome.kind === 'finished' && outcome.notified,
           });
         } catch (error) {

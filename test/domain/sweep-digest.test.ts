@@ -144,10 +144,13 @@ describe('renderDigest', () => {
       'ok 1, broken 1, at-risk 1, needs-human 1, unknown 50 (1 deleted during the sweep)'
     );
     expect(message).toContain('- arn:aws:ecr:eu-west-1:111111111111:repository/app: for api');
-    expect(message).toContain('- 1 fix(es) failed and will be tried again by the next sweep');
     expect(message).toContain(
-      '- 1 of these fix(es) could not send their own notice (SNS failed): this digest is their notice'
+      '- 1 fix(es) failed; any of their writes that reached the policy is completed and notified from the audit table, the others are tried again by the next sweep'
     );
+    expect(message).toContain(
+      '- 1 of these fix(es) could not send their own notice (SNS failed) and no audit table keeps it to send later: this digest is their only notice'
+    );
+    expect(message).not.toContain('NOTICES SENT LATE');
     expect(message).toContain(
       '- nightly: broken (image-access-denied), arn:aws:ecr:eu-west-1:111111111111:repository/app\n  nightly explained.'
     );
@@ -180,5 +183,28 @@ describe('renderDigest', () => {
     const { message } = renderDigest(sweep, addToDigest(emptyDigest(), chunk([], { fixes })));
 
     expect(message).toContain('- and 1 more function(s) in other repositories');
+  });
+
+  it('tells the notices it sent late and the interrupted writes it completed, and only those', () => {
+    const late = addToDigest(
+      addToDigest(emptyDigest(), chunk([finding('api', 'ok')], { lateNotices: 2 })),
+      chunk([], { lateNotices: 1, completedWrites: 1 })
+    );
+    const completedOnly = addToDigest(emptyDigest(), chunk([], { completedWrites: 1 }));
+
+    const { subject, message } = renderDigest(sweep, late);
+
+    expect([late.lateNotices, late.completedWrites]).toEqual([3, 1]);
+    expect(foundSomething(late)).toBe(true);
+    expect(foundSomething(completedOnly)).toBe(true);
+    expect(subject).toBe('[lambda-ecr-autofix] SWEEP 222222222222 (eu-west-1): 3 late notice(s)');
+    expect(message).toContain(
+      'NOTICES SENT LATE (the audit table kept them)\n- 3 notice(s) of changes lambda-ecr-autofix made (fixes of this sweep or of earlier runs) could not be sent when the change was made; this sweep sent them now\n- 1 write(s) of earlier runs were interrupted before their audit record was completed; the sweep found them in the policy and completed the record'
+    );
+    expect(renderDigest(sweep, completedOnly).message).not.toContain('notice(s) of changes');
+    expect(
+      renderDigest(sweep, addToDigest(emptyDigest(), chunk([], { lateNotices: 1 }))).message
+    ).not.toContain('write(s) of earlier runs');
+    expect(foundSomething(addToDigest(emptyDigest(), chunk([finding('api', 'ok')])))).toBe(false);
   });
 });

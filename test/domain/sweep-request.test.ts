@@ -1,6 +1,12 @@
 import { emptyDigest } from '../../lambda/domain/sweep-digest';
 import type { SweepRequest } from '../../lambda/domain/sweep-request';
-import { continuationMessage, parseSweepMessage } from '../../lambda/domain/sweep-request';
+import {
+  MAX_OWED_NOTICES,
+  RESENT_AFTER_MS,
+  continuationMessage,
+  parseSweepMessage,
+  resentLate,
+} from '../../lambda/domain/sweep-request';
 
 const scheduled = {
   version: '0',
@@ -27,6 +33,8 @@ describe('parseSweepMessage', () => {
         marker: null,
         chunk: 1,
         digest: emptyDigest(),
+        owedNotices: [],
+        sentAt: null,
       },
     });
   });
@@ -113,14 +121,44 @@ describe('continuationMessage', () => {
     ],
   };
 
+  const handOver = {
+    owedNotices: ['arn:aws:ecr:eu-west-1:111111111111:repository/platform/app'],
+    sentAt: '2026-01-01T03:02:00.000Z',
+  };
+
   it('comes back, through JSON, as the same sweep one part further', () => {
     const message = JSON.parse(
-      JSON.stringify(continuationMessage(started, 'marker-2', digest))
+      JSON.stringify(continuationMessage(started, 'marker-2', digest, handOver))
     ) as unknown;
 
     expect(parseSweepMessage(message)).toEqual({
       ok: true,
-      request: { ...started, marker: 'marker-2', chunk: 2, digest },
+      request: { ...started, marker: 'marker-2', chunk: 2, digest, ...handOver },
+    });
+  });
+
+  it('reads the continuation of a version before the notice outbox', () => {
+    const message = continuationMessage(started, 'marker-2', digest, handOver) as {
+      detail: Record<string, unknown> & { digest: Record<string, unknown> };
+    };
+    // What a version before the notice outbox sent: no owedNotices and sentAt, no lateNotices and completedWrites.
+    const older: Record<string, unknown> = { ...message.detail };
+    delete older['owedNotices'];
+    delete older['sentAt'];
+    const olderDigest: Record<string, unknown> = { ...message.detail.digest };
+    delete olderDigest['lateNotices'];
+    delete olderDigest['completedWrites'];
+
+    expect(parseSweepMessage({ ...message, detail: { ...older, digest: olderDigest } })).toEqual({
+      ok: true,
+      request: {
+        ...started,
+        marker: 'marker-2',
+        chunk: 2,
+        digest: { ...digest, lateNotices: 0, completedWrites: 0 },
+        owedNotices: [],
+        sentAt: null,
+      },
     });
   });
 
@@ -133,8 +171,19 @@ describe('continuationMessage', () => {
       'a digest listing too much',
       { digest: { ...digest, listed: Array(51).fill(digest.listed[0]) } },
     ],
+    ['an owed notice of something else', { owedNotices: ['arn:aws:s3:::bucket'] }],
+    [
+      'too many owed notices',
+      {
+        owedNotices: Array.from(
+          { length: MAX_OWED_NOTICES + 1 },
+          (_, i) => `arn:aws:ecr:eu-west-1:111111111111:repository/r${i}`
+        ),
+      },
+    ],
+    ['an empty sentAt', { sentAt: '' }],
   ])('refuses a continuation with %s', (_, change) => {
-    const message = continuationMessage(started, 'marker-2', digest) as {
+    const message = continuationMessage(started, 'marker-2', digest, handOver) as {
       detail: Record<string, unknown>;
     };
 
@@ -145,5 +194,28 @@ describe('continuationMessage', () => {
         /^The sweep continuation is malformed \(at "detail\./
       ) as string,
     });
+  });
+});
+
+describe('resentLate', () => {
+  const started = (parseSweepMessage(scheduled) as { ok: true; request: SweepRequest }).request;
+  const madeAt = Date.parse(started.startedAt);
+
+  it('tells a message enqueued long after it was made (a dead-letter redrive) from a prompt one', () => {
+    expect(resentLate(started, madeAt + 5_000)).toBe(false);
+    expect(resentLate(started, madeAt + RESENT_AFTER_MS)).toBe(false);
+    expect(resentLate(started, madeAt + RESENT_AFTER_MS + 1)).toBe(true);
+  });
+
+  it('measures a continuation from when it was sent, not from the start of the sweep', () => {
+    const continued = { ...started, chunk: 3, sentAt: '2026-01-01T05:00:00.000Z' };
+
+    expect(resentLate(continued, Date.parse('2026-01-01T05:00:03.000Z'))).toBe(false);
+    expect(resentLate(continued, Date.parse('2026-01-01T06:00:00.000Z'))).toBe(true);
+  });
+
+  it('says no when either time is unknown', () => {
+    expect(resentLate(started, Number.NaN)).toBe(false);
+    expect(resentLate({ ...started, startedAt: 'not a time' }, madeAt + 3_600_000)).toBe(false);
   });
 });
