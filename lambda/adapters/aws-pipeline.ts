@@ -36,6 +36,8 @@ export interface AwsPipelineOptions {
   readonly clock?: Clock;
   /** Clients to share (the demo observes what goes through them). @default new clients from the options above */
   readonly clients?: FixerAwsClients;
+  /** Told right before each policy write when there is no audit table (see `PipelineDependencies`). */
+  readonly onUnauditedWrite?: (repositoryArn: string) => void;
 }
 
 export interface AwsPipeline {
@@ -85,6 +87,9 @@ export function createAwsPipeline(options: AwsPipelineOptions): AwsPipeline {
     locks,
     clock,
     telemetry: options.telemetry,
+    ...(options.onUnauditedWrite === undefined
+      ? {}
+      : { onUnauditedWrite: options.onUnauditedWrite }),
   });
   return { pipeline, notifier };
 }

@@ -23,6 +23,8 @@ import { RepositoryNotFoundError } from './errors';
 import type { GrantKey, GrantOutcome } from './grant-audit';
 import { GrantAudit, decisionOfRecord } from './grant-audit';
 import { GrantNotices } from './grant-notices';
+import type { OutboxReport } from './notice-outbox';
+import { NoticeOutbox } from './notice-outbox';
 import type {
   AuditLog,
   AuditRecord,
@@ -48,7 +50,7 @@ export interface DriftGuardDependencies {
 }
 
 /** What the guard made of one call. */
-export type DriftCheck =
+export type DriftCheck = (
   | {
       readonly kind: 'ignored';
       readonly reason: 'no-drift' | 'drift-already-reported' | 'drift-guard-off';
@@ -60,7 +62,14 @@ export type DriftCheck =
       readonly outcomes: readonly GrantOutcome[];
       /** The restore was written but could not be verified (another writer kept replacing the policy). */
       readonly unverified: boolean;
-    };
+    }
+) & {
+  /**
+   * What the notice outbox did for the repository's other records (notices other runs' writes still owed, writes it
+   * completed); absent when it did nothing.
+   */
+  readonly outbox?: OutboxReport;
+};
 
 export class DriftGuard {
   private readonly grantAudit: GrantAudit;
@@ -90,7 +99,27 @@ export class DriftGuard {
     await this.announceRevokes(audit, call, records);
     const own = records.filter((record) => record.eventId.startsWith(`${call.eventId}/`));
     const others = records.filter((record) => !own.includes(record));
+    const seen: { policy: string | null | undefined } = { policy: undefined };
+    const check = await this.decide(call, own, others, seen);
+    // The notice outbox on the records read anyway: what other runs' writes on this repository still owe.
+    const { notifier, clock, runId } = this.deps;
+    const outbox = await new NoticeOutbox({ audit, notifier, config, clock, runId }).settle(
+      others,
+      seen.policy
+    );
+    const quiet = outbox.sent.length === 0 && outbox.unsent.length === 0 && outbox.completed === 0;
+    return quiet ? check : { ...check, outbox };
+  }
 
+  /** The check proper, once the records are read; `seen.policy` gets the policy it read (if it read one). */
+  private async decide(
+    call: PolicyCall,
+    own: readonly AuditRecord[],
+    others: readonly AuditRecord[],
+    seen: { policy: string | null | undefined }
+  ): Promise<DriftCheck> {
+    const { config } = this.deps;
+    const where = `repository ${call.repository.repositoryName} (account ${call.repository.registryAccount}, ${call.repository.region})`;
     if (call.eventName === 'DeleteRepository') {
       const assessed = assessDrift(call, others, null, config);
       if (assessed.kind !== 'deleted') return assessed as DriftCheck;
@@ -105,6 +134,7 @@ export class DriftGuard {
     let policy: string | null;
     try {
       policy = await store.getPolicy(ref);
+      seen.policy = policy;
     } catch (error) {
       if (error instanceof RepositoryNotFoundError) {
         return ignored(

@@ -21,7 +21,7 @@ import type { UndoContext } from '../domain/undo-instructions';
 import type { DecisionEventsTelemetry } from './decision-events';
 import { DecisionEventPublisher } from './decision-events';
 import { DriftGuard } from './drift-guard';
-import { NoticeNotSentError } from './errors';
+import { NoticeNotSentError, NoticesOwedError } from './errors';
 import type { EventOutcome, EventResult, IncomingEvent, PendingEvent } from './event-outcome';
 import { Notices } from './notices';
 import type {
@@ -60,6 +60,8 @@ export interface PipelineDependencies {
    * @default a random UUID
    */
   readonly newRunId?: () => string;
+  /** Told right before each policy write when there is no audit log (the CLI warns that nothing records it). */
+  readonly onUnauditedWrite?: (repositoryArn: string) => void;
 }
 
 /** Where the pipeline reports what it did: the handler maps this to Powertools Logger and Metrics. */
@@ -99,6 +101,7 @@ export class FixPipeline {
       notices: new Notices(notifier, config, this.deps.undo),
       clock,
       runId,
+      onUnauditedWrite: this.deps.onUnauditedWrite,
     });
     const telemetry = this.deps.telemetry;
     const decisionEvents = new DecisionEventPublisher(this.deps.decisionEvents ?? null, config, {
@@ -268,12 +271,16 @@ export class FixPipeline {
               check.kind === 'decided'
                 ? check.outcomes.find((outcome) => outcome.noticeError !== null)
                 : undefined;
+            const owed = check.outbox?.unsent ?? [];
             results.set(
               incoming,
-              unsent === undefined
-                ? { messageId, status: 'checked', call, check }
-                : // Retried: the record keeps the notice unsent (or the report is recorded again), so it goes out then.
+              unsent !== undefined
+                ? // Retried: the record keeps the notice unsent (or the report is recorded again), so it goes out then.
                   { messageId, status: 'failed', error: new NoticeNotSentError(unsent.noticeError) }
+                : owed.length > 0
+                  ? // Retried, so that the outbox tries again the notices other runs' writes still owe.
+                    { messageId, status: 'failed', error: new NoticesOwedError(owed) }
+                  : { messageId, status: 'checked', call, check }
             );
           } catch (error) {
             results.set(incoming, { messageId, status: 'failed', error });

@@ -62,6 +62,8 @@ export interface WriteAheadAuditDependencies {
   readonly clock: Clock;
   /** This pipeline run's id: the owner of the records it writes. */
   readonly runId: string;
+  /** Told right before a write that no audit log records (no audit log at all). */
+  readonly onUnauditedWrite?: ((repositoryArn: string) => void) | undefined;
 }
 
 type Tags = Readonly<Record<string, string>>;
@@ -89,7 +91,11 @@ export class WriteAheadAudit implements IntentWriter {
     const intents = new Map<PendingEvent, AuditRecord>();
     const conflicts = new Map<PendingEvent, AuditRecord>();
     const { audit, clock, notices } = this.deps;
-    if (audit === null) return { intents, conflicts, unwritten: null };
+    if (audit === null) {
+      const first = fixes[0];
+      if (first !== undefined) this.deps.onUnauditedWrite?.(first.pending.target.repositoryArn);
+      return { intents, conflicts, unwritten: null };
+    }
     const now = clock.now();
     const staleBefore = new Date(now.getTime() - LIVE_INTENT_MS).toISOString();
     const records = fixes.map(({ decision }) => ({

@@ -16,6 +16,9 @@ import {
 } from '@aws-sdk/client-ecr';
 import { InternalErrorException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 
@@ -240,6 +243,52 @@ describe('the fixer Lambda under faults (aws-sdk-client-mock, real SDK exception
       state: { S: 'applied' },
       notifiedAt: { S: expect.any(String) as string },
     });
+  });
+
+  it('retries exhausted (to the DLQ): the error notice and the owed record stay; the next ECR event of the repository sends the notice once, a redrive nothing more', async () => {
+    // SNS refuses the FIXED notice on every delivery; the error notice on the last one goes through.
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      publishFailures.push(
+        new InternalErrorException({
+          $metadata: { httpStatusCode: 500 },
+          message: 'Internal error',
+        })
+      );
+    }
+    const handler = container();
+    const repository = 'arn:aws:ecr:eu-west-1:111111111111:repository/platform/payments-worker';
+    const fixed =
+      '[lambda-ecr-autofix] FIXED: 222222222222 can now pull platform/payments-worker (eu-west-1)';
+
+    const responses = [];
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      responses.push(await handler(batch(record(body(CROSS_ACCOUNT), 'm1', attempt))));
+    }
+    const afterDeadLetter = [...delivered];
+    const owed = [...table.items.values()].find((item) => item['repositoryArn']?.S === repository);
+    // The fix's own SetRepositoryPolicy reaches the drift guard (as any later policy change would).
+    const ecrEvent = readFileSync(
+      join(__dirname, '..', 'fixtures', 'ecr-events', 'ecr-set-repository-policy-by-fixer.json'),
+      'utf8'
+    );
+    const drift = await handler(batch(record(ecrEvent, 'ecr-1')));
+    // An operator redrives the dead letter later: a new message, the same event.
+    const redrive = await handler(batch(record(body(CROSS_ACCOUNT), 'm1-redriven', 1)));
+
+    expect(responses.map((response) => response.batchItemFailures)).toEqual(
+      Array(5).fill([{ itemIdentifier: 'm1' }])
+    );
+    expect(afterDeadLetter).toEqual([
+      expect.stringMatching(/^\[lambda-ecr-autofix\] ERROR: /) as unknown,
+    ]);
+    expect(owed).toMatchObject({ state: { S: 'applied' }, outcome: { S: 'fix' } });
+    expect(owed?.['notifiedAt']).toBeUndefined();
+    expect(ecr).toHaveReceivedCommandTimes(SetRepositoryPolicyCommand, 1);
+    expect([drift.batchItemFailures, redrive.batchItemFailures]).toEqual([[], []]);
+    expect(delivered.slice(afterDeadLetter.length)).toEqual([fixed]);
+    expect(
+      [...table.items.values()].find((item) => item['repositoryArn']?.S === repository)
+    ).toMatchObject({ notifiedAt: { S: expect.any(String) as string } });
   });
 
   it('an audit table that refuses the intent: nothing is written to ECR, and the event is retried', async () => {
