@@ -125,7 +125,7 @@ const COMMANDS: Record<string, Command> = {
       concurrency: { type: 'string' },
       'exit-code': { type: 'boolean', default: false },
     },
-    run: async (values) => {
+    run: async (values, _out, note) => {
       const progress = terminalProgress();
       try {
         return await runScan(
@@ -141,7 +141,14 @@ const COMMANDS: Record<string, Command> = {
             concurrency: optionalString(values, 'concurrency'),
             exitCode: values['exit-code'] === true,
           },
-          { progress: progress?.report ?? null }
+          {
+            progress: progress?.report ?? null,
+            // On its own line, not after a progress line.
+            note: (text) => {
+              progress?.clear();
+              note(text);
+            },
+          }
         );
       } finally {
         progress?.clear();

@@ -14,6 +14,7 @@ import { parsePolicyCallEvent } from '../../lambda/domain/policy-call-event';
 import { renderNotification } from '../../lambda/domain/notification';
 import type { Config } from '../../lambda/domain/config';
 import type { Decision } from '../../lambda/domain/decision';
+import { NO_AUDIT_WARNING, auditTableOption } from './aws-options';
 import { readEvent } from './event-input';
 import { readConfig } from './inputs';
 import { checkJson, checkText, decisionJson, decisionText } from './output';
@@ -32,14 +33,16 @@ Options:
   --config FILE        configuration JSON (the keys of the cdk.json context "lambda-ecr-autofix")
   --topic-arn ARN      SNS topic for the notification; without it nothing is published. The topic is
                        checked (sns:GetTopicAttributes) before anything is written
-  --audit-table NAME   the audit table (the central stack's AuditTableName output): records the intent
-                       before the write and the outcome after it, and takes the repository lease, like
-                       the Lambda. A rerun with the same table sends a notice that could not be sent
+  --audit-table NAME   the audit table (the central stack's AuditTableName output; default
+                       $LAMBDA_ECR_AUTOFIX_AUDIT_TABLE): records the intent before the write and the
+                       outcome after it, and takes the repository lease, like the Lambda. A rerun with
+                       the same table sends a notice that could not be sent. Without one, a write is
+                       not recorded (revoke and the drift guard will not know it): a warning says so
   --region R           the fixer's region (SNS, STS, DynamoDB); default AWS_REGION, else the event's region
   --endpoint-url URL   send every AWS call to URL (e.g. http://127.0.0.1:5000 for moto_server);
                        without AWS credentials in the environment, dummy ones are used there
   --dry-run            decide and notify, but write nothing (overrides the configured mode)
-  --json               print one JSON object: the plan fields plus applied and messageId
+  --json               print one JSON object: the plan fields plus applied, messageId and audited
   -h, --help           show this help
 
 Credentials: the AWS SDK's default chain (environment, profile, SSO, instance role).
@@ -71,9 +74,6 @@ export class ApplyError extends Error {
   }
 }
 
-/** DynamoDB table names: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html */
-const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
-
 const SILENT: Telemetry = { decided: () => undefined, failed: () => undefined };
 
 export async function runApply(
@@ -97,11 +97,7 @@ export async function runApply(
   ) {
     throw new UsageError(`--topic-arn must be an SNS topic ARN, got "${options.topicArn}"`);
   }
-  if (options.auditTable !== undefined && !TABLE_NAME.test(options.auditTable)) {
-    throw new UsageError(
-      `--audit-table must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got "${options.auditTable}"`
-    );
-  }
+  const auditTable = auditTableOption(options.auditTable, env);
   const parsed = parseDeployEvent(event);
   const policyCall = parsePolicyCallEvent(event);
   const region =
@@ -147,6 +143,7 @@ export async function runApply(
       throw new ApplyError(`${(error as Error).message}; nothing was changed`, { cause: error });
     }
   }
+  let warned = false;
   const { pipeline } = createAwsPipeline({
     ...clientOptions,
     clients,
@@ -154,11 +151,16 @@ export async function runApply(
     fixerAccountId: identity.account,
     fixerRoleArns: [],
     topicArn: options.topicArn ?? null,
-    auditTableName: options.auditTable ?? null,
+    auditTableName: auditTable ?? null,
     telemetry: SILENT,
+    // Right before the write, so that a write nothing records cannot go unnoticed.
+    onUnauditedWrite: () => {
+      if (!warned) note(NO_AUDIT_WARNING);
+      warned = true;
+    },
   });
   const [result] = await pipeline.process([{ messageId: options.event, event, attempt: 1 }]);
-  return render(result as EventResult, options, config);
+  return render(result as EventResult, { ...options, auditTable }, config);
 }
 
 function render(
@@ -166,6 +168,7 @@ function render(
   options: Pick<ApplyOptions, 'json' | 'auditTable' | 'topicArn'>,
   config: Config
 ): string {
+  const audited = options.auditTable !== undefined;
   const mode = config.mode;
   const hasTopic = options.topicArn !== undefined;
   if (result.status === 'failed') {
@@ -181,15 +184,15 @@ function render(
   }
   if (result.status === 'checked') {
     return options.json
-      ? JSON.stringify(checkJson(result.call, result.check), null, 2)
-      : checkText(result.call, result.check);
+      ? JSON.stringify({ ...checkJson(result.call, result.check), audited }, null, 2)
+      : `${checkText(result.call, result.check)}\n${auditedText(options.auditTable)}`;
   }
   const { decision, applied, notificationId, replayed } = result;
   const notification = result.notice ?? renderNotification(decision, { mode, applied });
   const json = options.json;
   if (json) {
     return JSON.stringify(
-      { ...decisionJson(decision, notification), applied, messageId: notificationId },
+      { ...decisionJson(decision, notification), applied, messageId: notificationId, audited },
       null,
       2
     );
@@ -198,7 +201,15 @@ function render(
     decisionText(decision, notification),
     `Applied:     ${appliedText(applied, replayed, mode, decision.outcome)}`,
     `Published:   ${notificationId === null ? `no (${whyNotPublished(decision, config, hasTopic)})` : `yes, message ${notificationId}`}`,
+    auditedText(options.auditTable),
   ].join('\n');
+}
+
+/** The `Audited:` line: where the run recorded what it did, or that nothing did. */
+export function auditedText(auditTable: string | undefined): string {
+  return auditTable === undefined
+    ? 'Audited:     no (no audit table: revoke, history and the drift guard do not know of this run)'
+    : `Audited:     yes, in table ${auditTable}`;
 }
 
 /** Why no notification went out, in the terms of the options and configuration that decided it. */

@@ -8,6 +8,12 @@ import { UsageError } from './usage-error';
 /** The environment variable that names the audit table when `--audit-table` is not given. */
 export const AUDIT_TABLE_ENV = 'LAMBDA_ECR_AUTOFIX_AUDIT_TABLE';
 
+/**
+ * The line `apply` and `scan --fix` print on stderr right before a policy write that no audit record announces: such a
+ * write is invisible to `revoke`, `history` and the drift guard.
+ */
+export const NO_AUDIT_WARNING = `no audit table: this write will not be recorded by lambda-ecr-autofix; revoke and the drift guard will not know it — pass --audit-table NAME or set ${AUDIT_TABLE_ENV}`;
+
 /** DynamoDB table names: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html */
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 const TOPIC_ARN = /^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;

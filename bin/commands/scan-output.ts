@@ -2,6 +2,8 @@
  * How a scan is shown: a summary and one line per function that is not `ok` for people; every function as one JSON
  * object (`--json`) or as CSV rows (`--csv`, RFC 4180) for machines.
  */
+import { NoticeNotSentError } from '../../lambda/application/errors';
+import type { OutboxReport } from '../../lambda/application/notice-outbox';
 import type { ScanFixResult } from '../../lambda/application/scan-fixes';
 import type { ScanFinding, ScanStatus } from '../../lambda/domain/scan';
 import { SCAN_STATUSES, summarizeFindings } from '../../lambda/domain/scan';
@@ -34,16 +36,66 @@ const SEVERITY: Readonly<Record<ScanStatus, number>> = {
   ok: 4,
 };
 
-/** `{summary, functions}`: every image function, `ok` included, by Region and name. */
-export function scanJson(report: ScanReport): string {
+/** What `--fix` adds to `--json`: whether an audit table recorded the fixes, and what the notice outbox did. */
+export interface FixFacts {
+  readonly audited: boolean;
+  /** Null without an audit table (no outbox), or when it could not be read. */
+  readonly notices: OutboxReport | null;
+}
+
+/**
+ * `{summary, functions}`: every image function, `ok` included, by Region and name; with `--fix` also `audited` and
+ * `notices` (`{sent, unsent, completed}`, or null without an audit table).
+ */
+export function scanJson(report: ScanReport, fix?: FixFacts): string {
   return JSON.stringify(
     {
       summary: summarizeFindings(report.findings),
       functions: byRegionAndName(report.findings).map(row),
+      ...(fix === undefined
+        ? {}
+        : {
+            audited: fix.audited,
+            notices:
+              fix.notices === null
+                ? null
+                : {
+                    sent: fix.notices.sent.map((notice) => ({
+                      repositoryArn: notice.repositoryArn,
+                      eventId: notice.eventId,
+                      subject: notice.subject,
+                      messageId: notice.messageId,
+                    })),
+                    unsent: fix.notices.unsent.map((notice) => ({
+                      repositoryArn: notice.repositoryArn,
+                      eventId: notice.eventId,
+                      subject: notice.subject,
+                      error: notice.error,
+                    })),
+                    completed: fix.notices.completed,
+                  },
+          }),
     },
     null,
     2
   );
+}
+
+/** What the notice outbox did: the notices it sent, those still owed, the interrupted writes it completed. */
+export function outboxText(report: OutboxReport): string {
+  if (report.sent.length === 0 && report.unsent.length === 0 && report.completed === 0) {
+    return 'Notices owed: none (every applied change of the repositories scanned has sent its notice).';
+  }
+  return [
+    'Notices owed (of this run or an earlier one, kept in the audit table):',
+    ...report.sent.map((notice) => `  sent: ${notice.subject} (message ${notice.messageId})`),
+    ...report.unsent.map((notice) => `  NOT SENT: ${notice.subject}: ${oneLine(notice.error)}`),
+    ...(report.completed > 0
+      ? [
+          `  ${report.completed} interrupted write(s) found in the policy: their audit records were completed`,
+        ]
+      : []),
+  ].join('\n');
 }
 
 /** A header line and one row per function; fields quoted per RFC 4180, lines ended with CRLF. */
@@ -94,7 +146,10 @@ export function fixesText(results: readonly ScanFixResult[]): string {
     const name = result.functionArn.slice(result.functionArn.lastIndexOf(':') + 1);
     if (result.status === 'failed') {
       const message = result.error instanceof Error ? result.error.message : String(result.error);
-      lines.push(`  ${name}: FAILED: ${oneLine(message)}`);
+      // A verified write whose notice failed is a fix all the same (the message says so).
+      lines.push(
+        `  ${name}: ${result.error instanceof NoticeNotSentError ? '' : 'FAILED: '}${oneLine(message)}`
+      );
       continue;
     }
     const { decision, applied } = result;

@@ -4,9 +4,11 @@
  */
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 
-import { NoticeNotSentError } from '../../lambda/application/errors';
+import { NoticeNotSentError, messageOf } from '../../lambda/application/errors';
 import type { Telemetry } from '../../lambda/application/fix-pipeline';
 import { createLimiter } from '../../lambda/application/concurrency';
+import type { OutboxReport, OutboxRepository } from '../../lambda/application/notice-outbox';
+import { NoticeOutbox } from '../../lambda/application/notice-outbox';
 import type { ScanFixResult } from '../../lambda/application/scan-fixes';
 import { applyScanFixes } from '../../lambda/application/scan-fixes';
 import type { RegionScan, ScanProgress } from '../../lambda/application/scanner';
@@ -14,16 +16,18 @@ import { Scanner } from '../../lambda/application/scanner';
 import type { AwsClients } from '../../lambda/adapters/aws-clients';
 import { createAwsClients } from '../../lambda/adapters/aws-clients';
 import { createAwsPipeline } from '../../lambda/adapters/aws-pipeline';
+import { DynamoDbAuditLog } from '../../lambda/adapters/dynamodb-audit-log';
 import { LambdaFunctionInventory } from '../../lambda/adapters/lambda-function-inventory';
 import { StsRegistryAccess } from '../../lambda/adapters/registry-access';
 import { SnsNotifier } from '../../lambda/adapters/sns-notifier';
 import { systemClock } from '../../lambda/adapters/system-clock';
 import type { Config } from '../../lambda/domain/config';
 import type { ScanContext } from '../../lambda/domain/scan-call';
-import { ApplyError } from './apply';
+import { ApplyError, auditedText } from './apply';
+import { NO_AUDIT_WARNING, auditTableOption } from './aws-options';
 import { readConfig } from './inputs';
 import type { ScanReport } from './scan-output';
-import { fixesText, scanCsv, scanJson, scanText } from './scan-output';
+import { fixesText, outboxText, scanCsv, scanJson, scanText } from './scan-output';
 import { UsageError } from './usage-error';
 
 export const SCAN_HELP = `Usage: lambda-ecr-autofix scan [--region R ...] [--endpoint-url URL] [--config FILE]
@@ -51,6 +55,9 @@ Options:
                        notices), then scan again and print the state after the fixes
   --topic-arn ARN      with --fix: publish the fixer's notices to this SNS topic
   --audit-table NAME   with --fix: write the fixer's audit records (and leases) to this table
+                       (default $LAMBDA_ECR_AUTOFIX_AUDIT_TABLE), and send the notices it still owes
+                       for the repositories scanned: those an earlier run could not send. Without one,
+                       the fixes are not recorded (revoke and the drift guard will not know them)
   --concurrency N      AWS calls in flight at most (1-64, default 8)
   --exit-code          exit 4 when a function is broken or at-risk (after --fix), for CI
   -h, --help           show this help
@@ -58,7 +65,8 @@ Options:
 Credentials: the AWS SDK's default chain (environment, profile, SSO, instance role).
 Exit status: 0 when the scan ran, whatever it found (4 with --exit-code, see above); 1 when AWS calls
 failed (listing functions, an unusable --topic-arn, or a fix); 2 for usage errors and bad input files;
-3 when fixes were written and verified but their notices could not be sent.`;
+3 when fixes were written and verified but notices are still unsent (with --audit-table, run the same
+command again: it sends them and writes nothing again).`;
 
 export interface ScanOptions {
   readonly regions: readonly string[];
@@ -84,15 +92,21 @@ const SILENT: Telemetry = { decided: () => undefined, failed: () => undefined };
 export interface ScanIo {
   /** Where progress goes (stderr on a terminal); null for none. */
   readonly progress: ((text: string) => void) | null;
+  /** A warning on stderr (e.g. a write no audit table records). */
+  readonly note?: (text: string) => void;
 }
 
 export async function runScan(
   options: ScanOptions,
   io: ScanIo,
-  env: Readonly<Record<string, string | undefined>> = process.env
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  /** Clients to use instead of new ones (tests wrap them to inject faults). */
+  givenClients?: AwsClients
 ): Promise<ScanResult> {
   const config = readConfig(options.config);
   const checked = checkOptions(options);
+  // The environment's table counts only where a table is used: with --fix.
+  const auditTable = options.fix ? auditTableOption(options.auditTable, env) : undefined;
   const credentials =
     options.endpointUrl !== undefined &&
     env['AWS_ACCESS_KEY_ID'] === undefined &&
@@ -100,11 +114,13 @@ export async function runScan(
       ? { accessKeyId: 'lambda-ecr-autofix-local', secretAccessKey: 'lambda-ecr-autofix-local' }
       : undefined;
   const regions = checked.regions.length > 0 ? checked.regions : [await defaultRegion(env)];
-  const clients = createAwsClients({
-    region: regions[0] as string,
-    ...(options.endpointUrl === undefined ? {} : { endpoint: options.endpointUrl }),
-    ...(credentials === undefined ? {} : { credentials }),
-  });
+  const clients =
+    givenClients ??
+    createAwsClients({
+      region: regions[0] as string,
+      ...(options.endpointUrl === undefined ? {} : { endpoint: options.endpointUrl }),
+      ...(credentials === undefined ? {} : { credentials }),
+    });
   const identity = await callerIdentity(clients);
   const context: ScanContext = {
     runId: runId(),
@@ -124,8 +140,11 @@ export async function runScan(
   }
   let scanned = await scanAll();
   let fixes: ScanFixResult[] | null = null;
+  let outbox: OutboxReport | null = null;
+  let outboxError: unknown = null;
   if (options.fix) {
-    const { pipeline } = createAwsPipeline({
+    let warned = false;
+    const { pipeline, notifier } = createAwsPipeline({
       config,
       region: regions[0] as string,
       ...(options.endpointUrl === undefined ? {} : { endpoint: options.endpointUrl }),
@@ -133,10 +152,16 @@ export async function runScan(
       fixerAccountId: identity.account,
       fixerRoleArns: [],
       topicArn: options.topicArn ?? null,
-      auditTableName: options.auditTable ?? null,
+      auditTableName: auditTable ?? null,
       telemetry: SILENT,
       clients,
+      // Right before the first write, so that writes nothing records cannot go unnoticed.
+      onUnauditedWrite: () => {
+        if (!warned) io.note?.(NO_AUDIT_WARNING);
+        warned = true;
+      },
     });
+    const before = scanned;
     fixes = await applyScanFixes(
       pipeline,
       scanned.flatMap((region) => region.entries),
@@ -144,6 +169,22 @@ export async function runScan(
     );
     // The state after the fixes, read again from AWS.
     scanned = await scanAll();
+    if (auditTable !== undefined) {
+      // The notices still owed for every repository read (this run's that failed, and those an earlier run could not
+      // send: its fixes are `ok` now, so nothing else would ever send them), before the report.
+      try {
+        outbox = await new NoticeOutbox({
+          audit: new DynamoDbAuditLog(clients.dynamodb, auditTable),
+          notifier,
+          config,
+          clock: systemClock,
+          runId: `scan-${context.runId}`,
+          limiter: createLimiter(checked.concurrency),
+        }).flush(repositoriesRead([...before, ...scanned]));
+      } catch (error) {
+        outboxError = error;
+      }
+    }
   }
   const report: ScanReport = {
     account: identity.account,
@@ -151,36 +192,84 @@ export async function runScan(
     findings: scanned.flatMap((region) => region.entries.map((entry) => entry.finding)),
     deleted: scanned.reduce((sum, region) => sum + region.deleted, 0),
   };
+  const audited = auditTable !== undefined;
   const output = options.json
-    ? scanJson(report)
+    ? scanJson(report, options.fix ? { audited, notices: outbox } : undefined)
     : options.csv
       ? scanCsv(report)
       : [
-          ...(fixes === null ? [] : [fixesText(fixes), '', 'After the fixes:']),
+          ...(fixes === null
+            ? []
+            : [
+                fixesText(fixes),
+                ...(outbox === null ? [] : [outboxText(outbox)]),
+                auditedText(auditTable),
+                '',
+                'After the fixes:',
+              ]),
           scanText(report),
         ].join('\n');
-  const failed = (fixes ?? []).flatMap((fix) => (fix.status === 'failed' ? [fix] : []));
-  if (failed.length > 0) {
-    // The report still matters: it is printed, then the command fails.
-    const first = failed[0] as Extract<ScanFixResult, { status: 'failed' }>;
-    const why = first.error instanceof Error ? first.error.message : String(first.error);
+  return { output, ...exitOf(report, fixes ?? [], outbox, outboxError, { ...options, audited }) };
+}
+
+/** The exit status and error line of a scan, from what its fixes and its notice outbox did. */
+function exitOf(
+  report: ScanReport,
+  fixes: readonly ScanFixResult[],
+  outbox: OutboxReport | null,
+  outboxError: unknown,
+  options: Pick<ScanOptions, 'exitCode'> & { readonly audited: boolean }
+): Pick<ScanResult, 'exitCode' | 'error'> {
+  // The report still matters: it is printed, then the command fails. With an audit table, a fix whose notice failed
+  // is the outbox's (sent by it now, or still owed below).
+  const failed = fixes.flatMap((fix) =>
+    fix.status === 'failed' && !(options.audited && fix.error instanceof NoticeNotSentError)
+      ? [fix]
+      : []
+  );
+  const firstFailed = failed[0];
+  if (firstFailed !== undefined) {
+    const why = messageOf(firstFailed.error);
     // As `apply`: 3 when every failure is a verified write whose notice could not be sent.
     const onlyNotices = failed.every((fix) => fix.error instanceof NoticeNotSentError);
-    const rerun = !onlyNotices
-      ? ''
-      : options.auditTable === undefined
-        ? ' (without --audit-table nothing records the missing notices: tell the consumer accounts yourself)'
-        : ' (run the same command again to send them; nothing will be written again)';
     return {
-      output,
       exitCode: onlyNotices ? NOTICE_NOT_SENT_EXIT_CODE : 1,
-      error: `${failed.length} fix(es) failed; the report shows the state after them; first: ${first.functionArn}: ${why}${rerun}`,
+      error:
+        `${failed.length} fix(es) failed; the report shows the state after them; first: ${firstFailed.functionArn}: ${why}` +
+        (onlyNotices
+          ? ' (without --audit-table nothing records the missing notices: tell the consumer accounts yourself)'
+          : ''),
+    };
+  }
+  if (outboxError !== null) {
+    return {
+      exitCode: 1,
+      error: `the fixes are done, but the notices still owed could not be looked up in the audit table: ${messageOf(outboxError)} (run the same command again)`,
+    };
+  }
+  const unsent = outbox?.unsent ?? [];
+  const firstUnsent = unsent[0];
+  if (firstUnsent !== undefined) {
+    return {
+      exitCode: NOTICE_NOT_SENT_EXIT_CODE,
+      error: `${unsent.length} notice(s) of applied changes not sent; first: "${firstUnsent.subject}": ${firstUnsent.error} (run the same command again to send them; nothing will be written again)`,
     };
   }
   const remaining = report.findings.some(
     (finding) => finding.status === 'broken' || finding.status === 'at-risk'
   );
-  return { output, exitCode: options.exitCode && remaining ? FINDINGS_EXIT_CODE : 0 };
+  return { exitCode: options.exitCode && remaining ? FINDINGS_EXIT_CODE : 0 };
+}
+
+/** Every repository the scans read, with the policy as last read. */
+function repositoriesRead(scans: readonly RegionScan[]): OutboxRepository[] {
+  const policies = new Map<string, string | null>();
+  for (const scan of scans) {
+    for (const [repositoryArn, policyText] of scan.repositories) {
+      policies.set(repositoryArn, policyText);
+    }
+  }
+  return [...policies].map(([repositoryArn, policyText]) => ({ repositoryArn, policyText }));
 }
 
 /** What to print and the exit status; `error` is one line for stderr. */
@@ -208,11 +297,6 @@ function checkOptions(options: ScanOptions): { regions: string[]; concurrency: n
     !/^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(options.topicArn)
   ) {
     throw new UsageError(`--topic-arn must be an SNS topic ARN, got "${options.topicArn}"`);
-  }
-  if (options.auditTable !== undefined && !/^[\w.-]{3,255}$/.test(options.auditTable)) {
-    throw new UsageError(
-      `--audit-table must be a DynamoDB table name, got "${options.auditTable}"`
-    );
   }
   const concurrency =
     options.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(options.concurrency);

@@ -17,6 +17,7 @@ import { CreateTopicCommand, DeleteTopicCommand, SubscribeCommand } from '@aws-s
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 
 import { ApplyError, runApply, type ApplyOptions } from '../../bin/commands/apply';
+import { NO_AUDIT_WARNING } from '../../bin/commands/aws-options';
 import { runDemo } from '../../bin/commands/demo';
 import {
   AwsClients,
@@ -124,14 +125,16 @@ describeWithMoto()('apply against moto_server', () => {
     const first = await cli(...args);
     const second = await cli(...args);
 
-    // Assert
-    expect(first.err).toBe('');
+    // Assert: without an audit table the write is announced on stderr, and the output says it was not audited.
+    expect(first.err).toBe(`lambda-ecr-autofix apply: ${NO_AUDIT_WARNING}`);
+    expect(second.err).toBe('');
     const fixed = JSON.parse(first.out) as Record<string, unknown>;
     expect(fixed).toEqual(
       expect.objectContaining({
         outcome: 'fix',
         applied: true,
         messageId: expect.any(String) as string,
+        audited: false,
       })
     );
     const stored = await ecr.send(new GetRepositoryPolicyCommand({ repositoryName: 'orders-api' }));

@@ -12,16 +12,24 @@ import {
   SetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr';
 import { CreateFunctionCommand } from '@aws-sdk/client-lambda';
-import { CreateTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import {
+  CreateTopicCommand,
+  DeleteTopicCommand,
+  GetTopicAttributesCommand,
+  PublishCommand,
+  SNSClient,
+  SubscribeCommand,
+} from '@aws-sdk/client-sns';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 
+import { NO_AUDIT_WARNING } from '../../bin/commands/aws-options';
 import { SCAN_COLUMNS } from '../../bin/commands/scan-output';
 import type { AwsClients } from '../../lambda/adapters/aws-clients';
 import { createAwsClients } from '../../lambda/adapters/aws-clients';
 import { auditTableDefinition } from '../../lambda/adapters/dynamodb-audit-log';
 import { runCli } from '../support/cli';
 import { DENY_LAMBDA_POLICY, grantedPolicy, makeFunction } from '../support/scan';
-import { createRole } from './moto-http';
+import { createQueue, createRole, receiveMessages } from './moto-http';
 import type { MotoServer } from './moto-server';
 import {
   MOTO_CREDENTIALS,
@@ -316,15 +324,88 @@ describeWithMoto()('scan against moto_server', () => {
       expect(JSON.parse(out)).toEqual(
         expect.objectContaining({ summary: expect.any(Object) as unknown })
       );
-      expect(err).toMatch(
+      // Two lines: the warning before the first write (no audit table), then the error.
+      const [warning, error, ...rest] = err.split('\n');
+      expect(warning).toBe(`lambda-ecr-autofix scan: ${NO_AUDIT_WARNING}`);
+      expect(error).toMatch(
         /^lambda-ecr-autofix scan: 2 fix\(es\) failed; the report shows the state after them; first: arn:aws:lambda:.*notice not sent: SNS Publish failed \(simulated\)\..*tell the consumer accounts yourself\)/
       );
-      expect(err.trim()).not.toContain('\n');
+      expect(rest).toEqual([]);
       // The grant was written and verified before the notice failed.
       expect(await policyOf(ACCOUNT, 'no-grant')).toContain('LambdaEcrAutofixService');
     } finally {
       spy.mockRestore();
     }
+  });
+
+  it('--fix with a topic deleted after the check: exit 3; with the topic back the rerun sends the notices, then nothing', async () => {
+    await clients.dynamodb.send(new CreateTableCommand(auditTableDefinition('audit')));
+    const caller = {
+      endpoint: moto.endpoint,
+      accessKeyId: MOTO_CREDENTIALS.accessKeyId,
+      region: REGION,
+    };
+    const queue = await createQueue(caller, 'e-mails');
+    const subscribe = async (): Promise<string> => {
+      const topicArn =
+        (await clients.sns.send(new CreateTopicCommand({ Name: 'autofix' }))).TopicArn ?? '';
+      await clients.sns.send(
+        new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queue.arn })
+      );
+      return topicArn;
+    };
+    const delivered = async (): Promise<string[]> =>
+      (await receiveMessages(caller, queue.url)).map(
+        (message) => (JSON.parse(message.Body) as { Subject: string }).Subject
+      );
+    const topicArn = await subscribe();
+    const args = scanArgs('--fix', '--json', '--topic-arn', topicArn, '--audit-table', 'audit');
+    // The command's topic check passes, then the topic is deleted (on moto_server): every Publish meets moto's NotFound.
+    const original = SNSClient.prototype.send as (this: SNSClient, c: unknown) => Promise<unknown>;
+    const deleteAfterCheck = async function (this: SNSClient, command: unknown): Promise<unknown> {
+      const output = await original.call(this, command);
+      if (command instanceof GetTopicAttributesCommand) {
+        await original.call(this, new DeleteTopicCommand({ TopicArn: topicArn }));
+      }
+      return output;
+    };
+    const spy = jest
+      .spyOn(SNSClient.prototype, 'send')
+      .mockImplementation(deleteAfterCheck as never);
+    let first;
+    try {
+      first = await runCli(...args);
+    } finally {
+      spy.mockRestore();
+    }
+    const fixedAfterFirst = await policyOf(ACCOUNT, 'no-grant');
+    await subscribe();
+
+    const second = await runCli(...args);
+    const afterSecond = await delivered();
+    const third = await runCli(...args);
+    const afterThird = await delivered();
+
+    expect(first.code).toBe(3);
+    expect(first.err).toMatch(
+      /^lambda-ecr-autofix scan: 2 notice\(s\) of applied changes not sent; first: .*\(run the same command again to send them; nothing will be written again\)$/
+    );
+    expect(fixedAfterFirst).toContain('LambdaEcrAutofixService');
+    expect([second.code, second.err]).toEqual([0, '']);
+    expect((JSON.parse(second.out) as { notices: { sent: unknown[] } }).notices.sent).toHaveLength(
+      2
+    );
+    expect([...afterSecond].sort()).toEqual([
+      '[lambda-ecr-autofix] FIXED: 123456789012 can now pull no-grant (us-east-1)',
+      '[lambda-ecr-autofix] FIXED: 123456789012 can now pull platform/shared (us-east-1)',
+    ]);
+    expect([third.code, afterThird]).toEqual([0, []]);
+    const records = await clients.dynamodb.send(new ScanCommand({ TableName: 'audit' }));
+    const fixes = (records.Items ?? []).filter((item) => item['outcome']?.S === 'fix');
+    expect(fixes.map((item) => [item['state']?.S, item['notifiedAt'] !== undefined])).toEqual([
+      ['applied', true],
+      ['applied', true],
+    ]);
   });
 
   it('scans the Region of the environment when no --region is given', async () => {

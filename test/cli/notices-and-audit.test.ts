@@ -1,0 +1,372 @@
+/**
+ * `apply` and `scan --fix` from the command line, with AWS mocked by aws-sdk-client-mock (the SDK's own exception
+ * classes) and DynamoDB by a fake table that evaluates the adapters' conditions:
+ *
+ * - a write no audit record announces is impossible to miss: one warning line on stderr right before it, and
+ *   `audited: false` in the output (`LAMBDA_ECR_AUTOFIX_AUDIT_TABLE` counts as `--audit-table`);
+ * - `scan --fix` never leaves an applied fix without its notice: a notice that cannot be sent makes it exit 3, and a
+ *   rerun sends it (its fix is `ok` by then, so only the notice outbox can), once.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ECRClient,
+  GetRepositoryPolicyCommand,
+  ListTagsForResourceCommand,
+  RepositoryPolicyNotFoundException,
+  SetRepositoryPolicyCommand,
+} from '@aws-sdk/client-ecr';
+import { GetFunctionCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import {
+  GetTopicAttributesCommand,
+  NotFoundException,
+  PublishCommand,
+  SNSClient,
+} from '@aws-sdk/client-sns';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+
+import { runApply } from '../../bin/commands/apply';
+import { AUDIT_TABLE_ENV, NO_AUDIT_WARNING } from '../../bin/commands/aws-options';
+import { EVENTS_DIR } from '../support/events';
+import { FakeDynamoDbTable } from '../support/fake-dynamodb';
+import { runCli } from '../support/cli';
+
+const REGION = 'eu-west-1';
+const ACCOUNT = '222222222222';
+const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:lambda-ecr-autofix`;
+const LOCAL = ['--endpoint-url', 'http://127.0.0.1:9'];
+/** The same-account event's repository (orders-api, us-east-1). */
+const SAME_ACCOUNT_EVENT = `${EVENTS_DIR}/create-function-same-account-ecr-denied.json`;
+
+const sts = mockClient(STSClient);
+const ecr = mockClient(ECRClient);
+const sns = mockClient(SNSClient);
+const lambda = mockClient(LambdaClient);
+const dynamodb = mockClient(DynamoDBClient);
+
+let table: FakeDynamoDbTable;
+let policies: Map<string, string>;
+/** What happened, in order: warnings, policy writes, notices delivered. */
+let journal: string[];
+/** Publishes that fail: the next ones whose subject matches, in order. */
+let publishFailures: { pattern: RegExp; error: Error }[];
+let savedEnv: NodeJS.ProcessEnv;
+
+const writes = () => journal.filter((entry) => entry.startsWith('write '));
+const notices = () => journal.filter((entry) => entry.startsWith('notice '));
+const topicGone = () =>
+  new NotFoundException({ $metadata: { httpStatusCode: 404 }, message: 'Topic does not exist' });
+
+beforeEach(() => {
+  for (const mock of [sts, ecr, sns, lambda, dynamodb]) mock.reset();
+  savedEnv = process.env;
+  process.env = { ...savedEnv };
+  delete process.env[AUDIT_TABLE_ENV];
+  table = new FakeDynamoDbTable();
+  table.attach(dynamodb);
+  policies = new Map();
+  journal = [];
+  publishFailures = [];
+  sts
+    .on(GetCallerIdentityCommand)
+    .resolves({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/alice` })
+    .on(AssumeRoleCommand)
+    .resolves({
+      Credentials: {
+        AccessKeyId: 'ASIAEXAMPLE',
+        SecretAccessKey: 'secret',
+        SessionToken: 'token',
+        Expiration: new Date(Date.now() + 3_600_000),
+      },
+    });
+  const key = (input: { repositoryName?: string }) => input.repositoryName ?? '?';
+  ecr
+    .on(GetRepositoryPolicyCommand)
+    .callsFake((input: { repositoryName?: string }) => {
+      const policyText = policies.get(key(input));
+      if (policyText === undefined) {
+        throw new RepositoryPolicyNotFoundException({
+          $metadata: {},
+          message: 'Repository policy does not exist',
+        });
+      }
+      return { policyText };
+    })
+    .on(SetRepositoryPolicyCommand)
+    .callsFake((input: { repositoryName?: string; policyText?: string }) => {
+      journal.push(`write ${key(input)}`);
+      policies.set(key(input), input.policyText ?? '');
+      return { policyText: input.policyText };
+    })
+    .on(ListTagsForResourceCommand)
+    .resolves({ tags: [] });
+  sns
+    .on(GetTopicAttributesCommand)
+    .resolves({ Attributes: { TopicArn: TOPIC } })
+    .on(PublishCommand)
+    .callsFake((input: { Subject?: string }) => {
+      const at = publishFailures.findIndex((failure) => failure.pattern.test(input.Subject ?? ''));
+      if (at !== -1) throw (publishFailures.splice(at, 1)[0] as { error: Error }).error;
+      journal.push(`notice ${input.Subject ?? ''}`);
+      return { MessageId: `sns-${notices().length}` };
+    });
+  lambda
+    .on(ListFunctionsCommand)
+    .resolves({
+      Functions: ['api', 'worker'].map((name) => ({
+        FunctionName: name,
+        FunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`,
+        PackageType: 'Image',
+      })),
+    })
+    .on(GetFunctionCommand)
+    .callsFake((input: { FunctionName?: string }) => ({
+      Configuration: { FunctionArn: input.FunctionName, State: 'Active' },
+      Code: {
+        ImageUri: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${input.FunctionName?.endsWith(':api') === true ? 'api' : 'worker'}:1`,
+      },
+    }));
+});
+
+afterEach(() => {
+  process.env = savedEnv;
+});
+
+describe('apply: a write no audit record announces', () => {
+  const options = (extra: Partial<Parameters<typeof runApply>[0]> = {}) => ({
+    event: SAME_ACCOUNT_EVENT,
+    region: 'us-east-1',
+    endpointUrl: 'http://127.0.0.1:9',
+    dryRun: false,
+    json: true,
+    ...extra,
+  });
+
+  it('warns once on stderr right before the write, and says audited: false', async () => {
+    const output = await runApply(options(), {}, (text) => journal.push(`warning ${text}`));
+
+    expect(journal).toEqual([`warning ${NO_AUDIT_WARNING}`, 'write orders-api']);
+    expect(JSON.parse(output)).toEqual(
+      expect.objectContaining({ outcome: 'fix', applied: true, audited: false })
+    );
+  });
+
+  it('prints the warning as one line, and Audited: no in the text', async () => {
+    const { code, out, err } = await runCli(
+      'apply',
+      '--event',
+      SAME_ACCOUNT_EVENT,
+      '--region',
+      'us-east-1',
+      ...LOCAL
+    );
+
+    expect(code).toBe(0);
+    expect(err).toBe(
+      'lambda-ecr-autofix apply: no audit table: this write will not be recorded by lambda-ecr-autofix; revoke and the drift guard will not know it — pass --audit-table NAME or set LAMBDA_ECR_AUTOFIX_AUDIT_TABLE'
+    );
+    expect(out).toContain(
+      'Audited:     no (no audit table: revoke, history and the drift guard do not know of this run)'
+    );
+  });
+
+  it(`takes the table from ${AUDIT_TABLE_ENV}: no warning, the intent before the write, audited: true`, async () => {
+    const output = await runApply(options(), { [AUDIT_TABLE_ENV]: 'audit' }, (text) =>
+      journal.push(`warning ${text}`)
+    );
+
+    expect(journal).toEqual(['write orders-api']);
+    expect(JSON.parse(output)).toEqual(expect.objectContaining({ applied: true, audited: true }));
+    expect([...table.items.values()].map((item) => item['state']?.S)).toEqual(['applied']);
+  });
+
+  it('says Audited: yes with the table in the text', async () => {
+    const { code, out, err } = await runCli(
+      'apply',
+      '--event',
+      SAME_ACCOUNT_EVENT,
+      '--region',
+      'us-east-1',
+      '--audit-table',
+      'audit',
+      ...LOCAL
+    );
+
+    expect([code, err]).toEqual([0, '']);
+    expect(out).toContain('Audited:     yes, in table audit');
+  });
+
+  it('does not warn when nothing is written: a dry run, or a grant that is there already', async () => {
+    const dryRun = await runApply(options({ dryRun: true }), {}, (text) => journal.push(text));
+    policies.set(
+      'orders-api',
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'lambda.amazonaws.com' },
+            Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+          },
+        ],
+      })
+    );
+    const allowed = await runApply(options(), {}, (text) => journal.push(text));
+
+    expect(journal).toEqual([]);
+    expect(JSON.parse(dryRun)).toEqual(expect.objectContaining({ applied: false, audited: false }));
+    expect(JSON.parse(allowed)).toEqual(
+      expect.objectContaining({ outcome: 'already-allowed', audited: false })
+    );
+  });
+
+  it(`refuses a bad table name in ${AUDIT_TABLE_ENV}`, async () => {
+    process.env[AUDIT_TABLE_ENV] = 'a b';
+
+    const { code, err } = await runCli('apply', '--event', SAME_ACCOUNT_EVENT, ...LOCAL);
+
+    expect(code).toBe(2);
+    expect(err).toContain('--audit-table must be a DynamoDB table name');
+  });
+});
+
+describe('scan --fix: audit and owed notices', () => {
+  const scan = (...extra: string[]) => runCli('scan', '--region', REGION, ...LOCAL, ...extra);
+
+  interface ScanJson {
+    summary: Record<string, number>;
+    audited?: boolean;
+    notices?: {
+      sent: { subject: string; messageId: string }[];
+      unsent: { subject: string; error: string }[];
+      completed: number;
+    } | null;
+  }
+
+  it('without an audit table: one warning before the first write, audited: false', async () => {
+    const { code, out, err } = await scan('--fix', '--json');
+
+    expect(code).toBe(0);
+    expect(err).toBe(`lambda-ecr-autofix scan: ${NO_AUDIT_WARNING}`);
+    expect(writes()).toEqual(['write api', 'write worker']);
+    expect(JSON.parse(out)).toEqual(
+      expect.objectContaining({
+        audited: false,
+        notices: null,
+        summary: expect.any(Object) as object,
+      })
+    );
+  });
+
+  it('says Audited: no in the text, and nothing of it without --fix', async () => {
+    const fixed = await scan('--fix');
+    const plain = await scan('--json');
+
+    expect(fixed.out).toContain('Audited:     no (no audit table');
+    expect(JSON.parse(plain.out)).not.toHaveProperty('audited');
+    expect(plain.err).toBe('');
+  });
+
+  it(`takes the table from ${AUDIT_TABLE_ENV} with --fix, and ignores it without`, async () => {
+    process.env[AUDIT_TABLE_ENV] = 'audit';
+
+    const fixed = await scan('--fix', '--json');
+    const plain = await scan('--json');
+
+    expect([fixed.code, fixed.err]).toEqual([0, '']);
+    expect(JSON.parse(fixed.out)).toEqual(expect.objectContaining({ audited: true }));
+    expect(plain.code).toBe(0);
+    expect(table.calls['Query']).toBe(2);
+  });
+
+  it('a notice that cannot be sent: exit 3; the rerun sends it and exits 0; a third run sends nothing', async () => {
+    // The topic is deleted after the check: the fix of "api" is written and verified, its notice is not sent (nor
+    // on the outbox's second try); the fix of "worker" goes through.
+    const api = /can now pull api /;
+    publishFailures.push(
+      { pattern: api, error: topicGone() },
+      { pattern: api, error: topicGone() }
+    );
+    const args = ['--fix', '--json', '--topic-arn', TOPIC, '--audit-table', 'audit'];
+
+    const first = await scan(...args);
+    const second = await scan(...args);
+    const third = await scan(...args);
+
+    expect(first.code).toBe(3);
+    expect(first.err).toMatch(
+      /^lambda-ecr-autofix scan: 1 notice\(s\) of applied changes not sent; first: "\[lambda-ecr-autofix\] FIXED: 222222222222 can now pull api \(eu-west-1\)": not sent: Topic does not exist \(run the same command again to send them; nothing will be written again\)$/
+    );
+    const firstJson = JSON.parse(first.out) as ScanJson;
+    expect(firstJson.audited).toBe(true);
+    expect(firstJson.notices?.unsent.map((n) => n.subject)).toEqual([
+      '[lambda-ecr-autofix] FIXED: 222222222222 can now pull api (eu-west-1)',
+    ]);
+    expect(firstJson.summary).toEqual(expect.objectContaining({ ok: 2, 'at-risk': 0 }));
+
+    expect([second.code, second.err]).toEqual([0, '']);
+    expect((JSON.parse(second.out) as ScanJson).notices).toEqual({
+      sent: [
+        expect.objectContaining({
+          subject: '[lambda-ecr-autofix] FIXED: 222222222222 can now pull api (eu-west-1)',
+        }),
+      ],
+      unsent: [],
+      completed: 0,
+    });
+    expect([third.code, (JSON.parse(third.out) as ScanJson).notices]).toEqual([
+      0,
+      { sent: [], unsent: [], completed: 0 },
+    ]);
+
+    expect(writes()).toEqual(['write api', 'write worker']);
+    expect(notices().sort()).toEqual([
+      'notice [lambda-ecr-autofix] FIXED: 222222222222 can now pull api (eu-west-1)',
+      'notice [lambda-ecr-autofix] FIXED: 222222222222 can now pull worker (eu-west-1)',
+    ]);
+  });
+
+  it('a notice that fails once is sent again before the report: exit 0, and the text says so', async () => {
+    publishFailures.push({ pattern: /can now pull api /, error: topicGone() });
+
+    const { code, out, err } = await scan('--fix', '--topic-arn', TOPIC, '--audit-table', 'audit');
+
+    expect([code, err]).toEqual([0, '']);
+    expect(out).toMatch(
+      / {2}api: policy written and verified; notice not sent: Topic does not exist/
+    );
+    expect(out).toContain('Notices owed (of this run or an earlier one, kept in the audit table):');
+    expect(out).toMatch(
+      / {2}sent: \[lambda-ecr-autofix\] FIXED: 222222222222 can now pull api \(eu-west-1\) \(message sns-\d\)/
+    );
+    expect(out).toContain('Audited:     yes, in table audit');
+    expect(notices()).toHaveLength(2);
+  });
+
+  it('says so when nothing is owed', async () => {
+    const { out } = await scan('--fix', '--topic-arn', TOPIC, '--audit-table', 'audit');
+
+    expect(out).toContain(
+      'Notices owed: none (every applied change of the repositories scanned has sent its notice).'
+    );
+  });
+
+  it('exits 1 when the audit table cannot be read for owed notices, after printing the report', async () => {
+    const { ProvisionedThroughputExceededException } = await import('@aws-sdk/client-dynamodb');
+    table.failNext.set(
+      'Query',
+      new ProvisionedThroughputExceededException({
+        $metadata: { httpStatusCode: 400 },
+        message: 'Throughput exceeded',
+      })
+    );
+
+    const { code, out, err } = await scan('--fix', '--json', '--audit-table', 'audit');
+
+    expect(code).toBe(1);
+    expect(JSON.parse(out)).toEqual(expect.objectContaining({ audited: true, notices: null }));
+    expect(err).toBe(
+      'lambda-ecr-autofix scan: the fixes are done, but the notices still owed could not be looked up in the audit table: Throughput exceeded (run the same command again)'
+    );
+  });
+});
