@@ -9,9 +9,10 @@ import { InMemoryFunctionInventory } from '../lambda/adapters/in-memory-function
 import { createLimiter } from '../lambda/application/concurrency';
 import type { FunctionInventory } from '../lambda/application/scan-ports';
 import { Scanner } from '../lambda/application/scanner';
+import type { Config } from '../lambda/domain/config';
 import { parseConfig } from '../lambda/domain/config';
 import { decideForPolicy } from '../lambda/domain/decide';
-import type { ScannedFunction } from '../lambda/domain/scan-call';
+import type { ScanContext, ScannedFunction } from '../lambda/domain/scan-call';
 import { scanCall } from '../lambda/domain/scan-call';
 import { locateFunction, summarizeFindings } from '../lambda/domain/scan';
 import type { Operation } from './latency-adapters';
@@ -42,12 +43,12 @@ export interface ScanBenchResult {
   readonly summary: Readonly<Record<string, number>>;
 }
 
-const ACCOUNT = '222222222222';
+export const ACCOUNT = '222222222222';
 const SHARED = '111111111111';
 const REGION = 'eu-west-1';
 
 /** The inventory with the simulated latency on each call. */
-class SimulatedInventory implements FunctionInventory {
+export class SimulatedInventory implements FunctionInventory {
   readonly account = ACCOUNT;
   readonly region = REGION;
 
@@ -67,8 +68,11 @@ class SimulatedInventory implements FunctionInventory {
   }
 }
 
-export async function runScanBench(options: ScanBenchOptions): Promise<ScanBenchResult> {
-  const config = parseConfig({ organizationId: 'o-a1b2c3d4e5' }, 'bench');
+/** The account of the benchmark: its functions, their repositories (10 of 100 without the grant). */
+export function buildWorld(
+  options: Pick<ScanBenchOptions, 'functions' | 'repositories'>,
+  config: Config
+): { registry: InMemoryRegistry; inventory: InMemoryFunctionInventory; context: ScanContext } {
   const registry = new InMemoryRegistry({ fixerAccountId: ACCOUNT, accountsWithRole: [SHARED] });
   const inventory = new InMemoryFunctionInventory(ACCOUNT, REGION, 50);
   const context = { runId: 'bench', time: '2026-01-01T00:00:00.000Z', by: 'bench' };
@@ -118,7 +122,12 @@ export async function runScanBench(options: ScanBenchOptions): Promise<ScanBench
     );
     inventory.add(...functions);
   }
+  return { registry, inventory, context };
+}
 
+export async function runScanBench(options: ScanBenchOptions): Promise<ScanBenchResult> {
+  const config = parseConfig({ organizationId: 'o-a1b2c3d4e5' }, 'bench');
+  const { registry, inventory, context } = buildWorld(options, config);
   const aws = new SimulatedAws(options.minLatencyMs, options.maxLatencyMs);
   const limiter = createLimiter(options.concurrency);
   const scanner = new Scanner({

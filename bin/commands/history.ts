@@ -134,7 +134,10 @@ function renderTable(records: readonly AuditRecord[]): string {
   const rows = records.map((record) => [
     record.decidedAt.replace(/\.\d{3}Z$/, 'Z'),
     record.kind,
-    record.state,
+    // An applied change whose notice never went out: the notice outbox still owes it (visible until it is sent).
+    record.state === 'applied' && record.notifiedAt === null && record.notice !== null
+      ? 'applied, notice owed'
+      : record.state,
     `${record.outcome} (${record.reason})`,
     repositoryLabel(record.repositoryArn),
     record.consumerAccount ?? '-',

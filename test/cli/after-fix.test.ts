@@ -291,7 +291,13 @@ describe('revoke and history against mocked AWS', () => {
   });
 
   it('prints history as a table (newest first) or JSON without the notice body, via Query or Scan', async () => {
-    const older = { ...FIXED_RECORD, eventId: 'older', decidedAt: '2026-03-01T12:00:00.000Z' };
+    const older = {
+      ...FIXED_RECORD,
+      eventId: 'older',
+      decidedAt: '2026-03-01T12:00:00.000Z',
+      notifiedAt: null,
+      notificationId: null,
+    };
     const revoked = {
       ...FIXED_RECORD,
       eventId: 'revoke-1',
@@ -350,9 +356,13 @@ describe('revoke and history against mocked AWS', () => {
     expect(lines[1]).toMatch(
       /^2026-03-02T12:00:00Z +revoke +applied +revoke \(consumer-revoked\) +111111111111\/eu-west-1\/platform\/payments-worker +222222222222 +payments-worker +-Service arn:aws:lambda:eu-west-1:222222222222:function:\*; \(policy deleted\)$/
     );
-    expect(lines[2]).toContain('drift   recorded  needs-human (grant-removed)');
+    expect(lines[2]).toMatch(/drift {3}recorded +needs-human \(grant-removed\)/);
     expect(lines[2]).toContain('missing Accounts arn:aws:iam::222222222222:root');
     expect(lines[3]).toContain('+Service arn:aws:lambda:eu-west-1:222222222222:function:*');
+    // Its FIXED notice was never sent: the outbox still owes it.
+    expect(lines[3]).toMatch(
+      /fix {5}applied, notice owed {2}fix \(repository-policy-missing-grant\)/
+    );
     expect(lines.at(-1)).toBe('3 records.');
     expect(ddb.commandCalls(ScanCommand)[0]?.args[0].input.ExpressionAttributeValues).toEqual({
       ':since': { S: '2026-03-01T00:00:00.000Z' },
