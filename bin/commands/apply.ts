@@ -3,7 +3,7 @@
  * endpoint such as a local moto_server: read the policy, write and verify the fix, publish the notification. With
  * `--audit-table` it runs the same write-ahead audit and repository lease as the Lambda.
  */
-import { NoticeNotSentError } from '../../lambda/application/errors';
+import { NoticeNotSentError, NoticesOwedError } from '../../lambda/application/errors';
 import type { EventResult, Telemetry } from '../../lambda/application/fix-pipeline';
 import { createAwsPipeline } from '../../lambda/adapters/aws-pipeline';
 import { createAwsClients, type AwsClients } from '../../lambda/adapters/aws-clients';
@@ -179,6 +179,13 @@ function render(
           ? ' (without --audit-table nothing records the missing notice: tell the consumer account yourself)'
           : ' (run the same command again to send it; nothing will be written again)';
       throw new ApplyError(`${message}${rerun}`, { cause: result.error, exitCode: 3 });
+    }
+    if (result.error instanceof NoticesOwedError) {
+      // The drift guard's notice outbox: earlier changes of the repository whose notices it could not send.
+      throw new ApplyError(`${message} (run the same command again)`, {
+        cause: result.error,
+        exitCode: 3,
+      });
     }
     throw new ApplyError(message, { cause: result.error });
   }

@@ -140,6 +140,7 @@ export function checkJson(call: PolicyCall, check: DriftCheck) {
     repositoryArn: call.repository.repositoryArn,
     callerArn: call.caller.arn,
   };
+  const owedNotices = check.outbox?.sent.map((notice) => notice.subject) ?? [];
   if (check.kind === 'ignored') {
     return {
       kind: 'drift',
@@ -148,6 +149,7 @@ export function checkJson(call: PolicyCall, check: DriftCheck) {
       reason: check.reason,
       explanation: check.explanation,
       decisions: [],
+      owedNoticesSent: owedNotices,
     };
   }
   const first = mostSevere(check.outcomes);
@@ -158,6 +160,7 @@ export function checkJson(call: PolicyCall, check: DriftCheck) {
     reason: first?.decision.reason ?? 'no-drift',
     explanation: check.outcomes.map((outcome) => outcome.decision.explanation).join(' '),
     decisions: check.outcomes.map(grantOutcomeJson),
+    owedNoticesSent: owedNotices,
   };
 }
 
@@ -169,15 +172,26 @@ export function checkText(call: PolicyCall, check: DriftCheck): string {
       head,
       `Decision:    ignored (${check.reason})`,
       `Explanation: ${check.explanation}`,
+      ...owedText(check),
     ].join('\n');
   }
   return [
     head,
+    ...owedText(check).map((line) => `\n${line}`),
     ...check.outcomes.map(
       (outcome) =>
         `\n${grantOutcomeText(outcome)}\nApplied:     ${outcome.applied ? (outcome.replayed ? 'yes, by an earlier attempt (audit record completed)' : 'yes, written and verified') : 'no'}\nPublished:   ${outcome.notificationId === null ? 'no' : `yes, message ${outcome.notificationId}`}`
     ),
   ].join('\n');
+}
+
+/** What the notice outbox did on the way (notices earlier changes of the repository still owed). */
+function owedText(check: DriftCheck): string[] {
+  const outbox = check.outbox;
+  if (outbox === undefined) return [];
+  return [
+    `Owed notices: ${outbox.sent.length} sent now, of earlier changes of this repository${outbox.completed > 0 ? ` (${outbox.completed} interrupted write(s) completed)` : ''}: ${outbox.sent.map((notice) => notice.subject).join('; ') || 'none'}`,
+  ];
 }
 
 function mostSevere(outcomes: readonly GrantOutcome[]): GrantOutcome | undefined {

@@ -7,6 +7,8 @@
  * - `scan --fix` never leaves an applied fix without its notice: a notice that cannot be sent makes it exit 3, and a
  *   rerun sends it (its fix is `ok` by then, so only the notice outbox can), once.
  */
+import { join } from 'node:path';
+
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   ECRClient,
@@ -27,6 +29,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 
 import { runApply } from '../../bin/commands/apply';
 import { AUDIT_TABLE_ENV, NO_AUDIT_WARNING } from '../../bin/commands/aws-options';
+import { toItem } from '../../lambda/adapters/dynamodb-audit-log';
+import { FIXED_RECORD } from '../support/audit-records';
 import { EVENTS_DIR } from '../support/events';
 import { FakeDynamoDbTable } from '../support/fake-dynamodb';
 import { runCli } from '../support/cli';
@@ -367,6 +371,71 @@ describe('scan --fix: audit and owed notices', () => {
     expect(JSON.parse(out)).toEqual(expect.objectContaining({ audited: true, notices: null }));
     expect(err).toBe(
       'lambda-ecr-autofix scan: the fixes are done, but the notices still owed could not be looked up in the audit table: Throughput exceeded (run the same command again)'
+    );
+  });
+});
+
+describe('apply with an ECR event: the notices earlier changes of the repository still owe', () => {
+  const ECR_EVENT = join(
+    __dirname,
+    '..',
+    'fixtures',
+    'ecr-events',
+    'ecr-set-repository-policy-by-fixer.json'
+  );
+  const OWED = { ...FIXED_RECORD, notifiedAt: null, notificationId: null };
+
+  beforeEach(() => {
+    const item = toItem(OWED);
+    table.items.set(`${OWED.repositoryArn}\n${item['eventKey']?.S ?? ''}`, item);
+    policies.set('platform/payments-worker', FIXED_RECORD.policyPlanned ?? '');
+  });
+
+  const apply = (...extra: string[]) =>
+    runCli(
+      'apply',
+      '--event',
+      ECR_EVENT,
+      '--audit-table',
+      'audit',
+      '--topic-arn',
+      TOPIC,
+      '--region',
+      REGION,
+      ...LOCAL,
+      ...extra
+    );
+
+  it('sends them with the drift check, and says so', async () => {
+    const json = await apply('--json');
+    const again = await apply();
+
+    expect([json.code, json.err]).toEqual([0, '']);
+    expect(JSON.parse(json.out)).toEqual(
+      expect.objectContaining({
+        outcome: 'ignored',
+        reason: 'no-drift',
+        owedNoticesSent: [FIXED_RECORD.notice?.subject],
+        audited: true,
+      })
+    );
+    expect(notices()).toEqual([`notice ${FIXED_RECORD.notice?.subject ?? ''}`]);
+    expect(again.out).not.toContain('Owed notices');
+  });
+
+  it('exits 3 when they cannot be sent, and a rerun sends them', async () => {
+    publishFailures.push({ pattern: /FIXED/, error: topicGone() });
+
+    const failed = await apply();
+    const rerun = await apply();
+
+    expect(failed.code).toBe(3);
+    expect(failed.err).toMatch(
+      /^lambda-ecr-autofix apply: 1 notice\(s\) of applied changes could not be sent .*Topic does not exist.*\(run the same command again\)$/
+    );
+    expect(rerun.code).toBe(0);
+    expect(rerun.out).toContain(
+      `Owed notices: 1 sent now, of earlier changes of this repository: ${FIXED_RECORD.notice?.subject ?? ''}`
     );
   });
 });
