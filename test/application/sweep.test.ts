@@ -8,7 +8,7 @@ import {
 } from '../../lambda/adapters/in-memory';
 import { InMemoryFunctionInventory } from '../../lambda/adapters/in-memory-functions';
 import { RegistryRoleUnavailableError } from '../../lambda/application/errors';
-import { NoticesOwedError } from '../../lambda/application/errors';
+import { NoticesOwedError, RepositoryNotFoundError } from '../../lambda/application/errors';
 import { FixPipeline } from '../../lambda/application/fix-pipeline';
 import { NoticeOutbox } from '../../lambda/application/notice-outbox';
 import type { SweepDependencies } from '../../lambda/application/sweep';
@@ -400,6 +400,39 @@ describe('Sweeper: notices owed by applied writes (the notice outbox)', () => {
       owner: 'sweep-outbox',
       notifiedAt: expect.any(String) as string,
     });
+  });
+
+  it('a fix that failed in flight on a repository deleted meanwhile: its record is left as it is', async () => {
+    const ref = {
+      partition: 'aws' as const,
+      region: REGION,
+      registryAccount: ACCOUNT,
+      repositoryName: 'app',
+    };
+    registry.afterSet = () => {
+      registry.afterSet = undefined;
+      // The outbox reads the policy again: the repository is gone by then.
+      registry.failNextGet = new RepositoryNotFoundError(ref);
+      throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    };
+
+    const outcome = await sweeper(FIX).sweep(request(), () => 60_000);
+
+    expect(outcome.digest).toEqual(
+      expect.objectContaining({ failedFixes: 1, completedWrites: 0, lateNotices: 0 })
+    );
+    expect(audit.records.map((r) => r.state)).toEqual(['failed']);
+    expect(fixedNotices()).toEqual([]);
+  });
+
+  it('a failed read of the policy again fails the part, so that it is retried', async () => {
+    registry.afterSet = () => {
+      registry.afterSet = undefined;
+      registry.failNextGet = new Error('ECR GetRepositoryPolicy throttled (simulated).');
+      throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    };
+
+    await expect(sweeper(FIX).sweep(request(), () => 60_000)).rejects.toThrow('throttled');
   });
 
   it('a run that left its intent behind: retried until the intent is stale, then completed and notified once', async () => {

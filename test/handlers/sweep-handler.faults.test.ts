@@ -105,7 +105,11 @@ beforeEach(() => {
   for (const mock of [sts, lambda, ecr, sns, dynamodb]) mock.reset();
   savedEnv = process.env;
   process.env = { ...savedEnv, ...ENV };
+  // Powertools writes log lines and metrics to the process's streams.
   jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  jest.spyOn(console, 'error').mockImplementation(() => undefined);
   table = new FakeDynamoDbTable();
   table.attach(dynamodb);
   policies = new Map();
