@@ -45,7 +45,7 @@ export interface FixFacts {
 
 /**
  * `{summary, functions}`: every image function, `ok` included, by Region and name; with `--fix` also `audited` and
- * `notices` (`{sent, unsent, completed}`, or null without an audit table).
+ * `notices` (`{sent, unsent, completed, inProgress}`, or null without an audit table).
  */
 export function scanJson(report: ScanReport, fix?: FixFacts): string {
   return JSON.stringify(
@@ -73,6 +73,11 @@ export function scanJson(report: ScanReport, fix?: FixFacts): string {
                       error: notice.error,
                     })),
                     completed: fix.notices.completed,
+                    inProgress: fix.notices.busy.map((notice) => ({
+                      repositoryArn: notice.repositoryArn,
+                      eventId: notice.eventId,
+                      subject: notice.subject,
+                    })),
                   },
           }),
     },
@@ -83,13 +88,22 @@ export function scanJson(report: ScanReport, fix?: FixFacts): string {
 
 /** What the notice outbox did: the notices it sent, those still owed, the interrupted writes it completed. */
 export function outboxText(report: OutboxReport): string {
-  if (report.sent.length === 0 && report.unsent.length === 0 && report.completed === 0) {
+  if (
+    report.sent.length === 0 &&
+    report.unsent.length === 0 &&
+    report.completed === 0 &&
+    report.busy.length === 0
+  ) {
     return 'Notices owed: none (every applied change of the repositories scanned has sent its notice).';
   }
   return [
     'Notices owed (of this run or an earlier one, kept in the audit table):',
     ...report.sent.map((notice) => `  sent: ${notice.subject} (message ${notice.messageId})`),
     ...report.unsent.map((notice) => `  NOT SENT: ${notice.subject}: ${oneLine(notice.error)}`),
+    ...report.busy.map(
+      (notice) =>
+        `  IN PROGRESS: ${notice.subject} (a write of the last 3 minutes; run again later)`
+    ),
     ...(report.completed > 0
       ? [
           `  ${report.completed} interrupted write(s) found in the policy: their audit records were completed`,

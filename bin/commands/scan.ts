@@ -255,6 +255,16 @@ function exitOf(
       error: `${unsent.length} notice(s) of applied changes not sent; first: "${firstUnsent.subject}": ${firstUnsent.error} (run the same command again to send them; nothing will be written again)`,
     };
   }
+  const busy = outbox?.busy ?? [];
+  const firstBusy = busy[0];
+  if (firstBusy !== undefined) {
+    // A write of less than 3 minutes ago whose record is not complete: its own run may still finish it, else the next
+    // run of this command does (its fix is `ok` by then, so nothing else would).
+    return {
+      exitCode: NOTICE_NOT_SENT_EXIT_CODE,
+      error: `${busy.length} write(s) may still be in progress (an audit intent of the last 3 minutes), first: "${firstBusy.subject}" (run the same command again in a few minutes to complete it and send its notice)`,
+    };
+  }
   const remaining = report.findings.some(
     (finding) => finding.status === 'broken' || finding.status === 'at-risk'
   );

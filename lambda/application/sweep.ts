@@ -99,7 +99,9 @@ export class Sweeper {
    * Runs one invocation's share of the sweep. Always lists at least one page, so a sweep always progresses; stops
    * listing when less than the margin is left. Transient AWS failures propagate (the message is retried from where
    * this invocation started); what a person must fix (the role is missing or may not list functions) ends the sweep
-   * with that problem in the digest.
+   * with that problem in the digest. A notice of an applied change still owed after the outbox's try is handed on
+   * with the continuation, or, in the last part, fails it with `NoticesOwedError` (retried) before the digest.
+   * `delivery` tells a redelivered or re-sent message, on which the outbox looks at every repository read.
    */
   async sweep(
     request: SweepRequest,

@@ -317,10 +317,11 @@ describe('scan --fix: audit and owed notices', () => {
       ],
       unsent: [],
       completed: 0,
+      inProgress: [],
     });
     expect([third.code, (JSON.parse(third.out) as ScanJson).notices]).toEqual([
       0,
-      { sent: [], unsent: [], completed: 0 },
+      { sent: [], unsent: [], completed: 0, inProgress: [] },
     ]);
 
     expect(writes()).toEqual(['write api', 'write worker']);
@@ -345,6 +346,31 @@ describe('scan --fix: audit and owed notices', () => {
     );
     expect(out).toContain('Audited:     yes, in table audit');
     expect(notices()).toHaveLength(2);
+  });
+
+  it('exits 3 while a write of the last minutes is not complete (its notice may still be owed)', async () => {
+    // The record of a fix whose run was interrupted a moment ago (it will be stale, and completed, in 3 minutes).
+    const fresh = {
+      ...FIXED_RECORD,
+      repositoryArn: `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/api`,
+      state: 'intent' as const,
+      owner: 'another-run',
+      updatedAt: new Date().toISOString(),
+      notifiedAt: null,
+      notificationId: null,
+    };
+    const item = toItem(fresh);
+    table.items.set(`${fresh.repositoryArn}\n${item['eventKey']?.S ?? ''}`, item);
+
+    const { code, out, err } = await scan('--fix', '--topic-arn', TOPIC, '--audit-table', 'audit');
+
+    expect(code).toBe(3);
+    expect(out).toContain(
+      `  IN PROGRESS: ${FIXED_RECORD.notice?.subject ?? ''} (a write of the last 3 minutes; run again later)`
+    );
+    expect(err).toContain(
+      '1 write(s) may still be in progress (an audit intent of the last 3 minutes)'
+    );
   });
 
   it('says so when nothing is owed', async () => {
