@@ -271,6 +271,58 @@ describe('revoke', () => {
     );
   });
 
+  it('a REVOKED notice that failed and no rerun: the revoke\u2019s own ECR event sends it, once (the drift guard\u2019s outbox)', async () => {
+    const w = world();
+    await twoConsumers(w);
+    w.notifier.failNext(1);
+
+    const first = await w.revoke();
+    const ownWrite = await w.process(ecrEvent('ecr-set-repository-policy-removes-grants'), 'm2');
+    const later = await w.process(ecrEvent('ecr-set-repository-policy-by-fixer'), 'm3');
+
+    expect(first).toEqual(expect.objectContaining({ applied: true }));
+    expect(first.noticeError).toBeInstanceOf(Error);
+    expect(ownWrite).toEqual(
+      expect.objectContaining({
+        status: 'checked',
+        check: expect.objectContaining({
+          kind: 'ignored',
+          outbox: expect.objectContaining({
+            sent: [expect.objectContaining({ kind: 'revoke', marked: true })],
+          }) as unknown,
+        }) as unknown,
+      })
+    );
+    expect(later).toEqual(
+      expect.objectContaining({
+        check: expect.not.objectContaining({ outbox: expect.anything() as unknown }) as unknown,
+      })
+    );
+    expect(w.notifier.messages.filter((m) => m.subject.includes('REVOKED'))).toHaveLength(1);
+    expect(w.audit.records.find((r) => r.kind === 'revoke')?.notifiedAt).toEqual(
+      expect.any(String)
+    );
+  });
+
+  it('the drift guard fails its event while a notice owed on the repository cannot be sent (retried)', async () => {
+    const w = world();
+    await twoConsumers(w);
+    w.notifier.failNext(2);
+    await w.revoke();
+
+    const failed = await w.process(ecrEvent('ecr-set-repository-policy-removes-grants'), 'm2');
+    const retried = await w.process(ecrEvent('ecr-set-repository-policy-removes-grants'), 'm2');
+
+    expect(failed).toEqual(
+      expect.objectContaining({
+        status: 'failed',
+        error: expect.objectContaining({ name: 'NoticesOwedError' }) as unknown,
+      })
+    );
+    expect(retried.status).toBe('checked');
+    expect(w.notifier.messages.filter((m) => m.subject.includes('REVOKED'))).toHaveLength(1);
+  });
+
   it('closes an abandoned intent whose write never happened, then revokes anew', async () => {
     const w = world();
     await twoConsumers(w);
