@@ -37,6 +37,23 @@ const OPT_OUT_TAG = /^[\p{L}\p{Z}\p{N}_.:/+\-@]{1,128}(=[\p{L}\p{Z}\p{N}_.:/=+\-
  */
 const SHARE_TAG_KEY = /^(?!aws:)[\p{L}\p{N}_.:/+\-@]{1,128}$/iu;
 
+/**
+ * A list whose items must differ: CloudFormation refuses a StackSet whose `Regions` or `OrganizationalUnitIds` repeat
+ * an item (the property schema's `uniqueItems`, cfn-lint E3037), so the repetition is reported at synth, by key.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-cloudformation-stackset-deploymenttargets.html
+ */
+function noDuplicates(what: string) {
+  return z.superRefine<string[]>((items, context) => {
+    const repeated = items.find((item, index) => items.indexOf(item) !== index);
+    if (repeated === undefined) return;
+    context.addIssue({
+      code: 'custom',
+      input: items,
+      message: `must not name ${what} twice: remove the second "${repeated}"`,
+    });
+  });
+}
+
 export const NOTIFY_ON = [...OUTCOMES, 'error'] as const;
 export type NotifyOn = (typeof NOTIFY_ON)[number];
 
@@ -89,10 +106,16 @@ export const configSchema = z.strictObject({
               'must be an organizational unit id like "ou-ab12-cdef3456" or a root id "r-ab12"'
             )
           )
-          .check(z.minLength(1, { message: 'must name at least one organizational unit' })),
+          .check(
+            z.minLength(1, { message: 'must name at least one organizational unit' }),
+            noDuplicates('an organizational unit')
+          ),
         regions: z
           .array(text(REGION, 'must be an AWS region like "eu-west-1"'))
-          .check(z.minLength(1, { message: 'must name at least one region' })),
+          .check(
+            z.minLength(1, { message: 'must name at least one region' }),
+            noDuplicates('a region')
+          ),
         // IAM is global: the registry role lives in one region's stack instance per account. The StackSet updates
         // regions in parallel, so moving that region in one update would delete the role in one instance while
         // another creates it (IAM names are account-wide). Hence an explicit, stable key instead of "the first region".

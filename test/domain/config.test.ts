@@ -169,6 +169,30 @@ describe('parseConfig', () => {
       },
       '"memberDeployment.registryRoleRegion" must name the one region (one of "regions")',
     ],
+    // CloudFormation refuses a StackSet whose Regions (or OrganizationalUnitIds) repeat an item (cfn-lint E3037):
+    // at synth, not at deploy.
+    [
+      {
+        memberDeployment: {
+          organizationalUnitIds: ['r-ab12'],
+          regions: ['eu-west-1', 'us-east-1', 'eu-west-1'],
+          registryRoleRegion: 'eu-west-1',
+        },
+      },
+      '"memberDeployment.regions" must not name a region twice: remove the second "eu-west-1" ' +
+        '(got ["eu-west-1","us-east-1","eu-west-1"])',
+    ],
+    [
+      {
+        memberDeployment: {
+          organizationalUnitIds: ['ou-ab12-cdef3456', 'r-ab12', 'ou-ab12-cdef3456'],
+          regions: ['eu-west-1'],
+          registryRoleRegion: 'eu-west-1',
+        },
+      },
+      '"memberDeployment.organizationalUnitIds" must not name an organizational unit twice: remove the second ' +
+        '"ou-ab12-cdef3456" (got ["ou-ab12-cdef3456","r-ab12","ou-ab12-cdef3456"])',
+    ],
     [
       {
         memberDeployment: {
