@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 
 import { parseConfig } from '../lambda/domain/config';
 import { ConfigError } from '../lambda/domain/config-error';
-import { MemberStackSet } from './constructs/member-stack-set';
+import { MemberStackSet, isCallAs, isPercentage } from './constructs/member-stack-set';
 import type { LambdaEcrAutofix } from './lambda-ecr-autofix';
 import { LambdaEcrAutofixMemberStack, MEMBER_PARAMETERS } from './lambda-ecr-autofix-member-stack';
 import { MEMBER_STACK_NAME, validateNames } from './names';
@@ -110,6 +110,8 @@ export class LambdaEcrAutofixMemberDeployment extends Construct {
     );
     const stackSetName = props.stackSetName ?? autofix.stackSetName;
     validateNames({ stackSetName }, source);
+    const operationProblems = operationOptionProblems(props);
+    if (operationProblems.length > 0) throw new ConfigError(source, operationProblems);
 
     const here = topLevelStack(this);
     const central = topLevelStack(autofix);
@@ -158,6 +160,23 @@ export class LambdaEcrAutofixMemberDeployment extends Construct {
       );
     }
   }
+}
+
+/** Problems of the StackSet's own options, in the words of a configuration problem (README: bad props throw ConfigError). */
+function operationOptionProblems(props: LambdaEcrAutofixMemberDeploymentProps): string[] {
+  const problems: string[] = [];
+  const { callAs, failureTolerancePercentage } = props;
+  if (failureTolerancePercentage !== undefined && !isPercentage(failureTolerancePercentage)) {
+    problems.push(
+      `"failureTolerancePercentage" must be a whole number from 0 to 100 (got ${String(failureTolerancePercentage)})`
+    );
+  }
+  if (callAs !== undefined && !isCallAs(callAs)) {
+    problems.push(
+      `"callAs" must be "SELF" (from the management account) or "DELEGATED_ADMIN" (got ${JSON.stringify(callAs)})`
+    );
+  }
+  return problems;
 }
 
 /** The stack that CloudFormation deploys `scope` with: its stack, or that stack's top-level parent. */

@@ -87,16 +87,17 @@ export class MemberStackSet extends Construct {
       throw new Error('MemberStackSet: regions must name at least one region, e.g. ["eu-west-1"].');
     }
     const callAs = props.callAs ?? 'DELEGATED_ADMIN';
-    if (!Token.isUnresolved(callAs) && !CALL_AS.includes(callAs)) {
+    if (!isCallAs(callAs)) {
       throw new Error(
         `MemberStackSet: callAs must be "SELF" (management account) or "DELEGATED_ADMIN", got "${callAs}".`
       );
     }
     const parameters = props.parameters ?? {};
     const failureTolerancePercentage = props.failureTolerancePercentage ?? 100;
-    if (failureTolerancePercentage < 0 || failureTolerancePercentage > 100) {
+    // An Integer in CloudFormation's schema: 12.5 or NaN would only fail at deploy time.
+    if (!isPercentage(failureTolerancePercentage)) {
       throw new Error(
-        `MemberStackSet: failureTolerancePercentage must be between 0 and 100, got ${failureTolerancePercentage}.`
+        `MemberStackSet: failureTolerancePercentage must be a whole number between 0 and 100, got ${failureTolerancePercentage}.`
       );
     }
 
@@ -134,6 +135,19 @@ export class MemberStackSet extends Construct {
       }),
     });
   }
+}
+
+/**
+ * Whether `value` may be a StackSet percentage (`FailureTolerancePercentage`, an Integer from 0 to 100).
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationPreferences.html
+ */
+export function isPercentage(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= 100;
+}
+
+/** Whether `value` is a valid literal `CallAs` (a token is checked by CloudFormation). */
+export function isCallAs(value: string): boolean {
+  return Token.isUnresolved(value) || CALL_AS.includes(value);
 }
 
 /**

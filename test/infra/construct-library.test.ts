@@ -605,6 +605,48 @@ describe('the member deployment', () => {
       ).problems
     );
   });
+  it.each<[string, { callAs?: string; failureTolerancePercentage?: number }, string]>([
+    [
+      'a failure tolerance above 100 %',
+      { failureTolerancePercentage: 150 },
+      '"failureTolerancePercentage" must be a whole number from 0 to 100 (got 150)',
+    ],
+    [
+      'a fractional failure tolerance, which CloudFormation types as an integer',
+      { failureTolerancePercentage: 12.5 },
+      '"failureTolerancePercentage" must be a whole number from 0 to 100 (got 12.5)',
+    ],
+    [
+      'a failure tolerance that is not a number',
+      { failureTolerancePercentage: Number.NaN },
+      '"failureTolerancePercentage" must be a whole number from 0 to 100 (got NaN)',
+    ],
+    [
+      'an unknown callAs',
+      { callAs: 'ADMIN' },
+      '"callAs" must be "SELF" (from the management account) or "DELEGATED_ADMIN" (got "ADMIN")',
+    ],
+  ])('refuses %s with a ConfigError, as it does bad targets', (_what, options, problem) => {
+    // Arrange
+    const app = newApp();
+    const autofix = new LambdaEcrAutofix(new Stack(app, 'Central'), 'Autofix', {
+      organizationId: ORGANIZATION_ID,
+    });
+
+    // Act
+    const error = errorOf(
+      () =>
+        new LambdaEcrAutofixMemberDeployment(new Stack(app, 'Members'), 'Members', {
+          autofix,
+          ...DEPLOYMENT,
+          ...options,
+        })
+    );
+
+    // Assert
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([problem]);
+  });
 });
 
 describe('LambdaEcrAutofixMember', () => {

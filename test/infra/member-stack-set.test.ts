@@ -124,12 +124,17 @@ describe('MemberStackSet', () => {
     [
       'a failure tolerance above 100 %',
       { failureTolerancePercentage: 101 },
-      /failureTolerancePercentage must be between 0 and 100, got 101/,
+      /failureTolerancePercentage must be a whole number between 0 and 100, got 101/,
     ],
     [
       'a negative failure tolerance',
       { failureTolerancePercentage: -1 },
-      /failureTolerancePercentage must be between 0 and 100, got -1/,
+      /failureTolerancePercentage must be a whole number between 0 and 100, got -1/,
+    ],
+    [
+      'a fractional failure tolerance (an Integer in CloudFormation)',
+      { failureTolerancePercentage: 12.5 },
+      /failureTolerancePercentage must be a whole number between 0 and 100, got 12.5/,
     ],
     [
       'an unknown callAs',
