@@ -93,9 +93,12 @@ export class LambdaEcrAutofixMemberStack extends Stack {
       type: 'String',
       default: '',
       description:
-        'The one region per account in which to create the (global) registry role; empty: the region of this stack',
-      allowedPattern: '^([a-z]{2}(-[a-z]+)+-\\d)?$',
-      constraintDescription: 'must be empty or an AWS region such as eu-west-1',
+        'The one region per account in which to create the (global) registry role; empty: the region of this ' +
+        'stack; none: no region (only while moving the role, docs/deployment.md)',
+      // "none" deletes the role everywhere: the first of the two updates that move it to another region without two
+      // regions creating and deleting it at once (a StackSet with auto-deployment does not follow a RegionOrder).
+      allowedPattern: '^(none|[a-z]{2}(-[a-z]+)+-\\d)?$',
+      constraintDescription: 'must be empty, none or an AWS region such as eu-west-1',
     });
 
     // Id "Default": the construct adds nothing to the logical ids, which stay those of the member stacks deployed

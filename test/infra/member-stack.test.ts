@@ -254,6 +254,9 @@ describe('member stack', () => {
       [MEMBER, 'eu-west-1', 'eu-west-1', true, true],
       [MEMBER, 'us-east-1', 'eu-west-1', true, false],
       [MEMBER, 'us-east-1', '', true, true],
+      // "none": no region creates it, the first of the two updates that move it (docs/deployment.md).
+      [MEMBER, 'eu-west-1', 'none', true, false],
+      [MEMBER, 'us-east-1', 'none', true, false],
     ])(
       'in account %s, region %s, RegistryRoleRegion "%s": forward %s, role %s',
       (account, region, roleRegion, forwards, hasRole) => {
@@ -284,6 +287,28 @@ describe('member stack', () => {
         expect(Object.keys(resources).some((id) => created(id))).toBe(true);
       }
     );
+
+    it.each([
+      ['', true],
+      ['eu-west-1', true],
+      ['ap-southeast-2', true],
+      ['us-gov-west-1', true],
+      ['none', true],
+      ['None', false],
+      ['Ireland', false],
+      ['eu-west-1 ', false],
+    ])('takes RegistryRoleRegion "%s": %s', (value, accepted) => {
+      // Arrange
+      const parameter = templateJson(template).Parameters?.RegistryRoleRegion as {
+        AllowedPattern: string;
+      };
+
+      // Act
+      const matches = new RegExp(parameter.AllowedPattern, 'u').test(value);
+
+      // Assert
+      expect(matches).toBe(accepted);
+    });
 
     it('puts the forwarder behind one condition, the role behind another, and one placeholder behind none', () => {
       // Act
