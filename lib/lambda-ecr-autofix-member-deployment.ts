@@ -42,7 +42,8 @@ export interface LambdaEcrAutofixMemberDeploymentProps {
   /**
    * Percentage of stack instances, per region, that may fail before CloudFormation stops the operation and fails
    * this stack. With 100 the operation always completes; failed instances stay `OUTDATED` with their reason and are
-   * retried by the next update.
+   * deployed again by the next StackSet operation (`update-stack-instances`: docs/deployment.md, "Updating the
+   * member deployment").
    * @default 100
    */
   readonly failureTolerancePercentage?: number;
@@ -62,7 +63,7 @@ export interface LambdaEcrAutofixMemberDeploymentProps {
  *   its trusted principal, which IAM refuses while that role does not exist, and every forwarder puts events on the
  *   central bus, which must admit them.
  * - Failed member accounts do not fail the operation (`failureTolerancePercentage` 100): they are listed by
- *   `aws cloudformation list-stack-instances` and retried by the next update.
+ *   `aws cloudformation list-stack-instances` and deployed again by the next StackSet operation.
  *
  * The member stacks learn the central account and region from the central installation's stack: with an
  * environment-agnostic central stack that is this stack's own account and region, so deploy this stack where the

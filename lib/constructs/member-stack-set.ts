@@ -41,7 +41,7 @@ export interface MemberStackSetProps {
    * Percentage of stack instances, per region, that may fail before CloudFormation stops the operation and reports
    * it failed (which fails the stack that holds this StackSet). An organization always has accounts that cannot take
    * the stack (a Region-deny SCP, a suspended account, a quota): with 100, the operation always completes, failed
-   * instances stay `OUTDATED` with their reason, and the next update or auto-deployment retries them.
+   * instances stay `OUTDATED` with their reason, and the next StackSet operation on them deploys them again.
    * @default 100
    */
   readonly failureTolerancePercentage?: number;
