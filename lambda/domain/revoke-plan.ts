@@ -27,7 +27,7 @@ import {
   readOwnedStatement,
 } from './planner';
 import type { JsonObject } from './policy-document';
-import { parsePolicy, serializePolicy } from './policy-document';
+import { isJsonObject, parsePolicy, serializePolicy } from './policy-document';
 import { accountPullRequests, evaluatePull, servicePullRequests } from './pull-access';
 
 /**
@@ -155,12 +155,20 @@ export function planRevoke(input: RevokeInput): RevokePlan {
 
   if (removeService.length === 0 && removeAccounts.length === 0) {
     const grantedBy = grantingStatements(statements, input);
-    if (grantedBy.length > 0) {
+    const throughIdentities = identityGrants(statements, input, grantedBy);
+    if (grantedBy.length > 0 || throughIdentities.length > 0) {
+      const clauses = [
+        ...(grantedBy.length > 0 ? [`${statementsLet(grantedBy)} it pull`] : []),
+        ...(throughIdentities.length > 0
+          ? [`${statementsLet(throughIdentities)} principals of ${who} pull`]
+          : []),
+      ];
+      const all = [...grantedBy, ...throughIdentities];
       return needsHuman(
         'not-granted-by-autofix',
-        `The statements of lambda-ecr-autofix in the policy of ${where} grant ${who} nothing, but ${grantedBy.length === 1 ? 'statement' : 'statements'} ${grantedBy.join(', ')} let${grantedBy.length === 1 ? 's' : ''} it pull; lambda-ecr-autofix never changes a statement it does not own.`,
+        `The statements of lambda-ecr-autofix in the policy of ${where} grant ${who} nothing, but ${clauses.join(', and ')}; lambda-ecr-autofix never changes a statement it does not own.`,
         [
-          `Review statement ${grantedBy.join(', ')} of ${repository.repositoryArn} with the repository owner (account ${repository.registryAccount}): aws ecr get-repository-policy --region ${repository.region} --registry-id ${repository.registryAccount} --repository-name ${repository.repositoryName}. Remove ${who} there if it should not pull.`,
+          `Review ${statementWord(all)} ${all.join(', ')} of ${repository.repositoryArn} with the repository owner (account ${repository.registryAccount}): aws ecr get-repository-policy --region ${repository.region} --registry-id ${repository.registryAccount} --repository-name ${repository.repositoryName}. Remove ${who} there if it should not pull.`,
         ]
       );
     }
@@ -193,6 +201,8 @@ export function planRevoke(input: RevokeInput): RevokePlan {
     ? null
     : serializePolicy({ ...policy, statements: after }, MAX_POLICY_LENGTH);
   const stillGrantedBy = grantingStatements(after, input);
+  const stillThroughIdentities = identityGrants(after, input, stillGrantedBy);
+  const stillAll = [...stillGrantedBy, ...stillThroughIdentities];
   const changes = removed
     .map((entry) => `${entry.values.join(', ')} from ${entry.sid}`)
     .join(' and ');
@@ -204,11 +214,14 @@ export function planRevoke(input: RevokeInput): RevokePlan {
       (deletesPolicy ? '; no statement is left, so the repository policy is deleted.' : '.') +
       (stillGrantedBy.length > 0
         ? ` ${capitalize(who)} can still pull through ${stillGrantedBy.join(', ')}, which lambda-ecr-autofix does not own.`
+        : '') +
+      (stillThroughIdentities.length > 0
+        ? ` Principals of ${who} can still pull through ${stillThroughIdentities.join(', ')}, which lambda-ecr-autofix does not own.`
         : ''),
     nextSteps:
-      stillGrantedBy.length > 0
+      stillAll.length > 0
         ? [
-            `Review statement ${stillGrantedBy.join(', ')} of ${repository.repositoryArn} with the repository owner (account ${repository.registryAccount}) if ${who} should lose access altogether.`,
+            `Review ${statementWord(stillAll)} ${stillAll.join(', ')} of ${repository.repositoryArn} with the repository owner (account ${repository.registryAccount}) if ${who} should lose access altogether.`,
           ]
         : [],
     policyAfter,
@@ -270,6 +283,64 @@ function grantingStatements(statements: readonly JsonObject[], input: RevokeInpu
         .flatMap((evaluation) => evaluation.allowedBy)
     ),
   ];
+}
+
+/**
+ * The Allow statements, besides `counted`, that let one identity (a role, a user, a role session) of the consumer
+ * account pull. A grant to one identity is not a grant to the account (policy-evaluator.ts, `RequestPrincipal`), so
+ * `grantingStatements` leaves them out; but a revoke of the whole account must not say that nothing grants it while one
+ * of its roles can still pull. Each statement naming such an identity is evaluated as if it named the account, so its
+ * actions, resources and conditions still decide (a condition the evaluator cannot decide counts: it may let it pull).
+ * One function's revoke is about Lambda's pull for it alone, and a same-account consumer's principals are the owner's.
+ */
+function identityGrants(
+  statements: readonly JsonObject[],
+  input: RevokeInput,
+  counted: readonly string[]
+): string[] {
+  const { repository, consumerAccount, functionName } = input;
+  if (functionName !== null || consumerAccount === repository.registryAccount) return [];
+  const root = `arn:${repository.partition}:iam::${consumerAccount}:root`;
+  const prefixes = [
+    `arn:${repository.partition}:iam::${consumerAccount}:`,
+    `arn:${repository.partition}:sts::${consumerAccount}:`,
+  ];
+  const asAccount = statements.flatMap((statement, index) => {
+    const principal = statement['Principal'];
+    const aws = isJsonObject(principal) ? principal['AWS'] : undefined;
+    const entries = typeof aws === 'string' ? [aws] : Array.isArray(aws) ? aws : [];
+    const namesIdentity = entries.some(
+      (entry) =>
+        typeof entry === 'string' &&
+        entry !== root &&
+        prefixes.some((prefix) => entry.startsWith(prefix))
+    );
+    if (statement['Effect'] !== 'Allow' || !namesIdentity) return [];
+    // The label the evaluator gives the statement where it stands in the policy: its Sid, else its position.
+    const label = typeof statement['Sid'] === 'string' ? statement['Sid'] : `#${index + 1}`;
+    return [{ ...statement, Sid: label, Principal: { AWS: root } }];
+  });
+  if (asAccount.length === 0) return [];
+  const evaluation = evaluatePull(
+    asAccount,
+    accountPullRequests(repository.repositoryArn, {
+      accountId: consumerAccount,
+      partition: repository.partition,
+      organizationId: input.organizationId,
+    })
+  );
+  return evaluation.allowed === 'no'
+    ? []
+    : evaluation.allowedBy.filter((label) => !counted.includes(label));
+}
+
+/** "statement A lets" or "statements A, B let". */
+function statementsLet(labels: readonly string[]): string {
+  return `${statementWord(labels)} ${labels.join(', ')} ${labels.length === 1 ? 'lets' : 'let'}`;
+}
+
+function statementWord(labels: readonly string[]): string {
+  return labels.length === 1 ? 'statement' : 'statements';
 }
 
 function needsHuman(

@@ -249,6 +249,113 @@ describe('planRevoke', () => {
     expect((plan as { nextSteps: readonly string[] }).nextSteps).toHaveLength(1);
   });
 
+  it('does not call a consumer revoked while a foreign statement lets one of its roles pull', () => {
+    // A grant to one role is not the account's consent (policy-evaluator.ts), but it is still access of that account
+    // which the person asking for the revoke must hear about: never "nothing grants it".
+    const puller = {
+      Sid: 'HandRole',
+      Effect: 'Allow',
+      Principal: {
+        AWS: ['arn:aws:iam::999999999999:role/other', 'arn:aws:iam::222222222222:role/puller'],
+      },
+      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+    };
+    const session = {
+      Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:sts::222222222222:assumed-role/ci/build' },
+      Action: 'ecr:*',
+    };
+
+    const plan = revoke({ policyText: policy(CI, puller, session) });
+
+    expect(plan).toEqual(
+      expect.objectContaining({ outcome: 'needs-human', reason: 'not-granted-by-autofix' })
+    );
+    expect(plan.explanation).toContain(
+      'statements HandRole, #3 let principals of account 222222222222 pull'
+    );
+    expect((plan as { nextSteps: readonly string[] }).nextSteps[0]).toContain(
+      'Review statements HandRole, #3 of'
+    );
+  });
+
+  it('says a role of the consumer can still pull after its account is taken out of the fixer\u2019s statements', () => {
+    const puller = {
+      Sid: 'HandRole',
+      Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:iam::222222222222:role/puller' },
+      Action: PULL,
+    };
+
+    const plan = revoke({
+      policyText: policy(puller, service(fn('222222222222', '*')), accounts(root('222222222222'))),
+    });
+
+    expect(plan).toEqual(expect.objectContaining({ reason: 'consumer-revoked' }));
+    expect(plan.explanation).toContain(
+      'Principals of account 222222222222 can still pull through HandRole'
+    );
+  });
+
+  it('does not count a role grant that cannot pull, names another account, or is a Deny', () => {
+    const statements = [
+      // one pull action only
+      {
+        Sid: 'Half',
+        Effect: 'Allow',
+        Principal: { AWS: 'arn:aws:iam::222222222222:role/a' },
+        Action: 'ecr:BatchGetImage',
+      },
+      // another repository
+      {
+        Sid: 'Elsewhere',
+        Effect: 'Allow',
+        Principal: { AWS: 'arn:aws:iam::222222222222:role/a' },
+        Action: PULL,
+        Resource: 'arn:aws:ecr:eu-west-1:111111111111:repository/other',
+      },
+      // a condition the role's requests never meet
+      {
+        Sid: 'NeverTrue',
+        Effect: 'Allow',
+        Principal: { AWS: 'arn:aws:iam::222222222222:role/a' },
+        Action: PULL,
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+      // a role of another account, a service, and the account itself through a Deny
+      {
+        Sid: 'Other',
+        Effect: 'Allow',
+        Principal: { AWS: 'arn:aws:iam::999999999999:role/a' },
+        Action: PULL,
+      },
+      {
+        Sid: 'Svc',
+        Effect: 'Allow',
+        Principal: { Service: 'codebuild.amazonaws.com' },
+        Action: PULL,
+      },
+      { Sid: 'Everyone', Effect: 'Allow', Principal: '*', Action: 'ecr:DescribeImages' },
+      {
+        Sid: 'Deny',
+        Effect: 'Deny',
+        Principal: { AWS: 'arn:aws:iam::222222222222:role/a' },
+        Action: PULL,
+      },
+    ];
+
+    expect(revoke({ policyText: policy(...statements) })).toEqual(
+      expect.objectContaining({ outcome: 'revoke', reason: 'already-revoked' })
+    );
+    // For one function, only Lambda's pull for it counts: a role of the account is not the function.
+    expect(
+      revoke({
+        policyText: policy({ ...statements[0], Sid: 'Role', Action: PULL }),
+        functionName: 'orders-api',
+      })
+    ).toEqual(expect.objectContaining({ outcome: 'revoke', reason: 'already-revoked' }));
+  });
+
   it('is already revoked when nothing grants the consumer (also without a policy)', () => {
     expect(revoke({ policyText: null })).toEqual(
       expect.objectContaining({ outcome: 'revoke', reason: 'already-revoked' })
