@@ -26,7 +26,7 @@ const accountList = z
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const OU_ID = /^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$/;
-const ORG_ID = /^o-[a-z0-9]{10,32}$/;
+export const ORG_ID = /^o-[a-z0-9]{10,32}$/;
 /** IAM role names: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html */
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 /** Tag keys and values: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_Tag.html */

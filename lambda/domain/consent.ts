@@ -12,6 +12,7 @@
  */
 import { cleanText } from './bounded-text';
 import type { Config } from './config';
+import { ORG_ID } from './config';
 import type { Target } from './decision';
 
 /** How the owner consented to sharing a repository with the consumer account. */
@@ -109,10 +110,22 @@ function refusal(
 ): AccountConsent {
   const organization = config.organizationId;
   const owner = `account ${target.registryAccount}`;
+  // An organization in the tag is the owner's consent for its members, but membership is checked (the account
+  // statement's aws:PrincipalOrgID condition) only when organizationId is configured: say so, not just "no".
+  const taggedOrganizations =
+    organization === undefined ? entries.filter((entry) => ORG_ID.test(entry)) : [];
   const tagState =
     tagValue === undefined
       ? `the repository has no ${config.shareTag} tag`
-      : `its ${config.shareTag} tag ("${cleanText(tagValue, 80)}") ${organization === undefined ? `does not name account ${target.consumerAccount}` : `names neither account ${target.consumerAccount} nor organization ${organization}`}`;
+      : `its ${config.shareTag} tag ("${cleanText(tagValue, 80)}") ${
+          organization !== undefined
+            ? `names neither account ${target.consumerAccount} nor organization ${organization}`
+            : taggedOrganizations.length > 0
+              ? `names organization ${taggedOrganizations.join(', ')}, which counts only when organizationId is configured, and does not name account ${target.consumerAccount}`
+              : `does not name account ${target.consumerAccount}`
+        }`;
+  const [taggedOrganization] = taggedOrganizations;
+  const platformStep = `If every repository of ${owner} is meant for the whole organization, the platform team can add "${target.registryAccount}" to sharedRegistries in the lambda-ecr-autofix configuration${organization === undefined ? ' (this needs organizationId)' : ''}.`;
   const explanation =
     `Repository ${target.repositoryName} of ${owner} (${target.region}) does not let account ${target.consumerAccount} pull, ` +
     `and its owner has not consented to sharing it with that account: ${tagState}, ${owner} is not in sharedRegistries, ` +
@@ -123,7 +136,9 @@ function refusal(
     nextSteps: [
       tagStep(target, entries, config),
       `Or add the statements below to the policy of ${target.repositoryArn} by hand, in ${owner}.`,
-      `If every repository of ${owner} is meant for the whole organization, the platform team can add "${target.registryAccount}" to sharedRegistries in the lambda-ecr-autofix configuration${organization === undefined ? ' (this needs organizationId)' : ''}.`,
+      taggedOrganization === undefined
+        ? platformStep
+        : `The platform team can set organizationId to ${taggedOrganization} in the lambda-ecr-autofix configuration, so that the tag shares the repository with every account of that organization. ${platformStep}`,
     ],
   };
 }

@@ -174,6 +174,20 @@ describe('ownerConsent', () => {
       expect(!consent.given && consent.nextSteps[2]).not.toContain('needs organizationId');
     });
 
+    it('says why a tag naming an organization does not count while organizationId is not set', () => {
+      // The owner did consent, to the organization; the fixer cannot check membership without organizationId, and
+      // must not tell the owner that their tag "does not name" the consumer without saying so.
+      const consent = ownerConsent(target, { [SHARE]: `${ORG} 333333333333` }, config());
+
+      expect(consent.given).toBe(false);
+      expect(!consent.given && consent.explanation).toContain(
+        `its lambda-ecr-autofix:share tag ("${ORG} 333333333333") names organization ${ORG}, which counts only when organizationId is configured, and does not name account 222222222222,`
+      );
+      expect(!consent.given && consent.nextSteps[2]).toContain(
+        `The platform team can set organizationId to ${ORG} in the lambda-ecr-autofix configuration, so that the tag shares the repository with every account of that organization.`
+      );
+    });
+
     it('says when the tag cannot hold one more account', () => {
       const full = Array.from({ length: 20 }, (_, i) => String(300000000000 + i)).join(' ');
 
