@@ -6,7 +6,11 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 
 import { DecisionEventPublisher } from '../../lambda/application/decision-events';
-import { RegistryRoleUnavailableError, messageOf } from '../../lambda/application/errors';
+import {
+  RegistryRoleUnavailableError,
+  RepositoryNotFoundError,
+  messageOf,
+} from '../../lambda/application/errors';
 import { revokeConsumer, type RevokeResult } from '../../lambda/application/revoke';
 import { createAwsClients, type AwsClients } from '../../lambda/adapters/aws-clients';
 import { DynamoDbAuditLog } from '../../lambda/adapters/dynamodb-audit-log';
@@ -193,6 +197,16 @@ export async function runRevoke(
           `the registry role ${error.roleArn} trusts only the lambda-ecr-autofix fixer role. Run revoke with credentials ` +
           `of account ${repository.registryAccount} (the repository owner), e.g. AWS_PROFILE=<a profile of that account>, ` +
           'or keep your credentials for the audit table and topic and add --registry-profile <a profile of that account>. ' +
+          'Nothing was changed.',
+        { cause: error }
+      );
+    }
+    if (error instanceof RepositoryNotFoundError) {
+      // The fix pipeline's message for this error is about a deploy ("push the image first"); here it means the grant
+      // went with the repository.
+      throw new ApplyError(
+        `repository ${repository.repositoryName} does not exist in registry ${repository.registryAccount} ` +
+          `(${repository.region}), so there is nothing to revoke: its policy went with it. Check --repository. ` +
           'Nothing was changed.',
         { cause: error }
       );

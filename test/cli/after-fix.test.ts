@@ -21,6 +21,7 @@ import {
   DeleteRepositoryPolicyCommand,
   ECRClient,
   GetRepositoryPolicyCommand,
+  RepositoryNotFoundException,
   SetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr';
 import {
@@ -276,6 +277,25 @@ describe('revoke and history against mocked AWS', () => {
     expect(unidentified.err).toContain('cannot determine the AWS account of the credentials');
     expect(failed).toEqual(expect.objectContaining({ code: 1 }));
     expect(failed.err).toContain('no such table');
+  });
+
+  it('says there is nothing to revoke when the repository does not exist, and writes nothing', async () => {
+    ecr.on(GetRepositoryPolicyCommand).rejects(
+      new RepositoryNotFoundException({
+        $metadata: {},
+        message: "The repository with name 'platform/payments-worker' does not exist",
+      })
+    );
+
+    const { code, err } = await revoke();
+
+    expect(code).toBe(1);
+    expect(err).toBe(
+      'lambda-ecr-autofix revoke: repository platform/payments-worker does not exist in registry 111111111111 ' +
+        '(eu-west-1), so there is nothing to revoke: its policy went with it. Check --repository. Nothing was changed.'
+    );
+    expect(ddb.commandCalls(TransactWriteItemsCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(PutItemCommand)).toHaveLength(0);
   });
 
   it('refuses a topic it cannot use before anything is written', async () => {
