@@ -298,6 +298,7 @@ export async function main(
       return 2;
     }
     if (error instanceof ApplyError) {
+      if (error.output !== null) out(error.output);
       err(`lambda-ecr-autofix ${name}: ${oneLine(error.message)}`);
       return error.exitCode;
     }

@@ -3,7 +3,7 @@
  * endpoint such as a local moto_server: read the policy, write and verify the fix, publish the notification. With
  * `--audit-table` it runs the same write-ahead audit and repository lease as the Lambda.
  */
-import { NoticeNotSentError, NoticesOwedError } from '../../lambda/application/errors';
+import { NoticeNotSentError, NoticesOwedError, messageOf } from '../../lambda/application/errors';
 import type { EventResult, Telemetry } from '../../lambda/application/fix-pipeline';
 import { createAwsPipeline } from '../../lambda/adapters/aws-pipeline';
 import { createAwsClients, type AwsClients } from '../../lambda/adapters/aws-clients';
@@ -66,11 +66,17 @@ export interface ApplyOptions {
 /** Failed AWS work: a one-line message and the exit status (1, or 3 when only the notice is missing). */
 export class ApplyError extends Error {
   readonly exitCode: 1 | 3;
+  /** What stdout still gets (the decision whose change was written), or null. */
+  readonly output: string | null;
 
-  constructor(message: string, options?: ErrorOptions & { exitCode?: 1 | 3 }) {
+  constructor(
+    message: string,
+    options?: ErrorOptions & { exitCode?: 1 | 3; output?: string | null }
+  ) {
     super(message, options);
     this.name = 'ApplyError';
     this.exitCode = options?.exitCode ?? 1;
+    this.output = options?.output ?? null;
   }
 }
 
@@ -166,7 +172,9 @@ export async function runApply(
 function render(
   result: EventResult,
   options: Pick<ApplyOptions, 'json' | 'auditTable' | 'topicArn'>,
-  config: Config
+  config: Config,
+  /** The `Published:` line's text when the notice failed (the decision is shown all the same). */
+  unpublished?: string
 ): string {
   const audited = options.auditTable !== undefined;
   const mode = config.mode;
@@ -178,7 +186,26 @@ function render(
         options.auditTable === undefined
           ? ' (without --audit-table nothing records the missing notice: tell the consumer account yourself)'
           : ' (run the same command again to send it; nothing will be written again)';
-      throw new ApplyError(`${message}${rerun}`, { cause: result.error, exitCode: 3 });
+      // The policy was written: whoever ran the command sees what, as for a fix whose notice went out.
+      const written = result.error.decision;
+      const output =
+        written === null
+          ? null
+          : render(
+              {
+                messageId: result.messageId,
+                status: 'done',
+                decision: written,
+                applied: true,
+                notificationId: null,
+                notice: null,
+                replayed: result.error.replayed,
+              },
+              options,
+              config,
+              `no (notice not sent: ${messageOf(result.error.cause)})`
+            );
+      throw new ApplyError(`${message}${rerun}`, { cause: result.error, exitCode: 3, output });
     }
     if (result.error instanceof NoticesOwedError) {
       // The drift guard's notice outbox: earlier changes of the repository whose notices it could not send.
@@ -207,7 +234,7 @@ function render(
   return [
     decisionText(decision, notification),
     `Applied:     ${appliedText(applied, replayed, mode, decision.outcome)}`,
-    `Published:   ${notificationId === null ? `no (${whyNotPublished(decision, config, hasTopic)})` : `yes, message ${notificationId}`}`,
+    `Published:   ${unpublished ?? (notificationId === null ? `no (${whyNotPublished(decision, config, hasTopic)})` : `yes, message ${notificationId}`)}`,
     auditedText(options.auditTable),
   ].join('\n');
 }

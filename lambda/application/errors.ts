@@ -3,7 +3,7 @@
  * each carries the `needs-human` reason the pipeline reports and a message that says what to do. Every other SDK error
  * (throttling, 5xx, expired tokens, …) propagates unchanged so the queue retries the message and the DLQ keeps it.
  */
-import type { NeedsHumanReason } from '../domain/decision';
+import type { Decision, NeedsHumanReason } from '../domain/decision';
 import { repositoryArnOf as arnOf } from '../domain/repository-arn';
 import type { RepositoryRef } from './ports';
 
@@ -127,7 +127,13 @@ export class RepositoryBusyError extends Error {
 export class NoticeNotSentError extends Error {
   override readonly name = 'NoticeNotSentError';
 
-  constructor(cause: unknown) {
+  constructor(
+    cause: unknown,
+    /** The decision whose change is in the policy, so that whoever ran it still sees what was written. */
+    readonly decision: Decision | null = null,
+    /** The change was written by an earlier attempt (its record was completed; nothing was written now). */
+    readonly replayed = false
+  ) {
     super(`policy written and verified; notice not sent: ${messageOf(cause)}`, { cause });
   }
 }

@@ -375,7 +375,8 @@ export class WriteAheadAudit implements IntentWriter {
     const { notices, audit, clock } = this.deps;
     const notice = existing.notice ?? notices.render(replayed, true, undefined);
     const sent = await attempt(() => notices.publish(replayed, notice));
-    if ('error' in sent) return failed(messageId, new NoticeNotSentError(sent.error));
+    if ('error' in sent)
+      return failed(messageId, new NoticeNotSentError(sent.error, replayed, true));
     try {
       // False: another run marked it first (it sent the notice too: at least once).
       await (audit as AuditLog).markNotified(existing, clock.now().toISOString(), sent.id);
@@ -409,7 +410,7 @@ export class WriteAheadAudit implements IntentWriter {
     replayed = false
   ): EventResult {
     if (sent !== undefined && 'error' in sent) {
-      return failed(messageId, new NoticeNotSentError(sent.error));
+      return failed(messageId, new NoticeNotSentError(sent.error, decision, replayed));
     }
     const notice = record?.notice ?? this.deps.notices.render(decision, true, tags);
     return done(messageId, decision, true, sent?.id ?? null, notice, replayed);

@@ -510,6 +510,31 @@ describe('apply exit status', () => {
   });
 });
 
+describe('apply exit status 3 still shows the change', () => {
+  it('prints the decision that was written on stdout, then the one-line error', async () => {
+    jest.mocked(applyCommand.runApply).mockRejectedValueOnce(
+      new applyCommand.ApplyError(
+        'policy written and verified; notice not sent: Unknown (run the same command again to send it; nothing will be written again)',
+        {
+          exitCode: 3,
+          output:
+            'Decision:    fix (repository-policy-missing-grant)\nApplied:     yes, written and verified',
+        }
+      )
+    );
+
+    const { code, out, err } = await run(
+      'apply',
+      '--event',
+      event('create-function-same-account-ecr-denied.json')
+    );
+
+    expect(code).toBe(3);
+    expect(out).toContain('Applied:     yes, written and verified');
+    expect(err).toMatch(/^lambda-ecr-autofix apply: policy written and verified; notice not sent/);
+  });
+});
+
 describe('apply --help', () => {
   it('documents the audit table and every exit status, 3 included', async () => {
     const { out } = await run('apply', '--help');

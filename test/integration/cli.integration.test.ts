@@ -416,6 +416,10 @@ describeWithMoto()(
       expect((failed as ApplyError).message).toMatch(
         /^policy written and verified; notice not sent: .*\(run the same command again to send it; nothing will be written again\)$/
       );
+      // Whoever ran it still sees what was written (stdout), not only that something was.
+      expect((failed as ApplyError).output).toContain('Applied:     yes, written and verified');
+      expect((failed as ApplyError).output).toMatch(/Published: {3}no \(notice not sent: /);
+      expect((failed as ApplyError).output).toContain('LambdaEcrAutofixService');
       const written = await world.ecr.send(
         new GetRepositoryPolicyCommand({ repositoryName: 'orders-api' })
       );
