@@ -3,6 +3,8 @@
  * endpoint such as a local moto_server: read the policy, write and verify the fix, publish the notification. With
  * `--audit-table` it runs the same write-ahead audit and repository lease as the Lambda.
  */
+import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+
 import { NoticeNotSentError, NoticesOwedError, messageOf } from '../../lambda/application/errors';
 import type { EventResult, Telemetry } from '../../lambda/application/fix-pipeline';
 import { createAwsPipeline } from '../../lambda/adapters/aws-pipeline';
@@ -165,8 +167,22 @@ export async function runApply(
       warned = true;
     },
   });
-  const [result] = await pipeline.process([{ messageId: options.event, event, attempt: 1 }]);
-  return render(result as EventResult, { ...options, auditTable }, config);
+  const [result] = (await pipeline.process([{ messageId: options.event, event, attempt: 1 }])) as [
+    EventResult,
+  ];
+  if (
+    result.status === 'failed' &&
+    auditTable !== undefined &&
+    result.error instanceof ResourceNotFoundException
+  ) {
+    // The repository lease and the intent come first, both items of this table: nothing was written to ECR.
+    throw new ApplyError(
+      `audit table ${auditTable} not found in ${region} (${result.error.message}): give --region the central ` +
+        "stack's Region (the table's) and --audit-table its AuditTableName output; nothing was changed",
+      { cause: result.error }
+    );
+  }
+  return render(result, { ...options, auditTable }, config);
 }
 
 function render(

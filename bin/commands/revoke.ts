@@ -2,6 +2,7 @@
  * `revoke`: take one consumer (or one function of it) out of the fixer's statements of one repository, with the
  * fixer's own registry access, lease, read–write–verify loop and write-ahead audit (lambda/application/revoke.ts).
  */
+import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 
@@ -198,6 +199,14 @@ export async function runRevoke(
           `of account ${repository.registryAccount} (the repository owner), e.g. AWS_PROFILE=<a profile of that account>, ` +
           'or keep your credentials for the audit table and topic and add --registry-profile <a profile of that account>. ' +
           'Nothing was changed.',
+        { cause: error }
+      );
+    }
+    if (error instanceof ResourceNotFoundException && auditTable !== undefined) {
+      // The unfinished-revoke lookup and the intent come before any ECR write.
+      throw new ApplyError(
+        `audit table ${auditTable} not found in ${region} (${error.message}): give --region the central stack's ` +
+          "Region (the table's) and --audit-table its AuditTableName output; nothing was changed",
         { cause: error }
       );
     }

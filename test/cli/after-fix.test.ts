@@ -276,7 +276,10 @@ describe('revoke and history against mocked AWS', () => {
     expect(unidentified).toEqual(expect.objectContaining({ code: 1 }));
     expect(unidentified.err).toContain('cannot determine the AWS account of the credentials');
     expect(failed).toEqual(expect.objectContaining({ code: 1 }));
-    expect(failed.err).toContain('no such table');
+    expect(failed.err).toBe(
+      "lambda-ecr-autofix revoke: audit table audit not found in eu-west-1 (no such table): give --region the central stack's Region (the table's) and --audit-table its AuditTableName output; nothing was changed"
+    );
+    expect(ecr.commandCalls(SetRepositoryPolicyCommand)).toHaveLength(0);
   });
 
   it('says there is nothing to revoke when the repository does not exist, and writes nothing', async () => {

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import {
   ECRClient,
   GetRepositoryPolicyCommand,
@@ -222,6 +222,36 @@ describe('apply: a write no audit record announces', () => {
     expect(JSON.parse(allowed)).toEqual(
       expect.objectContaining({ outcome: 'already-allowed', audited: false })
     );
+  });
+
+  it('says which audit table it cannot find, and where, before anything is written', async () => {
+    // A table of another Region (the event's, not the central stack's) is the likely mistake.
+    dynamodb.reset();
+    dynamodb.onAnyCommand().rejects(
+      new ResourceNotFoundException({
+        $metadata: { httpStatusCode: 400 },
+        message: 'Requested resource not found',
+      })
+    );
+
+    const { code, out, err } = await runCli(
+      'apply',
+      '--event',
+      SAME_ACCOUNT_EVENT,
+      '--region',
+      'us-east-1',
+      '--audit-table',
+      'audit',
+      ...LOCAL
+    );
+
+    expect(code).toBe(1);
+    expect(out).toBe('');
+    expect(err).toBe(
+      'lambda-ecr-autofix apply: audit table audit not found in us-east-1 (Requested resource not found): ' +
+        "give --region the central stack's Region (the table's) and --audit-table its AuditTableName output; nothing was changed"
+    );
+    expect(writes()).toEqual([]);
   });
 
   it(`refuses a bad table name in ${AUDIT_TABLE_ENV}`, async () => {
