@@ -16,7 +16,7 @@ import { parsePolicyCallEvent } from '../../lambda/domain/policy-call-event';
 import { renderNotification } from '../../lambda/domain/notification';
 import type { Config } from '../../lambda/domain/config';
 import type { Decision } from '../../lambda/domain/decision';
-import { NO_AUDIT_WARNING, auditTableOption } from './aws-options';
+import { NO_AUDIT_WARNING, auditTableOption, topicArnProblem } from './aws-options';
 import { readEvent } from './event-input';
 import { readConfig } from './inputs';
 import { checkJson, checkText, decisionJson, decisionText } from './output';
@@ -99,12 +99,8 @@ export async function runApply(
   if (options.endpointUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(options.endpointUrl)) {
     throw new UsageError(`--endpoint-url must be an http(s) URL, got "${options.endpointUrl}"`);
   }
-  if (
-    options.topicArn !== undefined &&
-    !/^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(options.topicArn)
-  ) {
-    throw new UsageError(`--topic-arn must be an SNS topic ARN, got "${options.topicArn}"`);
-  }
+  const topicProblem = topicArnProblem(options.topicArn);
+  if (topicProblem !== null) throw new UsageError(topicProblem);
   const auditTable = auditTableOption(options.auditTable, env);
   const parsed = parseDeployEvent(event);
   const policyCall = parsePolicyCallEvent(event);

@@ -40,9 +40,20 @@ export function validateAwsOptions(options: {
   if (options.endpointUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(options.endpointUrl)) {
     throw new UsageError(`--endpoint-url must be an http(s) URL, got "${options.endpointUrl}"`);
   }
-  if (options.topicArn !== undefined && !TOPIC_ARN.test(options.topicArn)) {
-    throw new UsageError(`--topic-arn must be an SNS topic ARN, got "${options.topicArn}"`);
+  const topicProblem = topicArnProblem(options.topicArn);
+  if (topicProblem !== null) throw new UsageError(topicProblem);
+}
+
+/**
+ * What is wrong with `--topic-arn`, or null. A FIFO topic (`….fifo`) is an SNS topic ARN too, but the notices are
+ * published without a message group (FIFO topics refuse them): say that, not "not an SNS topic ARN".
+ */
+export function topicArnProblem(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  if (/^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[\w-]{1,251}\.fifo$/.test(value)) {
+    return `--topic-arn names a FIFO topic ("${value}"); lambda-ecr-autofix publishes its notices to a standard topic (the central stack's TopicArn output)`;
   }
+  return TOPIC_ARN.test(value) ? null : `--topic-arn must be an SNS topic ARN, got "${value}"`;
 }
 
 /**

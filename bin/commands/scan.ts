@@ -24,7 +24,7 @@ import { systemClock } from '../../lambda/adapters/system-clock';
 import type { Config } from '../../lambda/domain/config';
 import type { ScanContext } from '../../lambda/domain/scan-call';
 import { ApplyError, auditedText } from './apply';
-import { NO_AUDIT_WARNING, auditTableOption } from './aws-options';
+import { NO_AUDIT_WARNING, auditTableOption, topicArnProblem } from './aws-options';
 import { readConfig } from './inputs';
 import type { ScanReport } from './scan-output';
 import { fixesText, outboxText, scanCsv, scanJson, scanText } from './scan-output';
@@ -302,12 +302,8 @@ function checkOptions(options: ScanOptions): { regions: string[]; concurrency: n
   if (!options.fix && (options.topicArn !== undefined || options.auditTable !== undefined)) {
     throw new UsageError('--topic-arn and --audit-table go with --fix');
   }
-  if (
-    options.topicArn !== undefined &&
-    !/^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(options.topicArn)
-  ) {
-    throw new UsageError(`--topic-arn must be an SNS topic ARN, got "${options.topicArn}"`);
-  }
+  const topicProblem = topicArnProblem(options.topicArn);
+  if (topicProblem !== null) throw new UsageError(topicProblem);
   const concurrency =
     options.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {

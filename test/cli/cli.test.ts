@@ -471,6 +471,10 @@ describe('apply argument checks', () => {
   it.each([
     [['--endpoint-url', 'localhost:5000'], /--endpoint-url must be an http\(s\) URL/],
     [['--topic-arn', 'my-topic'], /--topic-arn must be an SNS topic ARN/],
+    [
+      ['--topic-arn', 'arn:aws:sns:us-east-1:123456789012:alerts.fifo'],
+      /--topic-arn names a FIFO topic \("arn:aws:sns:us-east-1:123456789012:alerts\.fifo"\); lambda-ecr-autofix publishes its notices to a standard topic/,
+    ],
     [['--audit-table', 'a b'], /--audit-table must be a DynamoDB table name/],
     [['--audit-table', 'ab'], /--audit-table must be a DynamoDB table name/],
   ])('rejects %j before calling AWS', async (extra, message) => {
