@@ -75,7 +75,7 @@ export function runPlan(
   const policy = options.policy === undefined ? null : readPolicy(options.policy);
   const tags = readTags(options.tags, options.tag ?? []);
   if (isEcrEvent(chosen.event)) {
-    return planPolicyCall(chosen.event, policy?.text ?? null, tags, config, options);
+    return planPolicyCall(chosen.event, policy?.text ?? null, tags, config, options, note);
   }
   if (options.audit !== undefined) {
     note(
@@ -122,7 +122,8 @@ function planPolicyCall(
   policyText: string | null,
   tags: Readonly<Record<string, string>>,
   config: Config,
-  options: PlanOptions
+  options: PlanOptions,
+  note: (text: string) => void
 ): string {
   const parsed = parsePolicyCallEvent(event);
   if (!parsed.ok) {
@@ -138,10 +139,18 @@ function planPolicyCall(
       `--audit FILE is required for an ECR ${call.eventName} event: the repository's audit records, as "lambda-ecr-autofix history --repository ${call.repository.repositoryArn} --json" prints them`
     );
   }
-  const records = readAuditRecords(options.audit).filter(
+  const given = readAuditRecords(options.audit);
+  const repositoryArn = call.repository.repositoryArn;
+  if (given.length > 0 && !given.some((record) => record.repositoryArn === repositoryArn)) {
+    // Most likely the history of another repository: "no drift" would then only mean "no record given".
+    note(
+      `warning: --audit ${options.audit} holds ${given.length} audit record(s), none of repository ${repositoryArn}: ` +
+        `the check sees no grant of lambda-ecr-autofix there (lambda-ecr-autofix history --repository ${repositoryArn} --json prints its records)`
+    );
+  }
+  const records = given.filter(
     (record) =>
-      record.repositoryArn === call.repository.repositoryArn &&
-      !record.eventId.startsWith(`${call.eventId}/`)
+      record.repositoryArn === repositoryArn && !record.eventId.startsWith(`${call.eventId}/`)
   );
   const check = driftCheckOffline(call, records, policyText, tags, config);
   return options.json ? JSON.stringify(checkJson(call, check), null, 2) : checkText(call, check);

@@ -511,6 +511,28 @@ describe('plan for an ECR repository-policy event', () => {
     );
   });
 
+  it('warns when the audit records given are all of other repositories (the wrong history file)', async () => {
+    const elsewhere = file('elsewhere.json', [
+      {
+        ...FIXED_RECORD,
+        repositoryArn: 'arn:aws:ecr:eu-west-1:111111111111:repository/other',
+        eventId: 'elsewhere',
+      },
+    ]);
+
+    const { code, out, err } = await runCli('plan', '--event', event, '--audit', elsewhere);
+
+    expect(code).toBe(0);
+    expect(out).toContain('Decision:    ignored (no-drift)');
+    expect(err).toBe(
+      `lambda-ecr-autofix plan: warning: --audit ${elsewhere} holds 1 audit record(s), none of repository ${REPOSITORY}: ` +
+        `the check sees no grant of lambda-ecr-autofix there (lambda-ecr-autofix history --repository ${REPOSITORY} --json prints its records)`
+    );
+    // The whole table's history (records of this repository among others) needs no warning.
+    const mixed = await runCli('plan', '--event', event, '--audit', audit);
+    expect(mixed.err).toBe('');
+  });
+
   it('reports a deleted repository without a policy', async () => {
     const { out } = await runCli(
       'plan',
