@@ -1,4 +1,4 @@
-import { Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { Alarm, AlarmBase, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
@@ -23,9 +23,11 @@ import { FixerFunction } from './constructs/fixer-function';
 import { FixerMonitoring } from './constructs/fixer-monitoring';
 import { FixerPermissions } from './constructs/fixer-permissions';
 import { FixerQueue } from './constructs/fixer-queue';
+import { ForwardingHeartbeatAlarm } from './constructs/forwarding-heartbeat-alarm';
 import { NotificationTopic } from './constructs/notification-topic';
 import { SweepRouting } from './constructs/sweep-routing';
 import { FAILED_IMAGE_DEPLOY_PATTERN } from './failed-deploy-event-pattern';
+import { describeMinutes, forwardingHeartbeatWindow } from './forwarding-heartbeat-window';
 import { POLICY_CHANGE_PATTERN } from './policy-change-event-pattern';
 import { DECISION_EVENT_SOURCE } from '../lambda/domain/decision-event';
 import { handlerCode } from './handler-code';
@@ -323,6 +325,12 @@ export class LambdaEcrAutofix extends Construct {
   /** Sweeps that failed every delivery; absent with `sweepSchedule: 'off'`. */
   public readonly sweepDeadLetterQueue?: Queue;
   /**
+   * Notifies the topic when no member account's scheduled sweep request has reached the central bus for about two
+   * schedule intervals: the organization's forwarding is broken. Absent without `organizationId`, with
+   * `sweepSchedule: 'off'`, and with a schedule too sparse or irregular for CloudWatch (synth warns).
+   */
+  public readonly forwardingHeartbeatAlarm?: Alarm;
+  /**
    * What `LambdaEcrAutofixMember` (and `LambdaEcrAutofixMemberStack`) need to know of this installation, besides the
    * central account and region: `new LambdaEcrAutofixMember(stack, 'Member', { ...autofix.memberSettings, … })`.
    * Absent without `organizationId`, which member accounts need.
@@ -389,6 +397,7 @@ export class LambdaEcrAutofix extends Construct {
     });
     this.topic = notifications.topic;
     this.topicKey = notifications.key;
+    this.notifications = notifications;
     this.table = new AuditTable(this, 'Audit', { tableName: auditTableName }).table;
 
     const fixer = new FixerFunction(this, 'Fixer', {
@@ -556,6 +565,13 @@ export class LambdaEcrAutofix extends Construct {
       this.sweepQueue = sweeps.queue;
       this.sweepDeadLetterQueue = sweeps.deadLetterQueue;
       notifications.allowAlarm(sweeps.deadLetterAlarm);
+      if (config.organizationId !== undefined) {
+        this.forwardingHeartbeatAlarm = this.addForwardingHeartbeat(
+          config.sweepSchedule,
+          sweeps.organizationRule,
+          eventBusName
+        );
+      }
       const onlyTheSweeper = {
         ArnLike: { 'lambda:SourceFunctionArn': [sweeperArn, `${sweeperArn}:*`] },
       };
@@ -595,7 +611,6 @@ export class LambdaEcrAutofix extends Construct {
     this.alarms = monitoring.alarms;
     this.dashboard = monitoring.dashboard;
     for (const alarm of this.alarms) notifications.allowAlarm(alarm);
-    this.notifications = notifications;
 
     if (config.organizationId !== undefined) {
       this.memberSettings = {
@@ -630,6 +645,46 @@ export class LambdaEcrAutofix extends Construct {
   public notifyOnAlarm(alarm: AlarmBase): void {
     alarm.addAlarmAction(new SnsAction(this.topic));
     this.notifications.allowAlarm(alarm);
+  }
+
+  /**
+   * The heartbeat alarm on the member accounts' sweep requests, notifying the topic on ALARM and on INSUFFICIENT_DATA
+   * (no request in the window: see `ForwardingHeartbeatAlarm`), or a synth warning when the schedule allows none.
+   */
+  private addForwardingHeartbeat(
+    schedule: string,
+    rule: Rule,
+    eventBusName: string
+  ): Alarm | undefined {
+    const window = forwardingHeartbeatWindow(schedule);
+    if (window.kind === 'none') {
+      Annotations.of(this).addWarningV2(
+        'lambda-ecr-autofix:no-forwarding-heartbeat',
+        `No forwarding heartbeat alarm: ${window.reason}. A broken forwarding path (bus policy, organizationId, ` +
+          'central region) then goes unnoticed: use a rate(...) or a weekly cron(...) sweepSchedule that runs at ' +
+          "least every 6 days, or watch the member accounts' lambda-ecr-autofix-forwarding-failed alarms yourself " +
+          '(docs/operations.md, "Forwarding heartbeat").'
+      );
+      return undefined;
+    }
+    const alarm = new ForwardingHeartbeatAlarm(this, 'ForwardingHeartbeat', {
+      rule,
+      eventBusName,
+      window,
+      alarmDescription:
+        `lambda-ecr-autofix: no member account's scheduled sweep request (sweepSchedule ${schedule}) reached the ` +
+        `central bus ${eventBusName} for ${describeMinutes(window.window.toMinutes())} (INSUFFICIENT_DATA: none ` +
+        'arrived), so their failed deploys probably do not reach it either. Check: organizationId and the bus ' +
+        'policy (aws:PrincipalOrgID); that member stacks name this account and Region (CentralAccountId, ' +
+        'CentralRegion); the StackSet instances (list-stack-instances); SCPs denying events:PutEvents to the ' +
+        'forwarding role; the member forwarding dead-letter queues and their alarm ' +
+        `${MEMBER_FORWARDING_ALARM_NAME}. See "Forwarding heartbeat" in docs/operations.md.`,
+    });
+    const action = new SnsAction(this.topic);
+    alarm.addAlarmAction(action);
+    alarm.addInsufficientDataAction(action);
+    this.notifications.allowAlarm(alarm);
+    return alarm;
   }
 
   /**

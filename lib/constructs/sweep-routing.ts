@@ -1,6 +1,6 @@
-import { Stack, type Duration } from 'aws-cdk-lib';
+import { Aws, Stack, type Duration } from 'aws-cdk-lib';
 import type { Alarm, IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
-import { Rule, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events';
+import { Match, Rule, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { AnyPrincipal, Effect, Policy, PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -59,13 +59,16 @@ export interface SweepRoutingProps {
  * - a sweep queue, apart from the deploy-event queue: a sweep takes a whole invocation (batch size 1) and may need
  *   several, and must neither delay nor share a timeout with the fixes of failed deploys; its own event source caps
  *   the sweeps running at once; its own dead-letter queue (with an alarm) keeps what failed 5 times;
- * - a rule on the central bus that sends the member accounts' sweep requests there, and the central account's own
- *   scheduled rule (its Region has no member stack forwarder) that sends its requests there directly;
+ * - two rules on the central bus that send the member stacks' sweep requests there: one for the other accounts'
+ *   (`organizationRule`, whose `MatchedEvents` is the forwarding heartbeat: requests that crossed the organization),
+ *   one for this account's own other Regions (`centralAccountRule`, which reach the bus even when the bus policy
+ *   refuses the organization); and the central account's own scheduled rule (its Region has no member stack
+ *   forwarder) that sends its requests there directly;
  * - a continuation topic whose only subscriber is that queue (raw delivery): the sweeper publishes a sweep's next part
  *   to it, so a long sweep continues through the same queue, the same bound and the same dead-letter queue.
  *
  * As for the work queue, a message in the sweep queue is an instruction, so only these senders may put one there:
- * the two rules, the topic, and the replay role (an explicit `Deny` for everyone else, whatever their IAM policy);
+ * the three rules, the topic, and the replay role (an explicit `Deny` for everyone else, whatever their IAM policy);
  * and only `publisherRole` may publish to the topic.
  *
  * @example
@@ -79,8 +82,10 @@ export class SweepRouting extends Construct {
   public readonly deadLetterQueue: Queue;
   /** The continuation topic. */
   public readonly continuationTopic: Topic;
-  /** The rule on the central bus. */
+  /** The rule on the central bus for the other accounts' sweep requests. */
   public readonly organizationRule: Rule;
+  /** The rule on the central bus for the sweep requests of this account's other Regions. */
+  public readonly centralAccountRule: Rule;
   /** The central account's own scheduled rule. */
   public readonly localRule: Rule;
   /** Fires when the dead-letter queue is not empty. */
@@ -101,10 +106,19 @@ export class SweepRouting extends Construct {
     this.deadLetterQueue = guarded.deadLetterQueue;
 
     const toQueue = new SqsQueue(this.queue, { deadLetterQueue: this.deadLetterQueue });
+    // Split by account so that the first rule counts only requests that crossed the organization's accounts: this
+    // account's own requests from its other Regions need no bus policy (its identity policy suffices), and would keep
+    // the heartbeat alive while the bus refuses every other account.
     this.organizationRule = new Rule(this, 'OrganizationRule', {
       description: 'lambda-ecr-autofix: sweep requests of the organization accounts',
       eventBus: props.eventBus,
-      eventPattern: SWEEP_REQUEST_PATTERN,
+      eventPattern: { ...SWEEP_REQUEST_PATTERN, account: Match.anythingBut(Aws.ACCOUNT_ID) },
+      targets: [toQueue],
+    });
+    this.centralAccountRule = new Rule(this, 'CentralAccountRule', {
+      description: "lambda-ecr-autofix: sweep requests of this account's other Regions",
+      eventBus: props.eventBus,
+      eventPattern: { ...SWEEP_REQUEST_PATTERN, account: [Aws.ACCOUNT_ID] },
       targets: [toQueue],
     });
     this.localRule = new Rule(this, 'LocalRule', {
@@ -140,7 +154,11 @@ export class SweepRouting extends Construct {
       })
     );
 
-    const ruleArns = [this.organizationRule.ruleArn, this.localRule.ruleArn];
+    const ruleArns = [
+      this.organizationRule.ruleArn,
+      this.centralAccountRule.ruleArn,
+      this.localRule.ruleArn,
+    ];
     guarded.restrictSenders({
       sourceArns: [...ruleArns, this.continuationTopic.topicArn],
       deadLetterSourceArns: ruleArns,
