@@ -167,9 +167,12 @@ describe('the scheduled sweep in the central stack', () => {
     sweeperLogs = idStartingWith(on, 'AWS::Logs::LogGroup', 'Sweeper');
   });
 
-  it('adds the sweeper, its queues, rules, topic, alarm and permissions, and nothing else', () => {
+  it('adds the sweeper, its queues, rules, topic, alarms and permissions, and nothing else', () => {
     expect(addedTypes(off, on)).toEqual([
+      // The sweep dead-letter queue's, and the forwarding heartbeat (test/infra/forwarding-heartbeat.test.ts).
       'AWS::CloudWatch::Alarm',
+      'AWS::CloudWatch::Alarm',
+      'AWS::Events::Rule',
       'AWS::Events::Rule',
       'AWS::Events::Rule',
       'AWS::IAM::Policy',
@@ -216,30 +219,37 @@ describe('the scheduled sweep in the central stack', () => {
 
   it('routes only the sweep rule’s scheduled events from the central bus, and schedules its own Region', () => {
     const rules = resourcesOf(on, 'AWS::Events::Rule').filter(([id]) => id.startsWith('Sweeps'));
-    const [, onBus] = only(
-      rules.filter(([, r]) => r.Properties?.EventBusName !== undefined),
-      'rule on the central bus'
-    );
+    const onBus = rules.filter(([, r]) => r.Properties?.EventBusName !== undefined);
     const [, local] = only(
       rules.filter(([, r]) => r.Properties?.EventBusName === undefined),
       'local rule'
     );
-    const pattern = onBus.Properties?.EventPattern as JsonValue;
-
-    expect(matchesPattern(pattern, scheduledEvent('222222222222', 'eu-west-1'))).toBe(true);
-    expect(matchesPattern(pattern, scheduledEvent('222222222222', 'eu-west-1', 'backup'))).toBe(
-      false
+    // One rule for the other accounts' requests, one for this account's other Regions (the forwarding heartbeat
+    // counts the first only): with this account's id in place of its token, each request matches exactly one.
+    const patterns = onBus.map(
+      ([, rule]) =>
+        JSON.parse(
+          JSON.stringify(rule.Properties?.EventPattern).replaceAll(
+            '{"Ref":"AWS::AccountId"}',
+            '"111111111111"'
+          )
+        ) as JsonValue
     );
-    expect(
-      matchesPattern(pattern, { ...scheduledEvent('222222222222', 'eu-west-1'), source: 'acme' })
-    ).toBe(false);
+    const matching = (event: ReturnType<typeof scheduledEvent>) =>
+      patterns.filter((pattern) => matchesPattern(pattern, event)).length;
+
+    expect(onBus).toHaveLength(2);
+    expect(matching(scheduledEvent('222222222222', 'eu-west-1'))).toBe(1);
+    expect(matching(scheduledEvent('111111111111', 'us-east-1'))).toBe(1);
+    expect(matching(scheduledEvent('222222222222', 'eu-west-1', 'backup'))).toBe(0);
+    expect(matching({ ...scheduledEvent('222222222222', 'eu-west-1'), source: 'acme' })).toBe(0);
     expect(local.Properties).toEqual(
       expect.objectContaining({
         Name: 'lambda-ecr-autofix-sweep',
         ScheduleExpression: 'rate(1 day)',
       })
     );
-    for (const rule of [onBus, local]) {
+    for (const rule of [...onBus.map(([, r]) => r), local]) {
       expect(rule.Properties?.Targets).toEqual([
         expect.objectContaining({
           Arn: { 'Fn::GetAtt': [sweepQueue, 'Arn'] },
@@ -249,7 +259,7 @@ describe('the scheduled sweep in the central stack', () => {
     }
   });
 
-  it('lets only the two sweep rules, the continuation topic and the replay role send to the sweep queue', () => {
+  it('lets only the three sweep rules, the continuation topic and the replay role send to the sweep queue', () => {
     const policyOf = (queue: string) =>
       (
         only(
