@@ -285,8 +285,8 @@ describe('who may publish to the topics of the central stack', () => {
         'CloudWatch Allow'
       );
 
-      // Assert: the five fixer alarms and the sweep's.
-      expect(notifying).toHaveLength(6);
+      // Assert: the five fixer alarms, the sweep's and the forwarding heartbeat.
+      expect(notifying).toHaveLength(7);
       expect(allow.Condition).toEqual({
         ArnLike: { 'aws:SourceArn': notifying },
         StringEquals: { 'aws:SourceAccount': ACCOUNT },
