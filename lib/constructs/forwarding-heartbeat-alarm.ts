@@ -19,9 +19,10 @@ export interface ForwardingHeartbeatAlarmProps {
 /**
  * The heartbeat of the forwarding path, in the central account: every member account and region sends a sweep
  * request through the central bus on `sweepSchedule`, along the same path (rule, role, bus policy) as its failed
- * deploys. When none arrives for the window, that path is broken for the whole organization (a wrong `organizationId`
- * in the bus policy, a central stack moved to another region, an SCP on `events:PutEvents`), the very failures whose
- * member alarms cannot reach anyone, because their notices take the broken path too.
+ * deploys. When none arrives for the window, that path is broken for the whole organization (a changed
+ * `organizationId` or bus policy, member stacks sent to another central account or region, an SCP on
+ * `events:PutEvents`), the very failures whose member alarms cannot reach anyone, because their notices take the
+ * broken path too.
  *
  * The metric is EventBridge's `MatchedEvents` of that rule (dimensions `EventBusName` and `RuleName`: a rule on a
  * custom bus). It counts the requests the bus received and matched, whether or not the sweep queue then took them
@@ -38,9 +39,13 @@ export interface ForwardingHeartbeatAlarmProps {
  * range CloudWatch reads. Should EventBridge send zeros instead, `window` zero-datapoints in a row breach the
  * threshold and the ALARM action notifies: the same condition.
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html ("Alarms invoke actions for
+ * sustained state changes only")
  *
- * What it cannot see: a path broken from the start (the alarm never left INSUFFICIENT_DATA; the deployment
- * pre-checks cover that), and one account or Region that stops alone (the others keep the heartbeat).
+ * What it cannot see: a path broken before the alarm ever heard a request (it never leaves INSUFFICIENT_DATA): a new
+ * installation with a wrong `organizationId`, or a central stack moved to another region (a new alarm there) whose
+ * member stacks still send to the old one; the deployment pre-checks and a look at the alarm after the rollout cover
+ * those. And one account or Region that stops alone (the others keep the heartbeat).
  *
  * @example
  * new ForwardingHeartbeatAlarm(this, 'ForwardingHeartbeat', { rule, eventBusName: 'lambda-ecr-autofix',
