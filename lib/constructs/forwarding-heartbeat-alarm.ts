@@ -26,7 +26,9 @@ export interface ForwardingHeartbeatAlarmProps {
  *
  * The metric is EventBridge's `MatchedEvents` of that rule (dimensions `EventBusName` and `RuleName`: a rule on a
  * custom bus). It counts the requests the bus received and matched, whether or not the sweep queue then took them
- * (the sweep dead-letter queue's alarm covers that), and needs nothing of the member accounts.
+ * (the sweep dead-letter queue's alarm covers that), and needs nothing of the member accounts. Not `Invocations`,
+ * which counts deliveries to the target, nor the sweep queue's `NumberOfMessagesSent`, which also counts the central
+ * account's own scheduled requests and the sweeper's continuations, so it never falls silent.
  * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html
  *
  * EventBridge sends no datapoint for an hour without a match, so "nothing arrived" is missing data, and how CloudWatch
