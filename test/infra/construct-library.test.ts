@@ -263,7 +263,7 @@ describe('LambdaEcrAutofix with every name changed', () => {
       resourcesOf(central, 'AWS::Events::Rule')
         .filter(([, rule]) => rule.Properties?.EventBusName !== undefined)
         .map(([, rule]) => rule.Properties?.EventBusName)
-    ).toEqual([{ Ref: busId }, { Ref: busId }, { Ref: busId }, { Ref: busId }]);
+    ).toEqual([{ Ref: busId }, { Ref: busId }, { Ref: busId }, { Ref: busId }, { Ref: busId }]);
     expect(
       render(
         (

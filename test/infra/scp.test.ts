@@ -130,7 +130,8 @@ describe('the SCP of docs/security-model.md', () => {
 
     // Assert
     expect(topics).toHaveLength(2);
-    expect(alarms).toHaveLength(6);
+    // The five fixer alarms, the sweep dead-letter queue's and the forwarding heartbeat.
+    expect(alarms).toHaveLength(7);
     expect(byAdmin).toEqual(changes.map(() => 'ExplicitlyDenied'));
     expect(byDeployment).toEqual(changes.map(() => 'Allowed'));
   });
@@ -160,9 +161,9 @@ describe('the SCP of docs/security-model.md', () => {
     const byAdmin = await Promise.all(changes.map(([a, r]) => request(ADMIN, a, r)));
     const byDeployment = await Promise.all(changes.map(([a, r]) => request(DEPLOYMENT, a, r)));
 
-    // Assert: four queues; the sweep's two rules, the drift guard's two, failed deploys' two, member alarms'.
+    // Assert: four queues; the sweep's three rules, the drift guard's two, failed deploys' two, member alarms'.
     expect(queues).toHaveLength(4);
-    expect(rules).toHaveLength(7);
+    expect(rules).toHaveLength(8);
     expect(byAdmin).toEqual(changes.map(() => 'ExplicitlyDenied'));
     expect(byDeployment).toEqual(changes.map(() => 'Allowed'));
   });
