@@ -258,8 +258,9 @@ export interface LambdaEcrAutofixProps {
  * failed-deploy events (the organization's, through the central bus; this account's own, through a rule on its
  * default bus) → SQS queue (+ dead-letter queue) → fixer function → ECR repository policy (directly in this account,
  * through the registry role elsewhere), audit table, SNS topic; alarms and a dashboard; and the member accounts'
- * forwarding alarms to the same topic. The member accounts need `LambdaEcrAutofixMember` (installed by
- * `memberDeployment` or `LambdaEcrAutofixMemberDeployment`, or by your own pipelines).
+ * forwarding alarms to the same topic, with a heartbeat on their sweep requests for when those alarms cannot arrive.
+ * The member accounts need `LambdaEcrAutofixMember` (installed by `memberDeployment` or
+ * `LambdaEcrAutofixMemberDeployment`, or by your own pipelines).
  *
  * Provenance (DESIGN.md, "Provenance"): only the project's rules (and the replay role) may send to the queues, only
  * the sweeper may publish continuations and only the project's alarms, rule and functions notices, the local rule
