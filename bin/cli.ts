@@ -410,7 +410,8 @@ if (require.main === module) {
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   main(
     process.argv.slice(2),
-    (text) => process.stdout.write(`${text}\n`),
+    // One line each; output that ends its own lines (scan --csv ends every row with CRLF) gets no extra, empty one.
+    (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     (text) => process.stderr.write(`${text}\n`)
   ).then(
     (code) => {

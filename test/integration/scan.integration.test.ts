@@ -21,6 +21,8 @@ import {
   SubscribeCommand,
 } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 
 import { NO_AUDIT_WARNING } from '../../bin/commands/aws-options';
 import { SCAN_COLUMNS } from '../../bin/commands/scan-output';
@@ -41,6 +43,7 @@ import {
 const REGION = 'us-east-1';
 const ACCOUNT = MOTO_DEFAULT_ACCOUNT;
 const SHARED = '111111111111';
+const ROOT = join(__dirname, '..', '..');
 
 interface Row {
   functionName: string;
@@ -238,6 +241,39 @@ describeWithMoto()('scan against moto_server', () => {
       ['granted-fn', 'ok'],
       ['shared-fn', 'at-risk'],
     ]);
+    expect(rows.every((row) => row.length === SCAN_COLUMNS.length)).toBe(true);
+  });
+
+  it("ends --csv with the last row's CRLF (no blank line) and prints no progress without a terminal", async () => {
+    // The real process, so that what reaches stdout is what a pipe into a CSV reader gets.
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve, reject) => {
+        execFile(
+          join(ROOT, 'node_modules', '.bin', 'tsx'),
+          [join(ROOT, 'bin', 'cli.ts'), ...scanArgs('--csv')],
+          {
+            cwd: ROOT,
+            env: {
+              PATH: process.env['PATH'] ?? '',
+              AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
+              AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+            },
+          },
+          (error, stdout, stderr) => {
+            if (error === null) resolve({ code: 0, stdout, stderr });
+            else if (typeof error.code === 'number') resolve({ code: error.code, stdout, stderr });
+            else reject(new Error(`the CLI did not run: ${error.message}`));
+          }
+        );
+      }
+    );
+
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout.endsWith('\r\n')).toBe(true);
+    expect(run.stdout.endsWith('\n\n')).toBe(false);
+    const rows = parseCsv(run.stdout);
+    expect(rows).toHaveLength(5);
     expect(rows.every((row) => row.length === SCAN_COLUMNS.length)).toBe(true);
   });
 
