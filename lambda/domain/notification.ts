@@ -8,6 +8,7 @@ import type { Decision, DeployCall, StatementChange, Target } from './decision';
 import { LAMBDA_SERVICE, PULL_ACTIONS, SERVICE_SID } from './planner';
 import { chooseIacTool, iacOwnerOf, permanentSnippets } from './iac-snippets';
 import { parseImageUri } from './image-uri';
+import { scanFinder } from './scan-call';
 import {
   fact,
   indent,
@@ -198,7 +199,14 @@ function renderBody(decision: Decision, context: NotificationContext): string {
       'Nothing was changed. If the deploy still fails, the cause is elsewhere: check the caller role, the execution role, KMS keys and the image itself.',
     ]);
   }
-  if (call !== null) details.push(['THE FAILED CALL', ...describeCall(call)]);
+  const finder = call === null ? null : scanFinder(call);
+  if (call !== null) {
+    details.push(
+      finder === null
+        ? ['THE FAILED CALL', ...describeCall(call)]
+        : ['WHAT THE SCAN CHECKED', ...describeScanCheck(call, finder)]
+    );
+  }
   if (target !== null) details.push(['THE REPOSITORY', ...describeTarget(target)]);
   if (decision.outcome === 'fix') {
     const fixTarget = target as Target;
@@ -254,15 +262,20 @@ function fixSections(decision: Decision, context: NotificationContext): string[]
     ],
     [
       'WHAT TO DO NOW',
-      `Add these statements to the policy of ${target.repositoryArn} (see THE PROPOSED POLICY CHANGE below)${context.mode === 'dry-run' ? ', or set mode to "enforce" so that the fixer does it,' : ''} then re-run the deploy.`,
+      `Add these statements to the policy of ${target.repositoryArn} (see THE PROPOSED POLICY CHANGE below)${context.mode === 'dry-run' ? ', or set mode to "enforce" so that the fixer does it,' : ''}${decision.call !== null && scanFinder(decision.call) !== null ? " before the function's next deploy or cold start." : ' then re-run the deploy.'}`,
     ],
   ];
 }
 
-/** One line: which call failed, where and when. */
+/** One line: which call failed, where and when; or, for a scan's or a sweep's call, what it found. */
 function callSummary(call: DeployCall): string {
+  const finder = scanFinder(call);
+  const name = fact(call.functionName ?? 'an unnamed function');
+  if (finder !== null) {
+    return `lambda-ecr-autofix (${fact(finder)}, at ${fact(call.eventTime)}) found that the repository policy would refuse Lambda's pull of the image of ${name} (account ${call.consumerAccount}, ${call.region}) at its next deploy or cold start.`;
+  }
   const outcome = call.errorCode === null ? 'succeeded' : `failed (${fact(call.errorCode)})`;
-  return `${call.api} of ${fact(call.functionName ?? 'an unnamed function')} in account ${call.consumerAccount} (${call.region}) at ${fact(call.eventTime)} ${outcome}.`;
+  return `${call.api} of ${name} in account ${call.consumerAccount} (${call.region}) at ${fact(call.eventTime)} ${outcome}.`;
 }
 
 function describeCall(call: DeployCall): string[] {
@@ -280,6 +293,18 @@ function describeCall(call: DeployCall): string[] {
     lines.push(`Error:     ${fact(call.errorCode)}: ${fact(call.errorMessage)}`);
   }
   return lines;
+}
+
+/** A scan's or a sweep's question, which no caller asked: no call, caller, tool or error to show. */
+function describeScanCheck(call: DeployCall, finder: string): string[] {
+  return [
+    `Function:  ${fact(call.functionName ?? '(unknown)')}`,
+    `Image:     ${fact(call.requestImageUri ?? '(unknown)')}`,
+    `Found by:  lambda-ecr-autofix ${fact(finder)}`,
+    `Time:      ${fact(call.eventTime)}`,
+    `Event id:  ${fact(call.eventId)}`,
+    "Question:  would the repository policy let Lambda pull this image at the function's next deploy or cold start?",
+  ];
 }
 
 function describeTarget(target: Target): string[] {
@@ -308,6 +333,9 @@ function describeGrant(grant: StatementChange, applied: boolean): string {
 }
 
 function rerunAdvice(call: DeployCall | null): string {
+  if (call !== null && scanFinder(call) !== null) {
+    return 'The repository now allows the pull; no deploy failed, so there is nothing to re-run. If the function is Inactive because Lambda could not pull its image (ImageAccessDenied), invoke it or deploy it again so that Lambda pulls the image.';
+  }
   const tool = call === null ? 'unknown' : deployToolOf(call).tool;
   const how: Record<string, string> = {
     terraform: 'Re-run `terraform apply`.',

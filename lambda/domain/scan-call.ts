@@ -37,6 +37,8 @@ export const SCAN_ERROR_MESSAGE =
   'Lambda does not have permission to access the ECR image. Check the ECR permissions. ' +
   '(Found by lambda-ecr-autofix scan: the repository policy would refuse the pull at the next deploy or cold start.)';
 const MAX_USER_AGENT = 256;
+const SCAN_USER_AGENT_PREFIX = 'lambda-ecr-autofix ';
+const SCAN_EVENT_ID_PREFIX = 'scan-';
 
 /** The image the function runs: `ImageUri`, else the pinned `ResolvedImageUri` (same repository either way). */
 export function imageOf(fn: ScannedFunction): string | null {
@@ -107,12 +109,27 @@ export function scanDeployEvent(
 }
 
 function userAgentOf(context: ScanContext): string {
-  return `lambda-ecr-autofix ${context.by}`.slice(0, MAX_USER_AGENT);
+  return `${SCAN_USER_AGENT_PREFIX}${context.by}`.slice(0, MAX_USER_AGENT);
+}
+
+/**
+ * Who found it, when the call is one a scan or a sweep stood for (`scanCall`, or its event through the pipeline);
+ * null for a deploy that really failed. Notices say "a scan found" instead of "the deploy failed" for these.
+ */
+export function scanFinder(call: DeployCall): string | null {
+  if (
+    call.errorMessage !== SCAN_ERROR_MESSAGE ||
+    !call.eventId.startsWith(SCAN_EVENT_ID_PREFIX) ||
+    call.userAgent?.startsWith(SCAN_USER_AGENT_PREFIX) !== true
+  ) {
+    return null;
+  }
+  return call.userAgent.slice(SCAN_USER_AGENT_PREFIX.length);
 }
 
 /** `scan-RUN-HASH`: stable for a function within a run, different across runs. */
 function scanEventId(fn: ScannedFunction, context: ScanContext): string {
-  return `scan-${context.runId}-${fnv1a(fn.functionArn)}`;
+  return `${SCAN_EVENT_ID_PREFIX}${context.runId}-${fnv1a(fn.functionArn)}`;
 }
 
 /** FNV-1a, 32 bits, as 8 hex digits: a short, stable tag for a function ARN (not a security measure). */

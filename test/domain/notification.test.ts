@@ -14,7 +14,10 @@ import {
   renderSubject,
 } from '../../lambda/domain/notification';
 import { iacOwnerOf } from '../../lambda/domain/iac-snippets';
+import { parseDeployEvent } from '../../lambda/domain/cloudtrail-event';
+import { SCAN_ERROR_MESSAGE, scanDeployEvent, scanFinder } from '../../lambda/domain/scan-call';
 import { callFrom, eventFixtureNames, loadEvent, makeCall } from '../support/events';
+import { SCAN_CONTEXT, consentTags, makeFunction } from '../support/scan';
 
 const DEFAULTS = parseConfig({}, 'test');
 const PAYMENTS_POLICY = readFileSync(
@@ -742,5 +745,88 @@ describe('hostile event text in a notification', () => {
       'HOW TO UNDO',
     ]);
     expect(message).not.toMatch(/^run: aws ecr delete-repository/m);
+  });
+});
+
+describe('the notice of a fix a scan or a sweep found (no deploy failed)', () => {
+  const fn = makeFunction({ functionName: 'nightly-report', account: '222222222222' });
+  const sweepContext = {
+    ...SCAN_CONTEXT,
+    by: 'sweep of 222222222222 in eu-west-1 (sweep s-1, part 0)',
+  };
+
+  function scanDecision(context = SCAN_CONTEXT): Decision {
+    const parsed = parseDeployEvent(scanDeployEvent(fn, context));
+    if (!parsed.ok) throw new Error('the scan event does not parse');
+    return decide(
+      scanDeployEvent(fn, context),
+      { policyText: null, tags: consentTags(fn) },
+      DEFAULTS
+    );
+  }
+
+  it.each([
+    ['scan --fix', SCAN_CONTEXT, 'scan by arn:aws:iam::222222222222:user/alice'],
+    ['the sweep', sweepContext, 'sweep of 222222222222 in eu-west-1 (sweep s-1, part 0)'],
+  ])('after %s says what was found, not that a deploy failed', (_, context, finder) => {
+    const decision = scanDecision(context);
+    expect(decision.outcome).toBe('fix');
+
+    const { message } = renderNotification(decision, ENFORCE);
+
+    expect(section(message, 'WHAT HAPPENED')[1]).toBe(
+      `lambda-ecr-autofix (${finder}, at ${SCAN_CONTEXT.time}) found that the repository policy would refuse Lambda's pull of the image of ${fn.functionArn} (account 222222222222, eu-west-1) at its next deploy or cold start.`
+    );
+    expect(section(message, 'WHAT TO DO NOW')[1]).toBe(
+      'The repository now allows the pull; no deploy failed, so there is nothing to re-run. If the function is Inactive because Lambda could not pull its image (ImageAccessDenied), invoke it or deploy it again so that Lambda pulls the image.'
+    );
+    expect(section(message, 'WHAT THE SCAN CHECKED')).toEqual([
+      'WHAT THE SCAN CHECKED',
+      `Function:  ${fn.functionArn}`,
+      `Image:     ${fn.imageUri ?? ''}`,
+      `Found by:  lambda-ecr-autofix ${finder}`,
+      `Time:      ${SCAN_CONTEXT.time}`,
+      `Event id:  ${decision.call?.eventId ?? ''}`,
+      "Question:  would the repository policy let Lambda pull this image at the function's next deploy or cold start?",
+    ]);
+    expect(message).not.toContain('THE FAILED CALL');
+    expect(message).not.toContain('failed (AccessDeniedException)');
+    expect(message).not.toMatch(/re-run the deploy/i);
+  });
+
+  it('says so when the call names no function or image', () => {
+    const decision = scanDecision();
+    const call = { ...(decision.call as DeployCall), functionName: null, requestImageUri: null };
+
+    const { message } = renderNotification({ ...decision, call }, ENFORCE);
+
+    expect(section(message, 'WHAT HAPPENED')[1]).toContain(
+      "refuse Lambda's pull of the image of an unnamed function"
+    );
+    expect(section(message, 'WHAT THE SCAN CHECKED').slice(1, 3)).toEqual([
+      'Function:  (unknown)',
+      'Image:     (unknown)',
+    ]);
+  });
+
+  it('proposes the change before the next deploy or cold start in dry-run', () => {
+    const { message } = renderNotification(scanDecision(), { mode: 'dry-run', applied: false });
+
+    expect(section(message, 'WHAT TO DO NOW')[1]).toBe(
+      `Add these statements to the policy of ${scanDecision().target?.repositoryArn ?? ''} (see THE PROPOSED POLICY CHANGE below), or set mode to "enforce" so that the fixer does it, before the function's next deploy or cold start.`
+    );
+  });
+
+  it('keeps the failed-call wording for a real deploy, whatever its error message or user agent says', () => {
+    const real = makeCall({
+      errorMessage: SCAN_ERROR_MESSAGE,
+      userAgent: 'lambda-ecr-autofix scan by someone',
+    });
+
+    expect(scanFinder(real)).toBeNull();
+    expect(scanFinder({ ...real, eventId: 'scan-1-2', userAgent: 'aws-cli/2' })).toBeNull();
+    expect(scanFinder({ ...real, eventId: 'scan-1-2', userAgent: null })).toBeNull();
+    expect(scanFinder({ ...real, eventId: 'scan-1-2', errorMessage: 'other' })).toBeNull();
+    expect(scanFinder({ ...real, eventId: 'scan-1-2' })).toBe('scan by someone');
   });
 });
