@@ -32,8 +32,18 @@ export interface ScanBenchResult {
   readonly calls: Readonly<Partial<Record<Operation, number>>>;
   readonly totalCalls: number;
   readonly pages: number;
-  /** The issue's bound: functions + repositories + list pages. */
+  /** The issue's bound as its formula counts: functions + repositories + list pages (one call per repository). */
   readonly budget: number;
+  /**
+   * The same bound with a repository read being what the issue says it is, "each repository's policy and tags read
+   * once": one GetRepositoryPolicy per repository, one ListTagsForResource per repository whose tags can change its
+   * verdict (its policy lacks the grant), and one AssumeRole per other registry account, from the world built, not
+   * from the calls counted.
+   */
+  readonly readBudget: number;
+  /** Repositories whose policy lacks the grant, and registry accounts other than the scanned one, in the world. */
+  readonly repositoriesWithoutGrant: number;
+  readonly otherRegistryAccounts: number;
   /** Repositories whose tags were read (a fix was in question) and registry accounts assumed into. */
   readonly tagReads: number;
   readonly assumeRoles: number;
@@ -72,11 +82,19 @@ export class SimulatedInventory implements FunctionInventory {
 export function buildWorld(
   options: Pick<ScanBenchOptions, 'functions' | 'repositories'>,
   config: Config
-): { registry: InMemoryRegistry; inventory: InMemoryFunctionInventory; context: ScanContext } {
+): {
+  registry: InMemoryRegistry;
+  inventory: InMemoryFunctionInventory;
+  context: ScanContext;
+  repositoriesWithoutGrant: number;
+  otherRegistryAccounts: number;
+} {
   const registry = new InMemoryRegistry({ fixerAccountId: ACCOUNT, accountsWithRole: [SHARED] });
   const inventory = new InMemoryFunctionInventory(ACCOUNT, REGION, 50);
   const context = { runId: 'bench', time: '2026-01-01T00:00:00.000Z', by: 'bench' };
   const perRepository = Math.ceil(options.functions / options.repositories);
+  let repositoriesWithoutGrant = 0;
+  const otherRegistryAccounts = new Set<string>();
   for (let r = 0; r < options.repositories; r++) {
     const registryAccount = r % 5 === 4 ? SHARED : ACCOUNT;
     const repositoryName = `team-${r}/service`;
@@ -116,18 +134,27 @@ export function buildWorld(
             config
           ).policyAfter;
     if (r % 10 !== 7 && granted === null) throw new Error(`repository ${r} got no grant`);
+    if (granted === null) repositoriesWithoutGrant += 1;
+    if (registryAccount !== ACCOUNT) otherRegistryAccounts.add(registryAccount);
     registry.addRepository(
       { registryAccount, region: REGION, repositoryName },
       { policyText: granted, tags }
     );
     inventory.add(...functions);
   }
-  return { registry, inventory, context };
+  return {
+    registry,
+    inventory,
+    context,
+    repositoriesWithoutGrant,
+    otherRegistryAccounts: otherRegistryAccounts.size,
+  };
 }
 
 export async function runScanBench(options: ScanBenchOptions): Promise<ScanBenchResult> {
   const config = parseConfig({ organizationId: 'o-a1b2c3d4e5' }, 'bench');
-  const { registry, inventory, context } = buildWorld(options, config);
+  const { registry, inventory, context, repositoriesWithoutGrant, otherRegistryAccounts } =
+    buildWorld(options, config);
   const aws = new SimulatedAws(options.minLatencyMs, options.maxLatencyMs);
   const limiter = createLimiter(options.concurrency);
   const scanner = new Scanner({
@@ -150,6 +177,14 @@ export async function runScanBench(options: ScanBenchOptions): Promise<ScanBench
     totalCalls: aws.total(),
     pages: result.pages,
     budget: options.functions + options.repositories + result.pages,
+    readBudget:
+      options.functions +
+      result.pages +
+      options.repositories +
+      repositoriesWithoutGrant +
+      otherRegistryAccounts,
+    repositoriesWithoutGrant,
+    otherRegistryAccounts,
     tagReads: aws.calls.get('ecr:ListTagsForResource') ?? 0,
     assumeRoles: aws.calls.get('sts:AssumeRole') ?? 0,
     peakInFlight: limiter.peak,
