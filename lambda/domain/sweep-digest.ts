@@ -11,6 +11,13 @@ export const MAX_LISTED = 50;
 export const MAX_FIXED = 20;
 const MAX_TEXT = 300;
 const MAX_SUBJECT_LENGTH = 99;
+/** What a person must look at first: a function that fails now, then one that will. */
+const SEVERITY: Readonly<Record<DigestEntry['status'], number>> = {
+  broken: 0,
+  'at-risk': 1,
+  'needs-human': 2,
+  unknown: 3,
+};
 
 /** A function that is not `ok`, as the digest lists it. */
 export interface DigestEntry {
@@ -99,16 +106,22 @@ export function addToDigest(
   for (const finding of chunk.findings) {
     counts[finding.status] += 1;
     if (finding.status === 'ok') continue;
+    const entry: DigestEntry = {
+      functionName: finding.functionName,
+      status: finding.status,
+      reason: finding.reason,
+      repositoryArn: finding.repositoryArn,
+      explanation: clip(finding.explanation),
+    };
     if (listed.length < MAX_LISTED) {
-      listed.push({
-        functionName: finding.functionName,
-        status: finding.status,
-        reason: finding.reason,
-        repositoryArn: finding.repositoryArn,
-        explanation: clip(finding.explanation),
-      });
-    } else {
-      unlisted += 1;
+      listed.push(entry);
+      continue;
+    }
+    // The list is full: a worse finding takes the place of the last of the least severe ones listed.
+    unlisted += 1;
+    const least = leastSevere(listed);
+    if (SEVERITY[entry.status] < SEVERITY[(listed[least] as DigestEntry).status]) {
+      listed[least] = entry;
     }
   }
   const fixed = digest.fixed.map((fix) => ({ ...fix, functions: [...fix.functions] }));
@@ -220,9 +233,13 @@ export function renderDigest(
     ]);
   }
   if (digest.listed.length > 0) {
+    const worstFirst = [...digest.listed].sort(
+      (a, b) =>
+        SEVERITY[a.status] - SEVERITY[b.status] || a.functionName.localeCompare(b.functionName)
+    );
     sections.push([
       'FUNCTIONS THAT ARE NOT OK (as found, before any fix)',
-      ...digest.listed.flatMap((entry) => [
+      ...worstFirst.flatMap((entry) => [
         `- ${entry.functionName}: ${entry.status} (${entry.reason})${entry.repositoryArn === null ? '' : `, ${entry.repositoryArn}`}`,
         `  ${entry.explanation}`,
       ]),
@@ -232,11 +249,42 @@ export function renderDigest(
   sections.push([
     'WHAT TO DO',
     `- The whole list, with each explanation: lambda-ecr-autofix scan --region ${sweep.region} --json (with credentials of account ${sweep.account}).`,
-    '- at-risk: lambda-ecr-autofix may add the grant: lambda-ecr-autofix scan --fix, or set sweepAction to "fix".',
-    '- broken: fix the cause, then invoke the function or deploy it again so that Lambda pulls the image.',
+    ...(counts.broken > 0
+      ? [
+          '- broken: fix the cause, then invoke the function or deploy it again so that Lambda pulls the image.',
+        ]
+      : []),
+    ...(counts['at-risk'] === 0
+      ? []
+      : digest.fixed.length > 0
+        ? [
+            '- at-risk: what lambda-ecr-autofix could fix is under WHAT WAS FIXED; any other is listed with why.',
+          ]
+        : [
+            '- at-risk: lambda-ecr-autofix may add the grant: lambda-ecr-autofix scan --fix, or set sweepAction to "fix".',
+          ]),
+    ...(counts['needs-human'] > 0
+      ? [
+          '- needs-human: a person must act; each explanation says why (a Deny, no consent to share, an opted-out, excluded or missing repository, a failure of the function itself).',
+        ]
+      : []),
+    ...(counts.unknown > 0
+      ? [
+          '- unknown: the sweep could not tell; each explanation says why (for example no registry role in the account of the repository).',
+        ]
+      : []),
   ]);
   const message = sections.map((lines) => lines.join('\n')).join('\n\n');
   return { subject, message };
+}
+
+/** The index of the last listed entry of the least severe status. */
+function leastSevere(listed: readonly DigestEntry[]): number {
+  let found = 0;
+  listed.forEach((entry, index) => {
+    if (SEVERITY[entry.status] >= SEVERITY[(listed[found] as DigestEntry).status]) found = index;
+  });
+  return found;
 }
 
 function clip(text: string): string {

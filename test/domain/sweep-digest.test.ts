@@ -208,3 +208,73 @@ describe('renderDigest', () => {
     expect(foundSomething(addToDigest(emptyDigest(), chunk([finding('api', 'ok')])))).toBe(false);
   });
 });
+
+describe('what the digest puts first', () => {
+  it('lists the worst first, and keeps a broken or at-risk function listed when the unknown ones fill the list', () => {
+    const unknown = Array.from({ length: MAX_LISTED + 10 }, (_, i) =>
+      finding(`unknown${String(i).padStart(2, '0')}`, 'unknown')
+    );
+    const digest = addToDigest(
+      addToDigest(emptyDigest(), chunk(unknown)),
+      chunk([
+        finding('zeta', 'needs-human', 'explicit-deny'),
+        finding('beta', 'at-risk', 'repository-policy-missing-grant'),
+        finding('alpha', 'broken', 'image-access-denied'),
+      ])
+    );
+
+    const { message } = renderDigest(sweep, digest);
+
+    expect(digest.listed).toHaveLength(MAX_LISTED);
+    expect(digest.unlisted).toBe(13);
+    const listed = message
+      .split('\n')
+      .filter((line) => /^- \w+: /.test(line))
+      .map((line) => line.slice(2, line.indexOf(':')));
+    expect(listed.slice(0, 4)).toEqual(['alpha', 'beta', 'zeta', 'unknown00']);
+    expect(message).toContain('- and 13 more');
+  });
+
+  it('says what to do only about the statuses it found', () => {
+    const reportOnly = renderDigest(
+      sweep,
+      addToDigest(
+        emptyDigest(),
+        chunk([finding('api', 'at-risk'), finding('guarded', 'needs-human')])
+      )
+    ).message;
+    const fixed = renderDigest(
+      sweep,
+      addToDigest(
+        emptyDigest(),
+        chunk([finding('api', 'at-risk'), finding('gone', 'unknown')], {
+          fixes: [
+            {
+              functionName: 'api',
+              repositoryArn: 'arn:aws:ecr:eu-west-1:111111111111:repository/app',
+              notified: true,
+            },
+          ],
+        })
+      )
+    ).message;
+
+    const whatToDo = (message: string) => message.slice(message.indexOf('WHAT TO DO\n'));
+    expect(whatToDo(reportOnly)).toBe(
+      [
+        'WHAT TO DO',
+        '- The whole list, with each explanation: lambda-ecr-autofix scan --region eu-west-1 --json (with credentials of account 222222222222).',
+        '- at-risk: lambda-ecr-autofix may add the grant: lambda-ecr-autofix scan --fix, or set sweepAction to "fix".',
+        '- needs-human: a person must act; each explanation says why (a Deny, no consent to share, an opted-out, excluded or missing repository, a failure of the function itself).',
+      ].join('\n')
+    );
+    expect(whatToDo(fixed)).toBe(
+      [
+        'WHAT TO DO',
+        '- The whole list, with each explanation: lambda-ecr-autofix scan --region eu-west-1 --json (with credentials of account 222222222222).',
+        '- at-risk: what lambda-ecr-autofix could fix is under WHAT WAS FIXED; any other is listed with why.',
+        '- unknown: the sweep could not tell; each explanation says why (for example no registry role in the account of the repository).',
+      ].join('\n')
+    );
+  });
+});
