@@ -179,6 +179,23 @@ export function fixesText(results: readonly ScanFixResult[]): string {
   return lines.join('\n');
 }
 
+/**
+ * The `Published:` line after the fixes, as `apply` prints it: how many FIXED notices went to the topic, or that no
+ * notice was sent because no topic was given. Null when nothing was written.
+ */
+export function publishedText(
+  results: readonly ScanFixResult[],
+  topicArn: string | undefined
+): string | null {
+  const written = results.filter((result) => result.status === 'done' && result.applied);
+  if (written.length === 0) return null;
+  if (topicArn === undefined) {
+    return 'Published:   no (no --topic-arn: nobody was told of these writes; pass --topic-arn ARN so that the consumer and registry accounts hear of them)';
+  }
+  const sent = written.filter((result) => result.status === 'done' && result.notified).length;
+  return `Published:   ${sent} FIXED notice(s) to ${topicArn}`;
+}
+
 function row(finding: ScanFinding): Record<(typeof SCAN_COLUMNS)[number], string | null> {
   return Object.fromEntries(SCAN_COLUMNS.map((column) => [column, finding[column]])) as Record<
     (typeof SCAN_COLUMNS)[number],

@@ -27,7 +27,7 @@ import { ApplyError, auditedText } from './apply';
 import { NO_AUDIT_WARNING, auditTableOption, topicArnProblem } from './aws-options';
 import { readConfig } from './inputs';
 import type { ScanReport } from './scan-output';
-import { fixesText, outboxText, scanCsv, scanJson, scanText } from './scan-output';
+import { fixesText, outboxText, publishedText, scanCsv, scanJson, scanText } from './scan-output';
 import { UsageError } from './usage-error';
 
 export const SCAN_HELP = `Usage: lambda-ecr-autofix scan [--region R ...] [--endpoint-url URL] [--config FILE]
@@ -202,6 +202,7 @@ export async function runScan(
             ? []
             : [
                 fixesText(fixes),
+                ...nonNull(publishedText(fixes, options.topicArn)),
                 ...(outbox === null ? [] : [outboxText(outbox)]),
                 auditedText(auditTable),
                 '',
@@ -269,6 +270,10 @@ function exitOf(
     (finding) => finding.status === 'broken' || finding.status === 'at-risk'
   );
   return { exitCode: options.exitCode && remaining ? FINDINGS_EXIT_CODE : 0 };
+}
+
+function nonNull(text: string | null): string[] {
+  return text === null ? [] : [text];
 }
 
 /** Every repository the scans read, with the policy as last read. */

@@ -1,4 +1,10 @@
-import { fixesText, scanCsv, scanJson, scanText } from '../../bin/commands/scan-output';
+import {
+  fixesText,
+  publishedText,
+  scanCsv,
+  scanJson,
+  scanText,
+} from '../../bin/commands/scan-output';
 import type { ScanFinding } from '../../lambda/domain/scan';
 import { runCli } from '../support/cli';
 
@@ -144,6 +150,47 @@ describe('scan output', () => {
         '  d: FAILED: odd',
       ].join('\n')
     );
+  });
+});
+
+describe('publishedText', () => {
+  const decision = {
+    outcome: 'fix' as const,
+    reason: 'repository-policy-missing-grant' as const,
+    explanation: '',
+    nextSteps: [],
+    call: null,
+    target: null,
+    policyBefore: null,
+    policyAfter: null,
+    grants: [],
+  };
+  const written = (name: string, notified: boolean) => ({
+    functionArn: `arn:aws:lambda:eu-west-1:2:function:${name}`,
+    status: 'done' as const,
+    decision,
+    applied: true,
+    notified,
+  });
+
+  it('says whether the writes were told, like apply', () => {
+    const topic = 'arn:aws:sns:eu-west-1:222222222222:autofix';
+
+    expect(publishedText([written('a', true), written('b', true)], topic)).toBe(
+      `Published:   2 FIXED notice(s) to ${topic}`
+    );
+    expect(publishedText([written('a', false)], undefined)).toBe(
+      'Published:   no (no --topic-arn: nobody was told of these writes; pass --topic-arn ARN so that the consumer and registry accounts hear of them)'
+    );
+    expect(
+      publishedText(
+        [
+          { ...written('a', false), applied: false },
+          { functionArn: 'x', status: 'failed', error: 'odd' },
+        ],
+        topic
+      )
+    ).toBeNull();
   });
 });
 
