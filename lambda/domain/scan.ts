@@ -18,7 +18,9 @@ import type { Decision, Reason, Target } from './decision';
 import type { FunctionHealth, ImageFailure } from './function-state';
 import { assessFunctionState } from './function-state';
 import { guardTarget } from './guard';
+import { parseImageUri } from './image-uri';
 import { locateTarget } from './locate';
+import { repositoryArnOf } from './repository-arn';
 import type { ScanContext, ScannedFunction } from './scan-call';
 import { imageOf, scanCall } from './scan-call';
 
@@ -131,7 +133,7 @@ export function assessFunction(
     functionArn: fn.functionArn,
     region: fn.region,
     imageUri: imageOf(fn),
-    repositoryArn: located.ok ? located.target.repositoryArn : null,
+    repositoryArn: located.ok ? located.target.repositoryArn : repositoryOfImage(fn),
   };
   if (health.kind === 'deleting') {
     return { ...row, ...finding('unknown', 'function-deleting', health.explanation) };
@@ -241,6 +243,20 @@ function policyDecision(
   context: ScanContext
 ): Decision {
   return decideForPolicy(scanCall(fn, context), target, { policyText, tags }, config);
+}
+
+/** The repository an image URI names, even one Lambda would not use (e.g. in another Region); null if none. */
+function repositoryOfImage(fn: ScannedFunction): string | null {
+  const uri = imageOf(fn);
+  const parsed = uri === null ? null : parseImageUri(uri);
+  return parsed?.ok === true
+    ? repositoryArnOf(
+        parsed.image.partition,
+        parsed.image.region,
+        parsed.image.registryAccount,
+        parsed.image.repositoryName
+      )
+    : null;
 }
 
 function finding(

@@ -190,11 +190,16 @@ describe('assessFunction on a broken function', () => {
     expect(assess(elsewhere, null)).toEqual(
       expect.objectContaining({
         status: 'broken',
-        repositoryArn: null,
+        // The image's repository, although Lambda will not run an image of another Region: where to look.
+        repositoryArn: 'arn:aws:ecr:eu-central-1:111111111111:repository/app',
         explanation: expect.stringContaining(
           'is in eu-central-1 but the function is in eu-west-1'
         ) as string,
       })
+    );
+    const unusable = makeFunction({ imageUri: 'docker.io/library/app:1', resolvedImageUri: null });
+    expect(assess(unusable, null)).toEqual(
+      expect.objectContaining({ status: 'needs-human', repositoryArn: null })
     );
   });
 });
