@@ -26,8 +26,9 @@ import { join } from 'node:path';
 
 import { NO_AUDIT_WARNING } from '../../bin/commands/aws-options';
 import { SCAN_COLUMNS } from '../../bin/commands/scan-output';
-import type { AwsClients } from '../../lambda/adapters/aws-clients';
-import { createAwsClients } from '../../lambda/adapters/aws-clients';
+import { AwsClients, createAwsClients } from '../../lambda/adapters/aws-clients';
+import type { AwsCredentialsInput } from '../../lambda/adapters/aws-clients';
+import { runScan } from '../../bin/commands/scan';
 import { auditTableDefinition } from '../../lambda/adapters/dynamodb-audit-log';
 import { runCli } from '../support/cli';
 import { DENY_LAMBDA_POLICY, grantedPolicy, makeFunction } from '../support/scan';
@@ -79,6 +80,48 @@ function parseCsv(text: string): string[][] {
     } else field += char;
   }
   return rows;
+}
+
+/** Real clients that record every command they send (service:Command), to count the scan's AWS calls. */
+class CountingClients extends AwsClients {
+  readonly calls: string[] = [];
+  private counted = new WeakSet<object>();
+
+  override get sts() {
+    return this.counting('sts', super.sts);
+  }
+
+  override createEcrClient(region: string, credentials?: AwsCredentialsInput) {
+    return this.counting('ecr', super.createEcrClient(region, credentials));
+  }
+
+  override createLambdaClient(region: string, credentials?: AwsCredentialsInput) {
+    return this.counting('lambda', super.createLambdaClient(region, credentials));
+  }
+
+  private counting<C extends { middlewareStack: { add: (...args: never[]) => void } }>(
+    service: string,
+    client: C
+  ): C {
+    if (this.counted.has(client)) return client;
+    this.counted.add(client);
+    const add = client.middlewareStack.add as unknown as (
+      middleware: (
+        next: (args: unknown) => Promise<unknown>,
+        context: { commandName?: string }
+      ) => (args: unknown) => Promise<unknown>,
+      options: { step: 'initialize'; name: string }
+    ) => void;
+    add.call(
+      client.middlewareStack,
+      (next, context) => (args) => {
+        this.calls.push(`${service}:${(context.commandName ?? '?').replace(/Command$/, '')}`);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCalls' }
+    );
+    return client;
+  }
 }
 
 describeWithMoto()('scan against moto_server', () => {
@@ -227,6 +270,43 @@ describeWithMoto()('scan against moto_server', () => {
       ['shared-fn', 'at-risk', 'repository-policy-missing-grant'],
     ]);
     expect(Object.keys(parsed.functions[0] ?? {})).toEqual([...SCAN_COLUMNS]);
+  });
+
+  it('reads each repository once: its policy always, its tags only where they can change the verdict', async () => {
+    // A second function on two of the repositories: still one read each.
+    await lambdaFunction('granted-fn-2', ACCOUNT, 'granted');
+    await lambdaFunction('at-risk-fn-2', ACCOUNT, 'no-grant');
+    const counting = new CountingClients({
+      region: REGION,
+      endpoint: moto.endpoint,
+      credentials: MOTO_CREDENTIALS,
+    });
+
+    const result = await runScan(
+      {
+        regions: [REGION],
+        endpointUrl: moto.endpoint,
+        json: true,
+        csv: false,
+        fix: false,
+        exitCode: false,
+      },
+      { progress: null },
+      {},
+      counting
+    );
+
+    const summary = (JSON.parse(result.output) as { summary: Record<string, number> }).summary;
+    expect(summary).toEqual({ ok: 2, broken: 0, 'at-risk': 3, 'needs-human': 1, unknown: 0 });
+    const count = (call: string) => counting.calls.filter((c) => c === call).length;
+    expect(count('ecr:GetRepositoryPolicy')).toBe(4);
+    // no-grant and the shared repository lack the grant (opt-out and consent are in their tags); granted has it,
+    // and denied's Deny decides whatever its tags say.
+    expect(count('ecr:ListTagsForResource')).toBe(2);
+    expect(count('sts:AssumeRole')).toBe(1);
+    expect(count('lambda:GetFunction')).toBe(6);
+    expect(count('lambda:ListFunctions')).toBe(1);
+    expect(counting.calls).toHaveLength(4 + 2 + 1 + 6 + 1 + 1); // + GetCallerIdentity
   });
 
   it('prints the same rows as CSV with a header line', async () => {
