@@ -57,7 +57,8 @@ Options:
   --audit-table NAME   with --fix: write the fixer's audit records (and leases) to this table
                        (default $LAMBDA_ECR_AUTOFIX_AUDIT_TABLE), and send the notices it still owes
                        for the repositories scanned: those an earlier run could not send. Without one,
-                       the fixes are not recorded (revoke and the drift guard will not know them)
+                       the fixes are not recorded (revoke and the drift guard will not know them).
+                       The table is in the topic's Region (the central stack's), else the first --region
   --concurrency N      AWS calls in flight at most (1-64, default 8)
   --exit-code          exit 4 when a function is broken or at-risk (after --fix), for CI
   -h, --help           show this help
@@ -121,6 +122,17 @@ export async function runScan(
       ...(options.endpointUrl === undefined ? {} : { endpoint: options.endpointUrl }),
       ...(credentials === undefined ? {} : { credentials }),
     });
+  // The fixer's own resources (the topic, the audit table) are in the central stack's Region: the topic's, when given,
+  // else the first Region scanned. SNS answers NotFound for a topic of another Region.
+  const home = homeRegion(options.topicArn, regions[0] as string);
+  const homeClients =
+    givenClients !== undefined || home === regions[0]
+      ? clients
+      : createAwsClients({
+          region: home,
+          ...(options.endpointUrl === undefined ? {} : { endpoint: options.endpointUrl }),
+          ...(credentials === undefined ? {} : { credentials }),
+        });
   const identity = await callerIdentity(clients);
   const context: ScanContext = {
     runId: runId(),
@@ -133,7 +145,7 @@ export async function runScan(
   if (options.fix && options.topicArn !== undefined) {
     // Before anything is written, as `apply` does: a fix nobody hears about is worse than no fix.
     try {
-      await new SnsNotifier(options.topicArn, clients.sns).check();
+      await new SnsNotifier(options.topicArn, homeClients.sns).check();
     } catch (error) {
       throw new ApplyError(`${(error as Error).message}; nothing was changed`, { cause: error });
     }
@@ -146,7 +158,7 @@ export async function runScan(
     let warned = false;
     const { pipeline, notifier } = createAwsPipeline({
       config,
-      region: regions[0] as string,
+      region: home,
       ...(options.endpointUrl === undefined ? {} : { endpoint: options.endpointUrl }),
       ...(credentials === undefined ? {} : { credentials }),
       fixerAccountId: identity.account,
@@ -154,7 +166,7 @@ export async function runScan(
       topicArn: options.topicArn ?? null,
       auditTableName: auditTable ?? null,
       telemetry: SILENT,
-      clients,
+      clients: homeClients,
       // Right before the first write, so that writes nothing records cannot go unnoticed.
       onUnauditedWrite: () => {
         if (!warned) io.note?.(NO_AUDIT_WARNING);
@@ -174,7 +186,7 @@ export async function runScan(
       // send: its fixes are `ok` now, so nothing else would ever send them), before the report.
       try {
         outbox = await new NoticeOutbox({
-          audit: new DynamoDbAuditLog(clients.dynamodb, auditTable),
+          audit: new DynamoDbAuditLog(homeClients.dynamodb, auditTable),
           notifier,
           config,
           clock: systemClock,
@@ -317,6 +329,11 @@ function checkOptions(options: ScanOptions): { regions: string[]; concurrency: n
     );
   }
   return { regions: [...new Set(options.regions)], concurrency };
+}
+
+/** The Region of the SNS topic ARN (checked by `checkOptions`), else `fallback`. */
+function homeRegion(topicArn: string | undefined, fallback: string): string {
+  return topicArn?.split(':')[3] ?? fallback;
 }
 
 async function defaultRegion(env: Readonly<Record<string, string | undefined>>): Promise<string> {

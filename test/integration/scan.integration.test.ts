@@ -357,6 +357,35 @@ describeWithMoto()('scan against moto_server', () => {
     expect(rows.every((row) => row.length === SCAN_COLUMNS.length)).toBe(true);
   });
 
+  it('--fix publishes to the topic in its own Region and keeps the audit there, whatever Region is scanned first', async () => {
+    // The central stack's topic and audit table are in us-east-1; the user scans eu-west-1 first.
+    const topicArn =
+      (await clients.sns.send(new CreateTopicCommand({ Name: 'autofix' }))).TopicArn ?? '';
+    await clients.dynamodb.send(new CreateTableCommand(auditTableDefinition('audit')));
+
+    const { code, out, err } = await runCli(
+      'scan',
+      '--endpoint-url',
+      moto.endpoint,
+      '--region',
+      'eu-west-1',
+      '--region',
+      REGION,
+      '--fix',
+      '--topic-arn',
+      topicArn,
+      '--audit-table',
+      'audit'
+    );
+
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out).toContain(`Published:   2 FIXED notice(s) to ${topicArn}`);
+    expect(out).toContain('Audited:     yes, in table audit');
+    const records = await clients.dynamodb.send(new ScanCommand({ TableName: 'audit' }));
+    expect((records.Items ?? []).filter((item) => item['outcome']?.S === 'fix')).toHaveLength(2);
+  });
+
   it('--fix turns at-risk into ok through the pipeline and leaves the others alone', async () => {
     const topicArn =
       (await clients.sns.send(new CreateTopicCommand({ Name: 'autofix' }))).TopicArn ?? '';
