@@ -543,7 +543,9 @@ export class LambdaEcrAutofix extends Construct {
       const sweeperPermissions = new FixerPermissions(this, 'SweeperPermissions', {
         role: this.fixerRole,
         functionArn: sweeperArn,
-        config,
+        // A sweep that only reports never writes a repository policy: without sweepAction "fix", the sweeper gets the
+        // read-only permissions of dry-run (the fixer role's opt-out Deny still covers it).
+        config: config.sweepAction === 'fix' ? config : { ...config, mode: 'dry-run' },
         notifications,
         auditTable: this.table,
         auditTableActions: AUDIT_TABLE_ACTIONS,

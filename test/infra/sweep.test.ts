@@ -412,6 +412,32 @@ describe('the scheduled sweep in the central stack', () => {
     ]);
   });
 
+  it('lets the sweeper write repository policies of this account only with sweepAction "fix"', () => {
+    const sweeperRepositoryActions = (template: Template): string[] =>
+      statementsOfRole(template, roleId(template, 'LambdaEcrAutofixFixer'))
+        .filter(
+          (s) =>
+            s.Sid === 'RepositoryPolicies' &&
+            JSON.stringify(s.Condition).includes(JSON.stringify({ 'Fn::GetAtt': [sweeper, 'Arn'] }))
+        )
+        .flatMap((s) => actionsOf(s))
+        .sort();
+    const fixing = Template.fromStack(
+      buildApp({ ...ORGANIZATION_CONFIG, sweepAction: 'fix' }).stacks.central
+    );
+
+    // The default "report" reads and never writes: IAM says so too, not only the code.
+    expect(sweeperRepositoryActions(on)).toEqual([
+      'ecr:GetRepositoryPolicy',
+      'ecr:ListTagsForResource',
+    ]);
+    expect(sweeperRepositoryActions(fixing)).toEqual([
+      'ecr:GetRepositoryPolicy',
+      'ecr:ListTagsForResource',
+      'ecr:SetRepositoryPolicy',
+    ]);
+  });
+
   it('alarms to the notification topic when sweeps wait in the dead-letter queue', () => {
     const [, alarm] = only(
       resourcesOf(on, 'AWS::CloudWatch::Alarm').filter(([id]) => id.startsWith('Sweeps')),
