@@ -138,13 +138,24 @@ export function iacOwnerOf(tags: Readonly<Record<string, string>> | undefined): 
   return null;
 }
 
+/**
+ * The tool a `managed-by` value names, by whole words: "aws-sam" and "CDK" are tools, "samantha" is a person and
+ * "cdktf" is CDK for Terraform, whose repositories Terraform keeps.
+ */
+const OWNER_WORDS: readonly [RegExp, string][] = [
+  [/^(terraform|opentofu|tofu|cdktf|terragrunt)$/, 'Terraform'],
+  [/^pulumi$/, 'Pulumi'],
+  [/^cdk$/, 'AWS CDK'],
+  [/^(cloudformation|cfn)$/, 'CloudFormation'],
+  [/^(serverless|sls)$/, 'Serverless Framework'],
+  [/^sam$/, 'AWS SAM'],
+];
+
 function ownerName(value: string): string | null {
-  if (value.includes('terraform')) return 'Terraform';
-  if (value.includes('pulumi')) return 'Pulumi';
-  if (value.includes('cdk')) return 'AWS CDK';
-  if (value.includes('cloudformation')) return 'CloudFormation';
-  if (value.includes('serverless')) return 'Serverless Framework';
-  if (value.includes('sam')) return 'AWS SAM';
+  const words = value.split(/[^a-z0-9]+/);
+  for (const [word, owner] of OWNER_WORDS) {
+    if (words.some((w) => word.test(w))) return owner;
+  }
   return null;
 }
 

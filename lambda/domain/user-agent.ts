@@ -31,7 +31,12 @@ const CLOUDFORMATION = 'cloudformation.amazonaws.com';
 /** The CDK bootstrap's deployment role: `cdk-QUALIFIER-cfn-exec-role-ACCOUNT-REGION`. */
 const CDK_EXEC_ROLE = /^cdk-[a-z0-9]+-cfn-exec-role-/;
 const VERSION = '(\\d[\\w.+-]*)';
-const PULUMI_PROVIDER = new RegExp(`\\bPulumi-?Aws(Native)?\\/${VERSION}`, 'i');
+/**
+ * A product token starts the user agent or follows a space: `terraform-drift-fixer`, `app/Pulumi-migrator` or
+ * `aws-serverless/2.0` merely contain a tool's name, and must not make a notice speak of that tool.
+ */
+const TOKEN = '(?<![^\\s(])';
+const PULUMI_PROVIDER = new RegExp(`${TOKEN}Pulumi-?Aws(Native)?\\/${VERSION}`, 'i');
 
 /** Recognisers for direct API callers, most specific first: ACK and Terraform user agents also name their SDK. */
 const USER_AGENT_RULES: readonly {
@@ -48,7 +53,7 @@ const USER_AGENT_RULES: readonly {
   },
   {
     // e.g. `APN/1.0 Pulumi/1.0 PulumiAwsNative/1.12.0` (pulumi-aws-native) or `… Pulumi-Aws/6.50.0 …`
-    pattern: /\bPulumi/i,
+    pattern: new RegExp(`${TOKEN}Pulumi(?:-?Aws(?:Native)?)?\\/`, 'i'),
     info: (match) => {
       const provider = PULUMI_PROVIDER.exec(match.input);
       return {
@@ -62,22 +67,27 @@ const USER_AGENT_RULES: readonly {
   },
   {
     // e.g. `APN/1.0 HashiCorp/1.0 Terraform/1.9.5 (+https://www.terraform.io) terraform-provider-aws/5.66.0 …`
-    pattern: new RegExp(`\\b(Terraform|OpenTofu)\\/${VERSION}`),
+    pattern: new RegExp(`${TOKEN}(Terraform|OpenTofu)\\/${VERSION}`),
     info: (match) => ({ tool: 'terraform', label: `${group(match, 1)} ${group(match, 2)}` }),
   },
   {
+    // Terraform's AWS provider, where the Terraform token is missing: `terraform-provider-aws/5.66.0 (+https://…)`
+    pattern: new RegExp(`${TOKEN}terraform-provider-aws\\/${VERSION}`),
+    info: (match) => ({ tool: 'terraform', label: `Terraform (AWS provider ${group(match, 1)})` }),
+  },
+  {
     // e.g. `aws-sdk-nodejs/2.1692.0 linux/v20.17.0 … serverless/3.39.0` (`serverless deploy function`)
-    pattern: new RegExp(`\\bserverless(?:-framework)?\\/${VERSION}`, 'i'),
+    pattern: new RegExp(`${TOKEN}serverless(?:-framework)?\\/${VERSION}`, 'i'),
     info: (match) => ({ tool: 'serverless', label: `Serverless Framework ${group(match, 1)}` }),
   },
   {
     // e.g. `Boto3/1.34.144 md/Botocore#1.34.144 ua/2.0 … aws-sam-cli/1.120.0` (`sam sync`)
-    pattern: new RegExp(`\\baws-sam-cli\\/${VERSION}`),
+    pattern: new RegExp(`${TOKEN}aws-sam-cli\\/${VERSION}`),
     info: (match) => ({ tool: 'sam', label: `AWS SAM CLI ${group(match, 1)}` }),
   },
   {
     // e.g. `aws-sdk-js/3.637.0 … aws-cdk/2.160.0` (`cdk deploy --hotswap` calls Lambda directly)
-    pattern: new RegExp(`\\baws-cdk\\/${VERSION}`),
+    pattern: new RegExp(`${TOKEN}aws-cdk\\/${VERSION}`),
     info: (match) => ({ tool: 'cdk', label: `AWS CDK ${group(match, 1)} (hotswap)` }),
   },
   {

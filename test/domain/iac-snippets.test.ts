@@ -18,6 +18,7 @@ describe('chooseIacTool', () => {
     [{ 'managed-by': 'cdk' }, 'cdk'],
     [{ 'pulumi:project': 'registry' }, 'pulumi'],
     [{ 'managed-by': 'CloudFormation' }, 'cloudformation'],
+    [{ 'managed-by': 'cdktf' }, 'terraform'],
   ])('reads the tags %j as %s', (tags, tool) => {
     expect(chooseIacTool(tags, null).tool).toBe(tool);
   });
@@ -38,6 +39,12 @@ describe('iacOwnerOf', () => {
   it.each([
     [{ 'managed-by': 'Serverless' }, 'Serverless Framework'],
     [{ 'managed-by': 'sam' }, 'AWS SAM'],
+    [{ 'managed-by': 'cdktf' }, 'Terraform'],
+    [{ 'managed-by': 'OpenTofu' }, 'Terraform'],
+    [{ 'managed-by': 'aws-cdk' }, 'AWS CDK'],
+    // A word that merely contains a tool's name is not that tool: the value is kept as the owner's name.
+    [{ 'managed-by': 'samantha' }, 'samantha'],
+    [{ 'managed-by': 'platform-team-scdk' }, 'platform-team-scdk'],
   ])('reads %j as %s', (tags, owner) => {
     expect(iacOwnerOf(tags)).toBe(owner);
   });

@@ -135,6 +135,54 @@ describe('deployToolOf', () => {
     expect(found).toEqual({ tool, label });
   });
 
+  it.each([
+    // Terraform's AWS provider names itself even where the Terraform/OpenTofu token is missing.
+    [
+      'terraform-provider-aws/5.66.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.30.5 ua/2.1 os/linux lang/go#1.22.6',
+      'terraform',
+      'Terraform (AWS provider 5.66.0)',
+    ],
+    // A word inside another product's name or a metadata value is not the tool.
+    [
+      'aws-cli/2.17.60 md/awscrt#0.21.2 ua/2.0 os/linux exec-env/pulumi-cleanup md/command#lambda.update-function-code',
+      'aws-cli',
+      'AWS CLI 2.17.60',
+    ],
+    [
+      'Boto3/1.34.144 md/Botocore#1.34.144 ua/2.0 app/Pulumi-migrator',
+      'sdk',
+      'AWS SDK for Python (Boto3) 1.34.144',
+    ],
+    ['aws-sdk-java/2.25.0 aws-serverless/2.0.1', 'sdk', 'AWS SDK for Java 2.25.0'],
+    [
+      'aws-sdk-js/3.637.0 ua/2.1 app/my-aws-cdk/1.0 lang/js',
+      'sdk',
+      'AWS SDK for JavaScript 3.637.0',
+    ],
+    [
+      'aws-sdk-js/3.637.0 ua/2.1 app/terraform-drift-fixer lang/js',
+      'sdk',
+      'AWS SDK for JavaScript 3.637.0',
+    ],
+    [
+      'aws-sdk-js/3.637.0 ua/2.1 app/x-aws-sam-cli/1.0 lang/js',
+      'sdk',
+      'AWS SDK for JavaScript 3.637.0',
+    ],
+  ])(
+    'names the tool only from its own token, not a lookalike: %j is %s',
+    (userAgent, tool, label) => {
+      // Arrange
+      const call = makeCall({ userAgent, caller: NO_CALLER });
+
+      // Act
+      const found = deployToolOf(call);
+
+      // Assert
+      expect(found).toEqual({ tool, label });
+    }
+  );
+
   it('recognises a CloudFormation call by invokedBy alone', () => {
     // Arrange
     const call = makeCall({
