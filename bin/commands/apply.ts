@@ -30,7 +30,8 @@ member role in other accounts), writes and verifies the fix, and publishes the n
 
 Options:
   --event FILE         the failed call: the EventBridge event (e.g. a dead-letter queue message body),
-                       a CloudTrail record, or the output of "aws cloudtrail lookup-events"; "-" reads stdin
+                       a CloudTrail record or log file, the output of "aws cloudtrail lookup-events" or
+                       "aws sqs receive-message" (or one entry of it); "-" reads stdin
   --event-id ID        which event of a list to use; without it the only failed deploy call of the list
   --config FILE        configuration JSON (the keys of the cdk.json context "lambda-ecr-autofix")
   --topic-arn ARN      SNS topic for the notification; without it nothing is published. The topic is

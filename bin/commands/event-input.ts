@@ -1,7 +1,8 @@
 /**
  * The `--event` file in the forms people actually have: the EventBridge event (the fixer's input, also the body of a
  * message in the dead-letter queue), a bare CloudTrail record, the output of `aws cloudtrail lookup-events`, a
- * CloudTrail log file, the output of `aws sqs receive-message`, or any of these as a JSON string (what
+ * CloudTrail log file, the output of `aws sqs receive-message` (or the SQS event a Lambda function receives), one entry of those lists (what
+ * `--query 'Events[0]'` or `--query 'Messages[0]'` prints), or any of these as a JSON string (what
  * `--query 'Events[0].CloudTrailEvent'` prints). Anything else is refused as "not a CloudTrail event".
  */
 import { parseDeployEvent } from '../../lambda/domain/cloudtrail-event';
@@ -38,7 +39,9 @@ export function chooseEvent(
   source: string,
   eventId: string | undefined
 ): ChosenEvent {
-  const unwrapped = typeof value === 'string' ? parseEmbedded(value, source, 'the string') : value;
+  const parsed = typeof value === 'string' ? parseEmbedded(value, source, 'the string') : value;
+  if (!isJsonObject(parsed)) throw notAnEvent(source, describeJson(parsed));
+  const unwrapped = unwrapEntry(parsed, source, '');
   if (!isJsonObject(unwrapped)) throw notAnEvent(source, describeJson(unwrapped));
   const list = embeddedEvents(unwrapped, source);
   if (list === null) {
@@ -59,7 +62,7 @@ function embeddedEvents(value: Record<string, unknown>, source: string): unknown
     // aws cloudtrail lookup-events: https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html
     return value['Events'].map((entry: unknown, index) =>
       isJsonObject(entry) && typeof entry['CloudTrailEvent'] === 'string'
-        ? parseEmbedded(entry['CloudTrailEvent'], source, `Events[${index}].CloudTrailEvent`)
+        ? unwrapEntry(entry, source, `Events[${index}].`)
         : null
     );
   }
@@ -67,15 +70,32 @@ function embeddedEvents(value: Record<string, unknown>, source: string): unknown
     // aws sqs receive-message: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
     return value['Messages'].map((entry: unknown, index) =>
       isJsonObject(entry) && typeof entry['Body'] === 'string'
-        ? parseEmbedded(entry['Body'], source, `Messages[${index}].Body`)
+        ? unwrapEntry(entry, source, `Messages[${index}].`)
         : null
     );
   }
   if (Array.isArray(value['Records']) && !looksLikeEvent(value)) {
     // A CloudTrail log file: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-examples.html
-    return value['Records'] as unknown[];
+    // or the SQS event a Lambda function receives, whose records carry the message as `body`:
+    // https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
+    return value['Records'].map((entry: unknown, index) =>
+      isJsonObject(entry) ? unwrapEntry(entry, source, `Records[${index}].`) : entry
+    );
   }
   return null;
+}
+
+/**
+ * The event inside one entry of a list: a lookup-events entry's `CloudTrailEvent`, a receive-message message's
+ * `Body`, a Lambda SQS record's `body`; anything else is the entry itself. `path` prefixes the field in errors.
+ */
+function unwrapEntry(entry: Record<string, unknown>, source: string, path: string): unknown {
+  // No CloudTrail record or EventBridge event has one of these fields at its top level.
+  for (const field of ['CloudTrailEvent', 'Body', 'body']) {
+    const text = entry[field];
+    if (typeof text === 'string') return parseEmbedded(text, source, `${path}${field}`);
+  }
+  return entry;
 }
 
 function parseEmbedded(text: string, source: string, where: string): unknown {
@@ -183,6 +203,6 @@ function describeJson(value: unknown): string {
 
 function notAnEvent(source: string, what: string): UsageError {
   return new UsageError(
-    `${source} is not a CloudTrail event (it is ${what}); expected an EventBridge event ("detail-type"), a CloudTrail record ("eventSource"), or the output of aws cloudtrail lookup-events ("Events")`
+    `${source} is not a CloudTrail event (it is ${what}); expected an EventBridge event ("detail-type"), a CloudTrail record ("eventSource"), the output of aws cloudtrail lookup-events ("Events") or aws sqs receive-message ("Messages")`
   );
 }

@@ -25,7 +25,8 @@ Decides, offline, what lambda-ecr-autofix would do for one failed Lambda deploy.
 
 Options:
   --event FILE    the failed call: the EventBridge event (e.g. a dead-letter queue message body),
-                  a CloudTrail record, or the output of "aws cloudtrail lookup-events"; "-" reads stdin
+                  a CloudTrail record or log file, the output of "aws cloudtrail lookup-events" or
+                  "aws sqs receive-message" (or one entry of it); "-" reads stdin
   --event-id ID   which event of a list (lookup-events, a CloudTrail log file) to use; without it
                   the only failed Lambda deploy call of the list is used
   --policy FILE   the repository's current policy: the policy document, or the output of

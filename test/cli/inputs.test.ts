@@ -158,12 +158,68 @@ describe('plan --event accepts', () => {
   });
 });
 
+describe('chooseEvent also unwraps one entry of a list, as --query prints it', () => {
+  const event = loadEvent(SAME_ACCOUNT);
+  const record = recordOf(SAME_ACCOUNT);
+
+  it.each<[string, unknown, unknown]>([
+    ["one lookup-events entry (--query 'Events[0]')", lookupEntry(record), record],
+    [
+      "one receive-message message (--query 'Messages[0]')",
+      { MessageId: 'm-1', ReceiptHandle: 'AQEB...', MD5OfBody: '0', Body: JSON.stringify(event) },
+      event,
+    ],
+    [
+      'the SQS event a Lambda function receives (the fixer input, from a test event or a log)',
+      {
+        Records: [
+          {
+            messageId: 'm-1',
+            receiptHandle: 'AQEB...',
+            body: JSON.stringify(event),
+            attributes: { ApproximateReceiveCount: '5' },
+            messageAttributes: {},
+            md5OfBody: '0',
+            eventSource: 'aws:sqs',
+            eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:lambda-ecr-autofix-work',
+            awsRegion: 'us-east-1',
+          },
+        ],
+      },
+      event,
+    ],
+  ])('%s', (_what, content, expected) => {
+    // Act
+    const chosen = chooseEvent(content, 'the file', undefined);
+
+    // Assert
+    expect(chosen.event).toEqual(expected);
+  });
+
+  it('says which SQS record it used, and refuses a broken body with its place', () => {
+    const other = { ...event, id: 'other', detail: { ...record, eventName: 'GetFunction' } };
+    const records = [other, event].map((e, i) => ({
+      messageId: `m-${i}`,
+      body: JSON.stringify(e),
+      eventSource: 'aws:sqs',
+    }));
+
+    expect(chooseEvent({ Records: records }, 'the file', undefined).note).toContain(
+      'the only Lambda deploy call among the 2 events of the file'
+    );
+    expect(() =>
+      chooseEvent({ Records: [{ body: '{"version":', eventSource: 'aws:sqs' }] }, 'f', undefined)
+    ).toThrow('f: Records[0].body is not valid JSON');
+    expect(() => chooseEvent({ Body: '{' }, 'f', undefined)).toThrow('f: Body is not valid JSON');
+  });
+});
+
 describe('plan --event refuses, with exit 2 and one line', () => {
   it.each<[string, unknown, RegExp]>([
     [
       'package.json',
       null,
-      /--event .*package\.json is not a CloudTrail event \(it is an object of another kind\); expected an EventBridge event \("detail-type"\), a CloudTrail record \("eventSource"\), or the output of aws cloudtrail lookup-events \("Events"\) \(see --help\)$/,
+      /--event .*package\.json is not a CloudTrail event \(it is an object of another kind\); expected an EventBridge event \("detail-type"\), a CloudTrail record \("eventSource"\), the output of aws cloudtrail lookup-events \("Events"\) or aws sqs receive-message \("Messages"\) \(see --help\)$/,
     ],
     ['an array', [1, 2], /is not a CloudTrail event \(it is a JSON array\)/],
     ['null', null, /is not a CloudTrail event \(it is null\)/],
