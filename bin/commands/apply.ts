@@ -232,7 +232,7 @@ function render(
   if (result.status === 'checked') {
     return options.json
       ? JSON.stringify({ ...checkJson(result.call, result.check), audited }, null, 2)
-      : `${checkText(result.call, result.check)}\n${auditedText(options.auditTable)}`;
+      : `${checkText(result.call, result.check, (outcome) => whyNotPublished(outcome.decision, config, hasTopic))}\n${auditedText(options.auditTable)}`;
   }
   const { decision, applied, notificationId, replayed } = result;
   const notification = result.notice ?? renderNotification(decision, { mode, applied });
@@ -260,7 +260,11 @@ export function auditedText(auditTable: string | undefined): string {
 }
 
 /** Why no notification went out, in the terms of the options and configuration that decided it. */
-export function whyNotPublished(decision: Decision, config: Config, hasTopic: boolean): string {
+export function whyNotPublished(
+  decision: Pick<Decision, 'outcome'>,
+  config: Config,
+  hasTopic: boolean
+): string {
   if (!hasTopic) return 'no --topic-arn given';
   if (!config.notifyOn.includes(decision.outcome)) {
     return `notifyOn ${JSON.stringify(config.notifyOn)} does not include "${decision.outcome}"`;

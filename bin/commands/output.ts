@@ -164,8 +164,16 @@ export function checkJson(call: PolicyCall, check: DriftCheck) {
   };
 }
 
-/** The drift guard's verdict on one ECR call as readable text. */
-export function checkText(call: PolicyCall, check: DriftCheck): string {
+/**
+ * The drift guard's verdict on one ECR call as readable text. `notPublished` says why an outcome's notice was not
+ * published (`apply`, the demo); without it (`plan`, which writes and publishes nothing) there are no Applied and
+ * Published lines, as for a deploy event.
+ */
+export function checkText(
+  call: PolicyCall,
+  check: DriftCheck,
+  notPublished?: (outcome: GrantOutcome) => string
+): string {
   const head = `Drift check: ${call.eventName} on ${call.repository.repositoryArn} by ${call.caller.arn ?? 'an unknown caller'} at ${call.eventTime} (event ${call.eventId})`;
   if (check.kind === 'ignored') {
     return [
@@ -178,9 +186,10 @@ export function checkText(call: PolicyCall, check: DriftCheck): string {
   return [
     head,
     ...owedText(check).map((line) => `\n${line}`),
-    ...check.outcomes.map(
-      (outcome) =>
-        `\n${grantOutcomeText(outcome)}\nApplied:     ${outcome.applied ? (outcome.replayed ? 'yes, by an earlier attempt (audit record completed)' : 'yes, written and verified') : 'no'}\nPublished:   ${outcome.notificationId === null ? 'no' : `yes, message ${outcome.notificationId}`}`
+    ...check.outcomes.map((outcome) =>
+      notPublished === undefined
+        ? `\n${grantOutcomeText(outcome)}`
+        : `\n${grantOutcomeText(outcome)}\nApplied:     ${outcome.applied ? (outcome.replayed ? 'yes, by an earlier attempt (audit record completed)' : 'yes, written and verified') : 'no'}\nPublished:   ${outcome.notificationId === null ? `no (${notPublished(outcome)})` : `yes, message ${outcome.notificationId}`}`
     ),
   ].join('\n');
 }

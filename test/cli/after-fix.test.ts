@@ -492,6 +492,8 @@ describe('plan for an ECR repository-policy event', () => {
     expect(out).toContain('Decision:    fix (grant-removed)');
     expect(out).toContain('Policy change (not written):');
     expect(out).toContain('Notification subject: [lambda-ecr-autofix] RESTORED:');
+    // plan writes and publishes nothing, for a drift check as for a deploy: no bare "Published: no".
+    expect(out).not.toMatch(/^(Applied|Published):/m);
   });
 
   it('finds nothing without a grant of the fixer, and ignores a failed call', async () => {

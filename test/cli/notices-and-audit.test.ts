@@ -7,6 +7,8 @@
  * - `scan --fix` never leaves an applied fix without its notice: a notice that cannot be sent makes it exit 3, and a
  *   rerun sends it (its fix is `ok` by then, so only the notice outbox can), once.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
@@ -493,5 +495,58 @@ describe('apply with an ECR event: the notices earlier changes of the repository
     expect(rerun.out).toContain(
       `Owed notices: 1 sent now, of earlier changes of this repository: ${FIXED_RECORD.notice?.subject ?? ''}`
     );
+  });
+});
+
+describe('apply with an ECR event that removed a grant: "Published: no" says why', () => {
+  const ECR_EVENT = join(
+    __dirname,
+    '..',
+    'fixtures',
+    'ecr-events',
+    'ecr-set-repository-policy-removes-grants.json'
+  );
+
+  beforeEach(() => {
+    const item = toItem(FIXED_RECORD);
+    table.items.set(`${FIXED_RECORD.repositoryArn}\n${item['eventKey']?.S ?? ''}`, item);
+    // The policy as the foreign writer left it: without the fixer's statements.
+    policies.set(
+      'platform/payments-worker',
+      JSON.stringify({ Version: '2012-10-17', Statement: [] })
+    );
+  });
+
+  const apply = (...extra: string[]) =>
+    runCli(
+      'apply',
+      '--event',
+      ECR_EVENT,
+      '--audit-table',
+      'audit',
+      '--region',
+      REGION,
+      ...LOCAL,
+      ...extra
+    );
+
+  it('without --topic-arn', async () => {
+    const { code, out } = await apply();
+
+    expect(code).toBe(0);
+    expect(out).toContain('Decision:    needs-human (grant-removed)');
+    expect(out).toContain('Published:   no (no --topic-arn given)');
+  });
+
+  it('when notifyOn leaves the outcome out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lambda-ecr-autofix-notify-'));
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ notifyOn: ['fix'] }));
+
+    const { code, out } = await apply('--topic-arn', TOPIC, '--config', config);
+
+    expect(code).toBe(0);
+    expect(out).toContain('Published:   no (notifyOn ["fix"] does not include "needs-human")');
+    expect(notices()).toEqual([]);
   });
 });
