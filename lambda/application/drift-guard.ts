@@ -17,6 +17,7 @@ import type { Config } from '../domain/config';
 import { grantDecisionDetail } from '../domain/decision-event';
 import type { ConsumerDrift } from '../domain/drift';
 import { assessDrift, findDrift, respondToDrift } from '../domain/drift';
+import type { UndoContext } from '../domain/undo-instructions';
 import type { GrantDecision, PolicyCall } from '../domain/grant-decision';
 import type { DecisionEventPublisher } from './decision-events';
 import { RepositoryNotFoundError } from './errors';
@@ -47,6 +48,8 @@ export interface DriftGuardDependencies {
   readonly clock: Clock;
   /** This pipeline run's id: the owner of its leases and records. */
   readonly runId: string;
+  /** What the notices' revoke commands name: the audit table and the central region. */
+  readonly undo?: UndoContext;
 }
 
 /** What the guard made of one call. */
@@ -177,7 +180,13 @@ export class DriftGuard {
     const news = assessed.drifts;
     const restoring = config.driftAction === 'restore' && config.mode === 'enforce';
     const tags = restoring ? await store.getTags(ref) : null;
-    const response = respondToDrift(call, news, { policyText: policy, tags }, config);
+    const response = respondToDrift(
+      call,
+      news,
+      { policyText: policy, tags },
+      config,
+      this.deps.undo
+    );
     if (response.decisions.length === 0) {
       return ignored(
         'drift-already-reported',
@@ -239,7 +248,13 @@ export class DriftGuard {
             plan: (current) => {
               const left = missingFor(current);
               if (left.length === 0) return null;
-              const response = respondToDrift(call, left, { policyText: current, tags }, config);
+              const response = respondToDrift(
+                call,
+                left,
+                { policyText: current, tags },
+                config,
+                this.deps.undo
+              );
               decisions = response.decisions.filter((decision) => decision.outcome === 'fix');
               return response.policyAfter;
             },

@@ -254,6 +254,7 @@ export class FixPipeline {
       decisionEvents,
       clock,
       runId,
+      ...(this.deps.undo === undefined ? {} : { undo: this.deps.undo }),
     });
     const byRepository = new Map<string, { incoming: IncomingEvent; call: PolicyCall }[]>();
     for (const entry of calls) {

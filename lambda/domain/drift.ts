@@ -26,6 +26,7 @@ import { parsePolicy } from './policy-document';
 import { accountPullRequests, evaluatePull, pullWorks, servicePullRequests } from './pull-access';
 import { imageFromRepositoryArn } from './repository-arn';
 import { PROBE_FUNCTION_NAME } from './revoke-plan';
+import { revokeCommandLine, type UndoContext } from './undo-instructions';
 
 /** The drift guard's first verdict on a call, before anything is written. */
 export type DriftAssessment =
@@ -174,21 +175,25 @@ export function respondToDrift(
     readonly policyText: string | null;
     readonly tags: Readonly<Record<string, string>> | null;
   },
-  config: Config
+  config: Config,
+  /** Where the revoke commands of the notices find the audit table (the Lambda knows; `plan` does not). */
+  undo: UndoContext = {}
 ): DriftResponse {
   const decisions: GrantDecision[] = [];
   let current = repository.policyText;
   let changed = false;
   for (const drift of drifts) {
     if (config.driftAction !== 'restore' || repository.tags === null) {
-      if (!drift.alreadyReported) decisions.push(report(call, drift, repository.policyText, null));
+      if (!drift.alreadyReported) {
+        decisions.push(report(call, drift, repository.policyText, null, undo));
+      }
       continue;
     }
     const restored = planRestore(call, drift, current, repository.tags, config);
     if (restored.kind === 'report') {
       // Reported once: a restore that still cannot be made is not told again.
       if (!drift.alreadyReported) {
-        decisions.push(report(call, drift, repository.policyText, restored.why));
+        decisions.push(report(call, drift, repository.policyText, restored.why, undo));
       }
       continue;
     }
@@ -200,7 +205,7 @@ export function respondToDrift(
       reason: 'grant-removed',
       explanation: `${lossSentence(call, drift)} lambda-ecr-autofix puts ${describeValues(drift.missing)} back, as recorded in its audit table. ${restored.explanation}`,
       nextSteps: [
-        `If the grant was removed on purpose, take it back through lambda-ecr-autofix so that the audit knows: lambda-ecr-autofix revoke --repository ${call.repository.repositoryArn} --consumer ${drift.consumerAccount}.`,
+        `If the grant was removed on purpose, take it back through lambda-ecr-autofix so that the audit knows: ${revokeCommandLine(call.repository.repositoryArn, drift.consumerAccount, null, undo)}.`,
         'Add the grant to the code that writes this policy (often an IaC pipeline), or the next run of it removes the grant again.',
       ],
       policyAfter: restored.policyAfter,
@@ -368,7 +373,8 @@ function report(
   call: PolicyCall,
   drift: ConsumerDrift,
   policyText: string | null,
-  why: string | null
+  why: string | null,
+  undo: UndoContext
 ): GrantDecision {
   const repository = call.repository;
   const where = `--region ${repository.region} --registry-id ${repository.registryAccount} --repository-name ${repository.repositoryName}`;
@@ -378,8 +384,8 @@ function report(
     reason: 'grant-removed',
     explanation: `${lossSentence(call, drift)}${why === null ? '' : ` It is not put back automatically: ${why}`}`,
     nextSteps: [
-      `If the removal was a mistake, put the values back: in statement ${drift.missing.map((entry) => `${entry.sid} add ${entry.values.join(', ')}`).join('; in statement ')} (aws ecr get-repository-policy ${where}, edit, aws ecr set-repository-policy ${where} --policy-text file://policy.json), and add them to the code that writes this policy; or set driftAction to "restore" so that lambda-ecr-autofix puts them back itself.`,
-      `If it was on purpose, record it so that lambda-ecr-autofix stops counting the grant as its own: lambda-ecr-autofix revoke --repository ${repository.repositoryArn} --consumer ${drift.consumerAccount} (it changes nothing that is already gone).`,
+      `If the removal was a mistake, put the values back: in statement ${drift.missing.map((entry) => `${entry.sid} add ${entry.values.join(', ')}`).join('; in statement ')} (aws ecr get-repository-policy ${where} --query policyText --output text > policy.json, edit policy.json, aws ecr set-repository-policy ${where} --policy-text file://policy.json), and add them to the code that writes this policy; or set driftAction to "restore" so that lambda-ecr-autofix puts them back itself.`,
+      `If it was on purpose, record it so that lambda-ecr-autofix stops counting the grant as its own: ${revokeCommandLine(repository.repositoryArn, drift.consumerAccount, null, undo)} (it changes nothing that is already gone).`,
     ],
   };
 }

@@ -27,11 +27,29 @@ export function revokeCommand(
       target.functionName !== null &&
       grant.added.some((value) => value.endsWith(`:function:${target.functionName}`))
   );
+  return revokeCommandLine(
+    target.repositoryArn,
+    target.consumerAccount,
+    functionScoped ? target.functionName : null,
+    context
+  );
+}
+
+/**
+ * `lambda-ecr-autofix revoke` for one consumer (or one function) of one repository, with the audit table it requires
+ * (a placeholder naming the stack output when the caller does not know it) and the central region.
+ */
+export function revokeCommandLine(
+  repositoryArn: string,
+  consumerAccount: string,
+  functionName: string | null,
+  context: UndoContext = {}
+): string {
   return [
     'lambda-ecr-autofix revoke',
-    `--repository ${target.repositoryArn}`,
-    `--consumer ${target.consumerAccount}`,
-    ...(functionScoped ? [`--function ${target.functionName}`] : []),
+    `--repository ${repositoryArn}`,
+    `--consumer ${consumerAccount}`,
+    ...(functionName === null ? [] : [`--function ${functionName}`]),
     `--audit-table ${context.auditTableName ?? '<AuditTableName output of the central stack>'}`,
     ...(context.region === null || context.region === undefined
       ? []

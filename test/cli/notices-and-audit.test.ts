@@ -536,6 +536,10 @@ describe('apply with an ECR event that removed a grant: "Published: no" says why
     expect(code).toBe(0);
     expect(out).toContain('Decision:    needs-human (grant-removed)');
     expect(out).toContain('Published:   no (no --topic-arn given)');
+    // The revoke its next steps give runs as written: it names the audit table and the region.
+    expect(out).toContain(
+      'lambda-ecr-autofix revoke --repository arn:aws:ecr:eu-west-1:111111111111:repository/platform/payments-worker --consumer 222222222222 --audit-table audit --region eu-west-1'
+    );
   });
 
   it('when notifyOn leaves the outcome out', async () => {

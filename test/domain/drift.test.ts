@@ -267,6 +267,41 @@ describe('respondToDrift', () => {
     );
   });
 
+  it('gives commands a person can run as written: the audit table and region revoke needs, the policy saved to edit', () => {
+    const undo = { auditTableName: 'LambdaEcrAutofixAudit', region: 'us-east-1' };
+
+    const [reported] = respondToDrift(
+      CALL,
+      drifts,
+      { policyText: policy(CI), tags: null },
+      config(),
+      undo
+    ).decisions;
+    const [restored] = respondToDrift(
+      CALL,
+      drifts,
+      { policyText: policy(CI), tags: SHARED },
+      config({ driftAction: 'restore' }),
+      undo
+    ).decisions;
+    const [offline] = respondToDrift(
+      CALL,
+      drifts,
+      { policyText: policy(CI), tags: null },
+      config()
+    ).decisions;
+
+    const revoke = `lambda-ecr-autofix revoke --repository ${REPOSITORY.repositoryArn} --consumer 222222222222 --audit-table LambdaEcrAutofixAudit --region us-east-1`;
+    expect(reported?.nextSteps[1]).toContain(revoke);
+    expect(restored?.nextSteps[0]).toContain(revoke);
+    expect(offline?.nextSteps[1]).toContain(
+      '--consumer 222222222222 --audit-table <AuditTableName output of the central stack>'
+    );
+    expect(reported?.nextSteps[0]).toContain(
+      `aws ecr get-repository-policy --region eu-west-1 --registry-id 111111111111 --repository-name ${REPOSITORY.repositoryName} --query policyText --output text > policy.json, edit policy.json, aws ecr set-repository-policy`
+    );
+  });
+
   it('puts exactly the audited values back with restore, both consumers in one policy', () => {
     const response = respondToDrift(
       CALL,
