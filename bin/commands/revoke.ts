@@ -195,10 +195,9 @@ export async function runRevoke(
     if (error instanceof RegistryRoleUnavailableError) {
       throw new ApplyError(
         `cannot reach registry account ${repository.registryAccount} from your credentials (account ${caller.account}): ` +
-          `the registry role ${error.roleArn} trusts only the lambda-ecr-autofix fixer role. Run revoke with credentials ` +
-          `of account ${repository.registryAccount} (the repository owner), e.g. AWS_PROFILE=<a profile of that account>, ` +
-          'or keep your credentials for the audit table and topic and add --registry-profile <a profile of that account>. ' +
-          'Nothing was changed.',
+          `the registry role ${error.roleArn} trusts only the lambda-ecr-autofix fixer role. Keep your credentials ` +
+          `(the audit table and the topic are reached with them) and add --registry-profile <a profile of account ${repository.registryAccount}> ` +
+          'for the ECR calls. Nothing was changed.',
         { cause: error }
       );
     }

@@ -79,7 +79,11 @@ export function createAwsPipeline(options: AwsPipelineOptions): AwsPipeline {
       decisionEventBus === null || !options.config.decisionEvents
         ? null
         : new EventBridgeDecisionEvents(clients.eventBridge, decisionEventBus),
-    undo: { auditTableName: options.auditTableName, region: options.region },
+    undo: {
+      auditTableName: options.auditTableName,
+      region: options.region,
+      centralAccount: options.fixerAccountId,
+    },
     fixer: { roleArns: options.fixerRoleArns },
     registry,
     notifier,

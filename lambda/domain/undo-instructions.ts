@@ -13,6 +13,11 @@ export interface UndoContext {
   readonly auditTableName?: string | null | undefined;
   /** The central stack's region (the audit table's and the topic's). */
   readonly region?: string | null | undefined;
+  /**
+   * The central account (the audit table's and the topic's): `revoke` reaches them with the caller's credentials, so a
+   * repository of another account needs `--registry-profile` for its ECR calls.
+   */
+  readonly centralAccount?: string | null | undefined;
 }
 
 /** The `revoke` command that takes this fix's consumer (or function) back out of the fixer's statements. */
@@ -54,7 +59,34 @@ export function revokeCommandLine(
     ...(context.region === null || context.region === undefined
       ? []
       : [`--region ${context.region}`]),
+    ...(otherRegistry(repositoryArn, context)
+      ? [`--registry-profile <a profile of account ${registryAccountOf(repositoryArn)}>`]
+      : []),
   ].join(' ');
+}
+
+/** The repository is known to be in another account than the audit table. */
+function otherRegistry(repositoryArn: string, context: UndoContext): boolean {
+  const central = context.centralAccount;
+  return central !== null && central !== undefined && central !== registryAccountOf(repositoryArn);
+}
+
+/** arn:PARTITION:ecr:REGION:ACCOUNT:repository/NAME */
+function registryAccountOf(repositoryArn: string): string {
+  return repositoryArn.split(':')[4] ?? '';
+}
+
+/** Whose credentials `revoke` needs: the audit table's (the central account's), and the repository's for ECR. */
+function credentialsNote(target: Target, context: UndoContext): string {
+  const registry = target.registryAccount;
+  const central = context.centralAccount;
+  if (central === null || central === undefined) {
+    return `Run it with credentials of the central account (the audit table and the topic are there), adding --registry-profile <a profile of account ${registry}> unless that is the central account`;
+  }
+  if (central === registry) {
+    return `Run it with credentials of account ${registry} (it holds the repository, the audit table and the topic)`;
+  }
+  return `Run it with credentials of the central account ${central} (the audit table and the topic are there); --registry-profile names a profile of the registry account ${registry} for the ECR calls`;
 }
 
 /** The steps that remove exactly this consumer's values from the fixer's own statements. */
@@ -72,7 +104,7 @@ export function undoInstructions(
   ];
   return [
     `Run: ${command}`,
-    `It removes only what lambda-ecr-autofix granted account ${target.consumerAccount} (computed on the policy as it is then; add --dry-run to see the change first), records the revoke in the audit table and sends a REVOKED notice. Run it with credentials of the registry account ${target.registryAccount} (docs/operations.md, "Taking a grant back").`,
+    `It removes only what lambda-ecr-autofix granted account ${target.consumerAccount} (computed on the policy as it is then; add --dry-run to see the change first), records the revoke in the audit table and sends a REVOKED notice. ${credentialsNote(target, context)} (docs/operations.md, "Taking a grant back").`,
     'By hand instead (do not restore an older copy of the policy, which would also delete grants made since):',
     ...steps.map((step, index) => `${index + 1}. ${step}`),
   ];

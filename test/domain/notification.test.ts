@@ -224,7 +224,7 @@ describe('renderNotification', () => {
       expect(undo).toEqual([
         'HOW TO UNDO',
         'Run: lambda-ecr-autofix revoke --repository arn:aws:ecr:eu-west-1:111111111111:repository/platform/payments-worker --consumer 222222222222 --audit-table <AuditTableName output of the central stack>',
-        'It removes only what lambda-ecr-autofix granted account 222222222222 (computed on the policy as it is then; add --dry-run to see the change first), records the revoke in the audit table and sends a REVOKED notice. Run it with credentials of the registry account 111111111111 (docs/operations.md, "Taking a grant back").',
+        'It removes only what lambda-ecr-autofix granted account 222222222222 (computed on the policy as it is then; add --dry-run to see the change first), records the revoke in the audit table and sends a REVOKED notice. Run it with credentials of the central account (the audit table and the topic are there), adding --registry-profile <a profile of account 111111111111> unless that is the central account (docs/operations.md, "Taking a grant back").',
         'By hand instead (do not restore an older copy of the policy, which would also delete grants made since):',
         '1. Read the current policy: aws ecr get-repository-policy --region eu-west-1 --registry-id 111111111111 --repository-name platform/payments-worker --query policyText --output text > policy.json',
         '2. In statement LambdaEcrAutofixService, remove "arn:aws:lambda:eu-west-1:222222222222:function:*" from its Condition StringLike "aws:SourceArn" list; if the list is then empty, delete the statement.',

@@ -33,6 +33,51 @@ describe('undoInstructions', () => {
     );
   });
 
+  describe('whose credentials run it: the audit table is in the central account, the repository in its own', () => {
+    const crossAccount = decide(
+      loadEvent('create-function-cross-account-ecr-denied'),
+      { policyText: null },
+      parseConfig({ sharing: 'organization', organizationId: 'o-a1b2c3d4e5' }, 'test')
+    );
+    const crossTarget = crossAccount.target as Target;
+    const context = { auditTableName: 'audit', region: 'us-east-1' };
+
+    it('the central account, with --registry-profile for a registry of another account', () => {
+      const lines = undoInstructions(crossAccount, crossTarget, {
+        ...context,
+        centralAccount: '123456789012',
+      });
+
+      expect(lines[0]).toBe(
+        'Run: lambda-ecr-autofix revoke --repository arn:aws:ecr:eu-west-1:111111111111:repository/platform/payments-worker --consumer 222222222222 --audit-table audit --region us-east-1 --registry-profile <a profile of account 111111111111>'
+      );
+      expect(lines[1]).toContain(
+        'Run it with credentials of the central account 123456789012 (the audit table and the topic are there); --registry-profile names a profile of the registry account 111111111111 for the ECR calls'
+      );
+    });
+
+    it('one account, when the registry is the central account', () => {
+      const lines = undoInstructions(crossAccount, crossTarget, {
+        ...context,
+        centralAccount: '111111111111',
+      });
+
+      expect(lines[0]).not.toContain('--registry-profile');
+      expect(lines[1]).toContain(
+        'Run it with credentials of account 111111111111 (it holds the repository, the audit table and the topic)'
+      );
+    });
+
+    it('both ways when the central account is not known', () => {
+      const lines = undoInstructions(crossAccount, crossTarget, context);
+
+      expect(lines[0]).not.toContain('--registry-profile');
+      expect(lines[1]).toContain(
+        'Run it with credentials of the central account (the audit table and the topic are there), adding --registry-profile <a profile of account 111111111111> unless that is the central account'
+      );
+    });
+  });
+
   it('revokes only the function when the fix was function-scoped', () => {
     const scoped = decide(
       loadEvent('create-function-same-account-ecr-denied'),
