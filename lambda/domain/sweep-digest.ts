@@ -18,6 +18,8 @@ const SEVERITY: Readonly<Record<DigestEntry['status'], number>> = {
   'needs-human': 2,
   unknown: 3,
 };
+/** Where the first screen ends and the details begin, as in the other notices. */
+const DETAILS = ['-'.repeat(72), 'DETAILS'].join('\n');
 
 /** A function that is not `ok`, as the digest lists it. */
 export interface DigestEntry {
@@ -198,9 +200,37 @@ export function renderDigest(
   if (digest.problems.length > 0) {
     sections.push(['WHAT KEPT THE SWEEP FROM LOOKING', ...digest.problems.map((p) => `- ${p}`)]);
   }
+  sections.push([
+    'WHAT TO DO',
+    `- The whole list, with each explanation: lambda-ecr-autofix scan --region ${sweep.region} --json (with credentials of account ${sweep.account}).`,
+    ...(counts.broken > 0
+      ? [
+          '- broken: fix the cause, then invoke the function or deploy it again so that Lambda pulls the image.',
+        ]
+      : []),
+    ...(counts['at-risk'] === 0
+      ? []
+      : digest.fixed.length > 0
+        ? [
+            '- at-risk: what lambda-ecr-autofix could fix is under WHAT WAS FIXED; any other is listed with why.',
+          ]
+        : [
+            '- at-risk: lambda-ecr-autofix may add the grant: set sweepAction to "fix" (the sweep then fixes with the fixer\'s consent checks, audit record and notice), or run lambda-ecr-autofix scan --fix --audit-table <AuditTableName> --topic-arn <TopicArn> (without them a fix is neither recorded nor announced).',
+          ]),
+    ...(counts['needs-human'] > 0
+      ? [
+          '- needs-human: a person must act; each explanation says why (a Deny, no consent to share, an opted-out, excluded or missing repository, a failure of the function itself).',
+        ]
+      : []),
+    ...(counts.unknown > 0
+      ? [
+          '- unknown: the sweep could not tell; each explanation says why (for example no registry role in the account of the repository).',
+        ]
+      : []),
+  ]);
   if (digest.fixed.length > 0 || digest.failedFixes > 0) {
     sections.push([
-      'WHAT WAS FIXED (sweepAction "fix"; each fix also sent its own notice and audit record)',
+      'WHAT WAS FIXED (sweepAction "fix"; each fix also sent its own notice, with how to undo it, and audit record)',
       ...digest.fixed.map((fix) => `- ${fix.repositoryArn}: for ${fix.functions.join(', ')}`),
       ...(digest.unlistedFixes > 0
         ? [`- and ${digest.unlistedFixes} more function(s) in other repositories`]
@@ -237,6 +267,8 @@ export function renderDigest(
       (a, b) =>
         SEVERITY[a.status] - SEVERITY[b.status] || a.functionName.localeCompare(b.functionName)
     );
+    // The list can be long: after the first screen, as the details of every other notice.
+    sections.push([DETAILS]);
     sections.push([
       'FUNCTIONS THAT ARE NOT OK (as found, before any fix)',
       ...worstFirst.flatMap((entry) => [
@@ -246,34 +278,6 @@ export function renderDigest(
       ...(digest.unlisted > 0 ? [`- and ${digest.unlisted} more`] : []),
     ]);
   }
-  sections.push([
-    'WHAT TO DO',
-    `- The whole list, with each explanation: lambda-ecr-autofix scan --region ${sweep.region} --json (with credentials of account ${sweep.account}).`,
-    ...(counts.broken > 0
-      ? [
-          '- broken: fix the cause, then invoke the function or deploy it again so that Lambda pulls the image.',
-        ]
-      : []),
-    ...(counts['at-risk'] === 0
-      ? []
-      : digest.fixed.length > 0
-        ? [
-            '- at-risk: what lambda-ecr-autofix could fix is under WHAT WAS FIXED; any other is listed with why.',
-          ]
-        : [
-            '- at-risk: lambda-ecr-autofix may add the grant: lambda-ecr-autofix scan --fix, or set sweepAction to "fix".',
-          ]),
-    ...(counts['needs-human'] > 0
-      ? [
-          '- needs-human: a person must act; each explanation says why (a Deny, no consent to share, an opted-out, excluded or missing repository, a failure of the function itself).',
-        ]
-      : []),
-    ...(counts.unknown > 0
-      ? [
-          '- unknown: the sweep could not tell; each explanation says why (for example no registry role in the account of the repository).',
-        ]
-      : []),
-  ]);
   const message = sections.map((lines) => lines.join('\n')).join('\n\n');
   return { subject, message };
 }

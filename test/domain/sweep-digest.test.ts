@@ -157,6 +157,12 @@ describe('renderDigest', () => {
     expect(message).toContain('- more46: unknown (r)\n');
     expect(message).toContain('- and 3 more');
     expect(message).toContain('lambda-ecr-autofix scan --region eu-west-1 --json');
+    // The first screen says what was found, what to do and what was fixed; the long list comes after.
+    const firstScreen = message.split('\n').slice(0, 20).join('\n');
+    expect(firstScreen).toContain('WHAT THE SWEEP FOUND');
+    expect(firstScreen).toContain('WHAT TO DO');
+    expect(firstScreen).toContain('WHAT WAS FIXED');
+    expect(message.indexOf('DETAILS')).toBeLessThan(message.indexOf('FUNCTIONS THAT ARE NOT OK'));
   });
 
   it('keeps the subject ASCII and short, and tells a sweep that could not look', () => {
@@ -228,6 +234,7 @@ describe('what the digest puts first', () => {
     expect(digest.listed).toHaveLength(MAX_LISTED);
     expect(digest.unlisted).toBe(13);
     const listed = message
+      .slice(message.indexOf('FUNCTIONS THAT ARE NOT OK'))
       .split('\n')
       .filter((line) => /^- \w+: /.test(line))
       .map((line) => line.slice(2, line.indexOf(':')));
@@ -259,12 +266,17 @@ describe('what the digest puts first', () => {
       )
     ).message;
 
-    const whatToDo = (message: string) => message.slice(message.indexOf('WHAT TO DO\n'));
+    // The section, which comes before the list of functions (the first screen).
+    const whatToDo = (message: string) => {
+      const start = message.indexOf('WHAT TO DO\n');
+      return message.slice(start, message.indexOf('\n\n', start));
+    };
     expect(whatToDo(reportOnly)).toBe(
       [
         'WHAT TO DO',
         '- The whole list, with each explanation: lambda-ecr-autofix scan --region eu-west-1 --json (with credentials of account 222222222222).',
-        '- at-risk: lambda-ecr-autofix may add the grant: lambda-ecr-autofix scan --fix, or set sweepAction to "fix".',
+        // A fix it suggests is recorded and announced: never a bare "scan --fix".
+        '- at-risk: lambda-ecr-autofix may add the grant: set sweepAction to "fix" (the sweep then fixes with the fixer\'s consent checks, audit record and notice), or run lambda-ecr-autofix scan --fix --audit-table <AuditTableName> --topic-arn <TopicArn> (without them a fix is neither recorded nor announced).',
         '- needs-human: a person must act; each explanation says why (a Deny, no consent to share, an opted-out, excluded or missing repository, a failure of the function itself).',
       ].join('\n')
     );
