@@ -218,7 +218,7 @@ export async function runDemo(options: DemoOptions, out: (text: string) => void)
       `Summary: ${[...counts].map(([outcome, n]) => `${n} ${outcome}`).join(', ')}; ${await world.auditCount()} audit records written.`
     );
     await scanStory(world, config, out, options.verbose);
-    if (!options.verbose) out('Each e-mail in full: lambda-ecr-autofix demo --verbose.');
+    if (!options.verbose) out(verboseHint(PACKAGE_ROOT));
     return nextSteps(PACKAGE_ROOT);
   } finally {
     await world.close();
@@ -268,12 +268,24 @@ function describeResult(result: EventResult): string {
   return lines.join('\n');
 }
 
+/** How to see every e-mail in full, in the terms of where it runs: a clone has no `lambda-ecr-autofix` on its PATH. */
+export function verboseHint(packageRoot: string): string {
+  return isClone(packageRoot)
+    ? 'Each e-mail in full: npm run demo -- --verbose.'
+    : 'Each e-mail in full: lambda-ecr-autofix demo --verbose.';
+}
+
+/** A clone has its tests; the installed package does not (package.json "files"). */
+function isClone(packageRoot: string): boolean {
+  return existsSync(join(packageRoot, 'test'));
+}
+
 /**
  * The demo's last line: what to try next, in the terms of where it runs. A clone has its tests and npm scripts; an
  * installed package has only the command and its documents, named by their installed paths.
  */
 export function nextSteps(packageRoot: string): string {
-  if (existsSync(join(packageRoot, 'test'))) {
+  if (isClone(packageRoot)) {
     return 'Next: `npm run --silent cli -- plan --event FILE` decides offline for one of your own failed deploys, `npm test` runs the test suite, and README.md explains how to deploy to an AWS Organization.';
   }
   return `Next: \`lambda-ecr-autofix plan --event FILE\` decides offline for one of your own failed deploys (how to get the event: ${join(packageRoot, 'docs', 'operations.md')}); how to deploy the fixer to an AWS Organization: ${join(packageRoot, 'README.md')}.`;

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 
 import * as applyCommand from '../../bin/commands/apply';
 import { whyNotPublished } from '../../bin/commands/apply';
+import { nextSteps, verboseHint } from '../../bin/commands/demo';
 import type { Config } from '../../lambda/domain/config';
 import { DEFAULT_CONFIG } from '../../lambda/domain/config';
 import { decide } from '../../lambda/domain/decide';
@@ -572,6 +573,23 @@ describe('the installed command', () => {
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain('is not valid JSON');
+  });
+});
+
+describe('the demo hints, in the terms of where it runs', () => {
+  const installed = mkdtempSync(join(tmpdir(), 'lambda-ecr-autofix-installed-'));
+  const clone = join(__dirname, '..', '..');
+
+  it('a clone: npm scripts', () => {
+    expect(verboseHint(clone)).toBe('Each e-mail in full: npm run demo -- --verbose.');
+    expect(nextSteps(clone)).toContain('`npm run --silent cli -- plan --event FILE`');
+  });
+
+  it('an installed package: the command and the installed documents', () => {
+    expect(verboseHint(installed)).toBe('Each e-mail in full: lambda-ecr-autofix demo --verbose.');
+    expect(nextSteps(installed)).toBe(
+      `Next: \`lambda-ecr-autofix plan --event FILE\` decides offline for one of your own failed deploys (how to get the event: ${join(installed, 'docs', 'operations.md')}); how to deploy the fixer to an AWS Organization: ${join(installed, 'README.md')}.`
+    );
   });
 });
 
