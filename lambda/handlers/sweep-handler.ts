@@ -6,7 +6,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 
 import type { Sweeper } from '../application/sweep';
 import { createAwsClients } from '../adapters/aws-clients';
@@ -26,10 +26,8 @@ export interface SweepHandlerDependencies {
   readonly metrics: Metrics;
 }
 
-/** What the handler needs of the Lambda context. */
-export interface InvocationTime {
-  getRemainingTimeInMillis(): number;
-}
+/** What the handler needs of the Lambda context: the time left, and (for the log lines) the rest of it. */
+export type InvocationTime = Pick<Context, 'getRemainingTimeInMillis'> & Partial<Context>;
 
 export function createSweepHandler(
   dependencies: () => SweepHandlerDependencies
@@ -38,6 +36,9 @@ export function createSweepHandler(
   return async (event, context) => {
     deps ??= dependencies();
     const { sweeper, logger, metrics } = deps;
+    // Every log line of this invocation carries the request id, the function and cold_start, as the fixer's do:
+    // https://docs.powertools.aws.dev/lambda/typescript/latest/core/logger/#capturing-lambda-context-info
+    if (isLambdaContext(context)) logger.addContext(context);
     const failures: { itemIdentifier: string }[] = [];
     try {
       for (const record of event.Records) {
@@ -91,6 +92,11 @@ export function createSweepHandler(
     }
     return { batchItemFailures: failures };
   };
+}
+
+/** The whole Lambda context (Lambda always passes one; tests may pass only the remaining time). */
+function isLambdaContext(context: InvocationTime): context is Context {
+  return typeof context.awsRequestId === 'string';
 }
 
 /** The real dependencies, from the environment variables the central stack sets. */

@@ -14,7 +14,7 @@ import {
 import { GetFunctionCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 
 import { InMemoryNotifier, InMemoryRegistry, FixedClock } from '../../lambda/adapters/in-memory';
@@ -121,6 +121,63 @@ describe('createSweepHandler with stand-ins', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(notifier.messages.map((m) => m.subject)).toEqual([
       '[lambda-ecr-autofix] SWEEP 222222222222 (eu-west-1): 1 at-risk',
+    ]);
+  });
+
+  it('logs the request id, the function and cold_start with every line, as the fixer does', async () => {
+    process.env['AWS_LAMBDA_INITIALIZATION_TYPE'] = 'on-demand';
+    const written: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const log = jest.spyOn(console, 'log').mockImplementation((line: unknown) => {
+      written.push(String(line));
+    });
+    logger = new Logger({ serviceName: 'lambda-ecr-autofix', logLevel: 'INFO' });
+    const context = (awsRequestId: string): Context => ({
+      callbackWaitsForEmptyEventLoop: true,
+      functionName: 'LambdaEcrAutofix-Sweeper',
+      functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:eu-west-1:333333333333:function:LambdaEcrAutofix-Sweeper',
+      memoryLimitInMB: '512',
+      awsRequestId,
+      logGroupName: '/aws/lambda/LambdaEcrAutofix-Sweeper',
+      logStreamName: '2026/01/01/[$LATEST]abc',
+      getRemainingTimeInMillis: () => 60_000,
+      done: () => undefined,
+      fail: () => undefined,
+      succeed: () => undefined,
+    });
+    const sweep = handler();
+
+    try {
+      await sweep(batch(record(JSON.stringify(SCHEDULED), 'm1')), context('request-1'));
+      await sweep(batch(record(JSON.stringify(SCHEDULED), 'm2')), context('request-2'));
+    } finally {
+      write.mockRestore();
+      log.mockRestore();
+      delete process.env['AWS_LAMBDA_INITIALIZATION_TYPE'];
+    }
+
+    const lines = written
+      .join('\n')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => String(line['message']).startsWith('sweep '));
+    expect(lines).toEqual([
+      expect.objectContaining({
+        messageId: 'm1',
+        function_request_id: 'request-1',
+        function_name: 'LambdaEcrAutofix-Sweeper',
+        cold_start: true,
+      }),
+      expect.objectContaining({
+        messageId: 'm2',
+        function_request_id: 'request-2',
+        cold_start: false,
+      }),
     ]);
   });
 
