@@ -47,8 +47,10 @@ export interface DefineOptions {
  * line, which arrives as a string). Throws `ConfigError` naming each bad key, the value and the fix.
  */
 export function readConfig(app: App): Config {
-  const source = `cdk.json context "${CONTEXT_KEY}"`;
   const context: unknown = app.node.tryGetContext(CONTEXT_KEY);
+  // A string comes from the command line: the message must not send the reader to cdk.json.
+  const source =
+    typeof context === 'string' ? `-c ${CONTEXT_KEY}` : `cdk.json context "${CONTEXT_KEY}"`;
   let value = context;
   if (typeof context === 'string') {
     try {

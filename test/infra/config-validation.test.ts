@@ -303,6 +303,11 @@ describe('bin/app.ts with a bad configuration', () => {
       'Invalid configuration in cdk.json context "lambda-ecr-autofix": "excludeRepositories" must be a list, e.g. ["platform/*"] (got "platform/*")',
     ],
     [
+      // What `-c lambda-ecr-autofix='{…}'` passes: a string, which cdk.json does not hold.
+      JSON.stringify({ excludeRepositories: 'platform/*' }),
+      'Invalid configuration in -c lambda-ecr-autofix: "excludeRepositories" must be a list, e.g. ["platform/*"] (got "platform/*")',
+    ],
+    [
       { sharing: 'organization' },
       'Invalid configuration in cdk.json context "lambda-ecr-autofix": "sharing" "organization" needs "organizationId" (got nothing): set "organizationId" (aws organizations describe-organization) or use "sharing": "consented"',
     ],
