@@ -8,6 +8,7 @@ import type { Decision, DeployCall, StatementChange, Target } from './decision';
 import { LAMBDA_SERVICE, PULL_ACTIONS, SERVICE_SID } from './planner';
 import { chooseIacTool, iacOwnerOf, permanentSnippets } from './iac-snippets';
 import { parseImageUri } from './image-uri';
+import { repositoryArnOf } from './repository-arn';
 import { scanFinder } from './scan-call';
 import {
   fact,
@@ -81,12 +82,36 @@ export function renderErrorNotification(failed: FailedEvent): RenderedNotificati
     ...numbered([
       "Read the fixer's log (CloudWatch Logs, filter on the message id) for the cause.",
       'Fix the cause (often a missing member role permission or an SCP), then move the message back from the dead-letter queue to the queue (aws sqs start-message-move-task).',
-      `Meanwhile, if the deploy is urgent, see what to add to the repository policy by hand: ${eventCommand(call)}, then run "lambda-ecr-autofix plan --event event.json" (docs/operations.md, "Getting the event of a failed deploy").`,
+      `Meanwhile, if the deploy is urgent, see what to add to the repository policy by hand: ${eventCommand(call)}${planInputs(call)} (docs/operations.md, "Getting the event of a failed deploy").`,
     ]),
   ]);
   if (call !== null) sections.push([DETAILS], ['THE FAILED CALL', ...describeCall(call)]);
   sections.push(['ABOUT THIS MESSAGE', `Message id: ${failed.messageId}. Outcome: error.`]);
   return { subject, message: sections.map(renderSection).join('\n\n') };
+}
+
+/**
+ * The rest of the `plan` step: the repository's policy and tags as they are (without them `plan` decides for a
+ * repository with no policy and no share tag), then the command. Only the event when its image is not an ECR URI.
+ */
+function planInputs(call: DeployCall | null): string {
+  const uri = call?.requestImageUri ?? null;
+  const parsed = uri === null ? null : parseImageUri(uri);
+  if (parsed === null || !parsed.ok)
+    return ', then run "lambda-ecr-autofix plan --event event.json"';
+  const image = parsed.image;
+  const repository = `--region ${image.region} --registry-id ${image.registryAccount} --repository-name ${fact(image.repositoryName)}`;
+  const arn = repositoryArnOf(
+    image.partition,
+    image.region,
+    image.registryAccount,
+    image.repositoryName
+  );
+  return (
+    `; in account ${image.registryAccount}, run "aws ecr get-repository-policy ${repository} --query policyText --output text > policy.json" ` +
+    `and "aws ecr list-tags-for-resource --region ${image.region} --resource-arn ${fact(arn)} > tags.json", ` +
+    'then run "lambda-ecr-autofix plan --event event.json --policy policy.json --tags tags.json" (without --policy when the repository has no policy)'
+  );
 }
 
 /** How to get the event for `plan`: CloudTrail's event history by event id, else the dead-letter queue's copy. */

@@ -668,7 +668,22 @@ describe('renderErrorNotification', () => {
     expect(message).toContain('aws sqs start-message-move-task');
     expect(message).toContain('Event id:  7a1739ad-24f1-497f-8724-4571e9b99590');
     expect(message).toContain(
-      'in account 222222222222, run "aws cloudtrail lookup-events --region eu-west-1 --lookup-attributes AttributeKey=EventId,AttributeValue=7a1739ad-24f1-497f-8724-4571e9b99590 > event.json", then run "lambda-ecr-autofix plan --event event.json"'
+      'in account 222222222222, run "aws cloudtrail lookup-events --region eu-west-1 --lookup-attributes AttributeKey=EventId,AttributeValue=7a1739ad-24f1-497f-8724-4571e9b99590 > event.json"; in account 111111111111'
+    );
+  });
+
+  it('plans with the repository as it is: its policy and tags, read in the registry account', () => {
+    const { message } = renderErrorNotification({
+      messageId: 'msg-1',
+      attempts: 5,
+      error: 'Rate exceeded',
+      call: callFrom('create-function-cross-account-ecr-denied.json'),
+      deadLetterQueue: null,
+    });
+
+    // Without them plan decides for a repository without a policy or a share tag: not what the fixer saw.
+    expect(message).toContain(
+      'in account 111111111111, run "aws ecr get-repository-policy --region eu-west-1 --registry-id 111111111111 --repository-name platform/payments-worker --query policyText --output text > policy.json" and "aws ecr list-tags-for-resource --region eu-west-1 --resource-arn arn:aws:ecr:eu-west-1:111111111111:repository/platform/payments-worker > tags.json", then run "lambda-ecr-autofix plan --event event.json --policy policy.json --tags tags.json"'
     );
   });
 
