@@ -205,7 +205,7 @@ export function respondToDrift(
       reason: 'grant-removed',
       explanation: `${lossSentence(call, drift)} lambda-ecr-autofix puts ${describeValues(drift.missing)} back, as recorded in its audit table. ${restored.explanation}`,
       nextSteps: [
-        `If the grant was removed on purpose, take it back through lambda-ecr-autofix so that the audit knows: ${revokeCommandLine(call.repository.repositoryArn, drift.consumerAccount, null, undo)}.`,
+        `If the grant was removed on purpose, take it back through lambda-ecr-autofix so that the audit knows: ${revokeCommandLine(call.repository, drift.consumerAccount, null, undo)}.`,
         'Add the grant to the code that writes this policy (often an IaC pipeline), or the next run of it removes the grant again.',
       ],
       policyAfter: restored.policyAfter,
@@ -385,7 +385,7 @@ function report(
     explanation: `${lossSentence(call, drift)}${why === null ? '' : ` It is not put back automatically: ${why}`}`,
     nextSteps: [
       `If the removal was a mistake, put the values back: in statement ${drift.missing.map((entry) => `${entry.sid} add ${entry.values.join(', ')}`).join('; in statement ')} (aws ecr get-repository-policy ${where} --query policyText --output text > policy.json, edit policy.json, aws ecr set-repository-policy ${where} --policy-text file://policy.json), and add them to the code that writes this policy; or set driftAction to "restore" so that lambda-ecr-autofix puts them back itself.`,
-      `If it was on purpose, record it so that lambda-ecr-autofix stops counting the grant as its own: ${revokeCommandLine(repository.repositoryArn, drift.consumerAccount, null, undo)} (it changes nothing that is already gone).`,
+      `If it was on purpose, record it so that lambda-ecr-autofix stops counting the grant as its own: ${revokeCommandLine(repository, drift.consumerAccount, null, undo)} (it changes nothing that is already gone).`,
     ],
   };
 }

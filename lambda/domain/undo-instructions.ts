@@ -33,7 +33,7 @@ export function revokeCommand(
       grant.added.some((value) => value.endsWith(`:function:${target.functionName}`))
   );
   return revokeCommandLine(
-    target.repositoryArn,
+    target,
     target.consumerAccount,
     functionScoped ? target.functionName : null,
     context
@@ -45,35 +45,30 @@ export function revokeCommand(
  * (a placeholder naming the stack output when the caller does not know it) and the central region.
  */
 export function revokeCommandLine(
-  repositoryArn: string,
+  repository: { readonly repositoryArn: string; readonly registryAccount: string },
   consumerAccount: string,
   functionName: string | null,
-  context: UndoContext = {}
+  context: UndoContext
 ): string {
   return [
     'lambda-ecr-autofix revoke',
-    `--repository ${repositoryArn}`,
+    `--repository ${repository.repositoryArn}`,
     `--consumer ${consumerAccount}`,
     ...(functionName === null ? [] : [`--function ${functionName}`]),
     `--audit-table ${context.auditTableName ?? '<AuditTableName output of the central stack>'}`,
     ...(context.region === null || context.region === undefined
       ? []
       : [`--region ${context.region}`]),
-    ...(otherRegistry(repositoryArn, context)
-      ? [`--registry-profile <a profile of account ${registryAccountOf(repositoryArn)}>`]
+    ...(otherRegistry(repository.registryAccount, context)
+      ? [`--registry-profile <a profile of account ${repository.registryAccount}>`]
       : []),
   ].join(' ');
 }
 
 /** The repository is known to be in another account than the audit table. */
-function otherRegistry(repositoryArn: string, context: UndoContext): boolean {
+function otherRegistry(registryAccount: string, context: UndoContext): boolean {
   const central = context.centralAccount;
-  return central !== null && central !== undefined && central !== registryAccountOf(repositoryArn);
-}
-
-/** arn:PARTITION:ecr:REGION:ACCOUNT:repository/NAME */
-function registryAccountOf(repositoryArn: string): string {
-  return repositoryArn.split(':')[4] ?? '';
+  return central !== null && central !== undefined && central !== registryAccount;
 }
 
 /** Whose credentials `revoke` needs: the audit table's (the central account's), and the repository's for ECR. */

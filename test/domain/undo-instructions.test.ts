@@ -68,14 +68,20 @@ describe('undoInstructions', () => {
       );
     });
 
-    it('both ways when the central account is not known', () => {
-      const lines = undoInstructions(crossAccount, crossTarget, context);
+    it.each([undefined, null])(
+      'both ways when the central account is not known (%p)',
+      (central) => {
+        const lines = undoInstructions(crossAccount, crossTarget, {
+          ...context,
+          centralAccount: central,
+        });
 
-      expect(lines[0]).not.toContain('--registry-profile');
-      expect(lines[1]).toContain(
-        'Run it with credentials of the central account (the audit table and the topic are there), adding --registry-profile <a profile of account 111111111111> unless that is the central account'
-      );
-    });
+        expect(lines[0]).not.toContain('--registry-profile');
+        expect(lines[1]).toContain(
+          'Run it with credentials of the central account (the audit table and the topic are there), adding --registry-profile <a profile of account 111111111111> unless that is the central account'
+        );
+      }
+    );
   });
 
   it('revokes only the function when the fix was function-scoped', () => {
