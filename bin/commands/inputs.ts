@@ -99,6 +99,18 @@ export function readPolicy(path: string): PolicyInput {
       repositoryName: typeof value['repositoryName'] === 'string' ? value['repositoryName'] : null,
     };
   }
+  if (!isJsonObject(value)) {
+    throw new UsageError(
+      `--policy ${path} is not a repository policy (${value === null ? 'null' : Array.isArray(value) ? 'a JSON array' : `a JSON ${typeof value}`}); expected the policy document or the output of aws ecr get-repository-policy`
+    );
+  }
+  // A policy ECR would hold has a statement list (or at least a version); package.json has neither. A malformed
+  // policy is still planned (policy-invalid), as the fixer would decide it.
+  if (!['Statement', 'Version', 'Id'].some((key) => Object.hasOwn(value, key))) {
+    throw new UsageError(
+      `--policy ${path} is not a repository policy (an object without "Statement", "Version" or "policyText"); expected the policy document or the output of aws ecr get-repository-policy`
+    );
+  }
   return { text, registryId: null, repositoryName: null };
 }
 
@@ -114,6 +126,10 @@ function parseOrNull(text: string): unknown {
 export function readConfig(path: string | undefined): Config {
   if (path === undefined) return parseConfig({}, 'the defaults');
   const value = readJson('--config', path);
+  // parseConfig takes a missing context (undefined) for the defaults; a file holding null is a mistake.
+  if (value === null) {
+    throw new UsageError(`Invalid configuration in ${path}: expected a JSON object, got null`);
+  }
   try {
     return parseConfig(value, path);
   } catch (error) {

@@ -385,6 +385,41 @@ describe('plan --policy accepts', () => {
   });
 });
 
+describe('plan refuses a --policy or --config file that is not one, with exit 2 and one line', () => {
+  it.each<[string, string, unknown, RegExp]>([
+    [
+      '--policy',
+      'package.json',
+      null,
+      /--policy .*package\.json is not a repository policy \(an object without "Statement", "Version" or "policyText"\); expected the policy document or the output of aws ecr get-repository-policy \(see --help\)$/,
+    ],
+    [
+      '--policy',
+      'an array',
+      [{ Effect: 'Allow' }],
+      /--policy .* is not a repository policy \(a JSON array\)/,
+    ],
+    ['--policy', 'a number', 7, /--policy .* is not a repository policy \(a JSON number\)/],
+    ['--config', 'null', null, /Invalid configuration in .*: expected a JSON object, got null/],
+  ])('%s %s', async (option, what, content, message) => {
+    const file =
+      what === 'package.json' ? PACKAGE_JSON : scratchFile('file.json', JSON.stringify(content));
+
+    const { code, out, err } = await runCli(
+      'plan',
+      '--event',
+      join(EVENTS_DIR, SAME_ACCOUNT),
+      option,
+      file
+    );
+
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(err).toMatch(message);
+    expect(err).not.toContain('\n');
+  });
+});
+
 describe('docs/operations.md', () => {
   const operations = readFileSync(join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
 
