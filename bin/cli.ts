@@ -334,6 +334,11 @@ function checkTokens(args: string[], options: Options): void {
     if (token.kind !== 'option') continue;
     const option = Object.hasOwn(options, token.name) ? options[token.name] : undefined;
     if (option === undefined) {
+      if (token.name === 'version' || token.rawName === '-v') {
+        throw new UsageError(
+          `${token.rawName} is an option of the command itself: lambda-ecr-autofix --version`
+        );
+      }
       const close = closestMatch(token.name, known);
       throw new UsageError(
         `unknown option ${token.rawName}${close === null ? '' : `; did you mean --${close}?`}`

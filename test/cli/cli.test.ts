@@ -214,6 +214,10 @@ describe('plan', () => {
       /^lambda-ecr-autofix apply: unknown option --topic; did you mean --topic-arn\? \(see --help\)$/,
     ],
     [['plan', '-x'], /^lambda-ecr-autofix plan: unknown option -x \(see --help\)$/],
+    [
+      ['plan', '--version'],
+      /^lambda-ecr-autofix plan: --version is an option of the command itself: lambda-ecr-autofix --version \(see --help\)$/,
+    ],
     [['plan', '--json=yes'], /^lambda-ecr-autofix plan: --json takes no value \(see --help\)$/],
     [
       [],
