@@ -186,7 +186,7 @@ export async function runDemo(options: DemoOptions, out: (text: string) => void)
   try {
     out(`lambda-ecr-autofix demo: AWS calls go to ${world.description}.`);
     out(
-      `Configuration: examples/config.json (mode ${config.mode}, grantScope ${config.grantScope}).`
+      `Configuration: ${examplesPath(PACKAGE_ROOT, 'config.json')} (mode ${config.mode}, grantScope ${config.grantScope}).`
     );
     for (const repository of REPOSITORIES) await world.createRepository(repository);
     out(
@@ -273,6 +273,11 @@ export function verboseHint(packageRoot: string): string {
   return isClone(packageRoot)
     ? 'Each e-mail in full: npm run demo -- --verbose.'
     : 'Each e-mail in full: lambda-ecr-autofix demo --verbose.';
+}
+
+/** A file of the examples as a person finds it: relative in a clone, the installed path otherwise. */
+export function examplesPath(packageRoot: string, file: string): string {
+  return isClone(packageRoot) ? `examples/${file}` : join(packageRoot, 'examples', file);
 }
 
 /** A clone has its tests; the installed package does not (package.json "files"). */

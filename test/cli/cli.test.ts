@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 
 import * as applyCommand from '../../bin/commands/apply';
 import { whyNotPublished } from '../../bin/commands/apply';
-import { nextSteps, verboseHint } from '../../bin/commands/demo';
+import { examplesPath, nextSteps, verboseHint } from '../../bin/commands/demo';
 import type { Config } from '../../lambda/domain/config';
 import { DEFAULT_CONFIG } from '../../lambda/domain/config';
 import { decide } from '../../lambda/domain/decide';
@@ -586,11 +586,13 @@ describe('the demo hints, in the terms of where it runs', () => {
 
   it('a clone: npm scripts', () => {
     expect(verboseHint(clone)).toBe('Each e-mail in full: npm run demo -- --verbose.');
+    expect(examplesPath(clone, 'config.json')).toBe('examples/config.json');
     expect(nextSteps(clone)).toContain('`npm run --silent cli -- plan --event FILE`');
   });
 
   it('an installed package: the command and the installed documents', () => {
     expect(verboseHint(installed)).toBe('Each e-mail in full: lambda-ecr-autofix demo --verbose.');
+    expect(examplesPath(installed, 'config.json')).toBe(join(installed, 'examples', 'config.json'));
     expect(nextSteps(installed)).toBe(
       `Next: \`lambda-ecr-autofix plan --event FILE\` decides offline for one of your own failed deploys (how to get the event: ${join(installed, 'docs', 'operations.md')}); how to deploy the fixer to an AWS Organization: ${join(installed, 'README.md')}.`
     );
