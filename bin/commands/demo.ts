@@ -197,7 +197,9 @@ export async function runDemo(options: DemoOptions, out: (text: string) => void)
     for (const [index, step] of STEPS.entries()) {
       const result = await replay(world, step, index);
       out('');
-      out(`== ${index + 1}/${STEPS.length} ${step.title} (examples/events/${step.event})`);
+      out(
+        `== ${index + 1}/${STEPS.length} ${step.title} (${examplesPath(PACKAGE_ROOT, `events/${step.event}`)})`
+      );
       out(describeResult(result));
       for (const key of outcomesOf(result)) counts.set(key, (counts.get(key) ?? 0) + 1);
       for (const message of world.takeMessages()) out(renderEmail(message, options.verbose));
