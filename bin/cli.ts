@@ -329,6 +329,7 @@ function checkTokens(args: string[], options: Options): void {
     tokens: true,
   });
   const known = Object.keys(options);
+  const seen = new Set<string>();
   for (const token of tokens) {
     if (token.kind === 'positional') throw new UsageError(`unexpected argument "${token.value}"`);
     if (token.kind !== 'option') continue;
@@ -343,6 +344,11 @@ function checkTokens(args: string[], options: Options): void {
       throw new UsageError(
         `unknown option ${token.rawName}${close === null ? '' : `; did you mean --${close}?`}`
       );
+    }
+    // parseArgs keeps the last of a repeated single-value option: `--event a --event b` would silently use b.
+    if (option.multiple !== true) {
+      if (seen.has(token.name)) throw new UsageError(`--${token.name} is given more than once`);
+      seen.add(token.name);
     }
     if (option.type === 'boolean' && token.inlineValue === true) {
       throw new UsageError(`${token.rawName} takes no value`);

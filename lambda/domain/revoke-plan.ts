@@ -138,7 +138,7 @@ export function planRevoke(input: RevokeInput): RevokePlan {
         'granted-at-account-scope',
         `Statement ${SERVICE_SID} of ${where} lets Lambda pull for ${wider.join(', ')}, which covers ${who}; removing only the function's own patterns would not take its access away, and narrowing ${wider.join(', ')} would cut off the account's other functions.`,
         [
-          `Revoke the whole account: lambda-ecr-autofix revoke --repository ${repository.repositoryArn} --consumer ${consumerAccount}. With grantScope "function", lambda-ecr-autofix grants the functions that still fail to pull again, one by one, at their next deploy.`,
+          `Revoke the whole account: lambda-ecr-autofix revoke --repository ${repository.repositoryArn} --consumer ${consumerAccount} --audit-table <the same table> (and the same --region and --registry-profile as this command, without --function). With grantScope "function", lambda-ecr-autofix grants the functions that still fail to pull again, one by one, at their next deploy.`,
         ]
       );
     }

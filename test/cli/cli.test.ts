@@ -220,6 +220,14 @@ describe('plan', () => {
     ],
     [['plan', '--json=yes'], /^lambda-ecr-autofix plan: --json takes no value \(see --help\)$/],
     [
+      ['apply', '--event', 'a.json', '--event=b.json'],
+      /^lambda-ecr-autofix apply: --event is given more than once \(see --help\)$/,
+    ],
+    [
+      ['scan', '--json', '--json'],
+      /^lambda-ecr-autofix scan: --json is given more than once \(see --help\)$/,
+    ],
+    [
       [],
       /^lambda-ecr-autofix: missing command; expected one of plan, apply, scan, revoke, history, demo \(see --help\)$/,
     ],

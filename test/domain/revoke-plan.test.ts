@@ -165,7 +165,7 @@ describe('planRevoke', () => {
       expect.objectContaining({ outcome: 'needs-human', reason: 'granted-at-account-scope' })
     );
     expect((plan as { nextSteps: readonly string[] }).nextSteps[0]).toContain(
-      `revoke --repository ${REPOSITORY.repositoryArn} --consumer 222222222222`
+      `revoke --repository ${REPOSITORY.repositoryArn} --consumer 222222222222 --audit-table`
     );
   });
 
