@@ -2,7 +2,7 @@
  * The composition root of the sweep over real AWS: the Sweeper with SDK v3 adapters. Functions are listed in the
  * swept account with the registry role's credentials there (the fixer's own in the central account); repositories are
  * read through the same registry access as the fixer's; fixes, when `sweepAction` is `fix`, go through the same fix
- * pipeline as deploy events.
+ * pipeline as deploy events, and so put the same decision events on the central bus.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -33,6 +33,11 @@ export interface AwsSweeperOptions {
   readonly auditTableName: string | null;
   /** The topic that brings continuations back to the sweep queue. */
   readonly continuationTopicArn: string;
+  /**
+   * The central bus for the fixes' decision events (`DECISION_EVENT_BUS`, set only with `decisionEvents` on and
+   * `sweepAction` "fix"); null or absent: none. A report-only sweep puts none either way: its digest is its report.
+   */
+  readonly decisionEventBus?: string | null;
   readonly telemetry: Telemetry;
   readonly clock?: Clock;
 }
@@ -57,6 +62,7 @@ export function createAwsSweeper(options: AwsSweeperOptions): Sweeper {
     fixerRoleArns: options.fixerRoleArns,
     topicArn: options.topicArn,
     auditTableName: options.auditTableName,
+    decisionEventBus: options.decisionEventBus ?? null,
     telemetry: options.telemetry,
     clock,
     clients,

@@ -118,6 +118,8 @@ export function defaultSweepDependencies(): SweepHandlerDependencies {
     topicArn: environment.topicArn,
     auditTableName: environment.auditTableName,
     continuationTopicArn: environment.sweepContinuationTopicArn,
+    // The fixes of a sweep with sweepAction "fix" are announced on the central bus as the fixer's are.
+    decisionEventBus: environment.decisionEventBus,
     telemetry: new PowertoolsTelemetry(logger, metrics),
   });
   return { sweeper, logger, metrics };
