@@ -440,12 +440,8 @@ export class LambdaEcrAutofix extends Construct {
     if (config.decisionEvents) {
       fn.addEnvironment('DECISION_EVENT_BUS', this.eventBus.eventBusArn);
     }
-    // Decision events come from the fixer's code only (or from nobody, without decisionEvents): nobody else may put
-    // one on the central bus.
-    eventBus.reserveSource(
-      DECISION_EVENT_SOURCE,
-      config.decisionEvents ? { role: this.fixerRole, functionArn: fn.functionArn } : undefined
-    );
+    /** The functions whose code puts decision events: the fixer, and the sweeper when its sweeps fix. */
+    const decisionEventWriters = config.decisionEvents ? [fn.functionArn] : [];
 
     fn.addEventSource(
       new SqsEventSource(this.queue, {
@@ -521,6 +517,8 @@ export class LambdaEcrAutofix extends Construct {
     if (config.sweepSchedule !== 'off') {
       // A second entry point with the fixer's role (the registry roles trust that role only), its own bundle (the
       // fixer's stays small) and a longer timeout (a sweep lists whole accounts).
+      // A sweep that fixes announces its fixes as the fixer does; one that only reports has its digest as its report.
+      const sweepDecisionEvents = config.decisionEvents && config.sweepAction === 'fix';
       const sweeper = new FixerFunction(this, 'Sweeper', {
         code: handlerCode('sweeper'),
         description: 'lambda-ecr-autofix sweeper: finds functions that cannot pull their image',
@@ -534,10 +532,12 @@ export class LambdaEcrAutofix extends Construct {
           FIXER_ROLE_ARN: this.fixerRole.roleArn,
           POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
           POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+          ...(sweepDecisionEvents ? { DECISION_EVENT_BUS: this.eventBus.eventBusArn } : {}),
         },
       });
       this.sweeperFunction = sweeper.function;
       const sweeperArn = sweeper.function.functionArn;
+      if (sweepDecisionEvents) decisionEventWriters.push(sweeperArn);
       // The fixer's permissions again, usable only from the sweeper's code (lambda:SourceFunctionArn), and what only a
       // sweep needs: list the central account's functions, publish its continuations.
       const sweeperPermissions = new FixerPermissions(this, 'SweeperPermissions', {
@@ -549,6 +549,7 @@ export class LambdaEcrAutofix extends Construct {
         notifications,
         auditTable: this.table,
         auditTableActions: AUDIT_TABLE_ACTIONS,
+        decisionEventBusArn: sweepDecisionEvents ? this.eventBus.eventBusArn : undefined,
       });
       const sweeps = new SweepRouting(this, 'Sweeps', {
         schedule: config.sweepSchedule,
@@ -600,6 +601,15 @@ export class LambdaEcrAutofix extends Construct {
         mapping.node.addDependency(...sweeperPermissions.unconditionalPolicies, sweepOnly);
       }
     }
+
+    // Decision events come from the code of their writers only (or from nobody, without decisionEvents): nobody else
+    // may put one on the central bus. After the sweeper, which may be one of the writers.
+    eventBus.reserveSource(
+      DECISION_EVENT_SOURCE,
+      decisionEventWriters.length === 0
+        ? undefined
+        : { role: this.fixerRole, functionArns: decisionEventWriters }
+    );
 
     const monitoring = new FixerMonitoring(this, 'Monitoring', {
       function: fn,

@@ -71,14 +71,14 @@ export class CentralEventBus extends Construct {
   }
 
   /**
-   * Reserves an event `source` to the code of one function (`writer`), or to nobody. The organization's principals
-   * may put events on this bus, so without it any of them could put a decision event, and a team's automation that
-   * acts on decision events would act on a forged one:
+   * Reserves an event `source` to the code of the functions of one role (`writer`), or to nobody. The organization's
+   * principals may put events on this bus, so without it any of them could put a decision event, and a team's
+   * automation that acts on decision events would act on a forged one:
    *
    * - the bus policy denies `events:PutEvents` of that source to every principal but the writer's role
    *   (`aws:PrincipalArn`), or to every principal without a writer;
-   * - a policy of the writer's role denies it outside the function's code (`lambda:SourceFunctionArn`, absent from
-   *   any other request: a negated condition on an absent key matches). That half cannot live in the bus policy:
+   * - a policy of the writer's role denies it outside the code of the writer's functions (`lambda:SourceFunctionArn`,
+   *   absent from any other request: a negated condition on an absent key matches). That half cannot live in the bus policy:
    *   Lambda documents the key for identity-based policies and SCPs only ("You can't use the lambda:SourceFunctionArn
    *   condition key in resource-based policies"), and the bus policy's `Allow` for the organization covers the role
    *   too, whatever the role's own `Allow`s say.
@@ -106,7 +106,12 @@ export class CentralEventBus extends Construct {
       })
     );
     if (writer === undefined) return undefined;
-    const { functionArn } = writer;
+    if (writer.functionArns.length === 0) {
+      throw new Error(
+        `CentralEventBus.reserveSource: the writer of "${source}" names no function; give at least one function ARN, ` +
+          'or no writer to reserve the source to nobody.'
+      );
+    }
     // A policy of its own, not the role's default policy: it names the function, which depends on that one.
     return new Policy(this, `Only${sid}Function`, {
       roles: [writer.role],
@@ -118,7 +123,9 @@ export class CentralEventBus extends Construct {
           resources: [this.eventBus.eventBusArn],
           conditions: {
             ...ofTheSource,
-            ArnNotLike: { 'lambda:SourceFunctionArn': [functionArn, `${functionArn}:*`] },
+            ArnNotLike: {
+              'lambda:SourceFunctionArn': writer.functionArns.flatMap((arn) => [arn, `${arn}:*`]),
+            },
           },
         }),
       ],
@@ -126,10 +133,10 @@ export class CentralEventBus extends Construct {
   }
 }
 
-/** The one function whose code may put events of a reserved source on the bus. */
+/** The functions whose code may put events of a reserved source on the bus, and the role they share. */
 export interface SourceWriter {
-  /** The function's execution role. */
+  /** The functions' execution role. */
   readonly role: IRole;
-  /** The function's ARN (its versions and aliases are included). */
-  readonly functionArn: string;
+  /** The functions' ARNs, at least one (their versions and aliases are included). */
+  readonly functionArns: readonly string[];
 }

@@ -51,7 +51,8 @@ const FUNCTIONS = [
   { name: 'api', repository: 'platform/app' },
   { name: 'worker', repository: 'platform/worker' },
 ];
-const functionArn = (name: string): string => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
+const functionArn = (name: string): string =>
+  `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
 const repositoryArn = (name: string): string =>
   `arn:aws:ecr:${REGION}:${REGISTRY}:repository/${name}`;
 

@@ -71,11 +71,13 @@ describe('cfn-lint on every synthesized template', () => {
     });
     const single = path.join(scratch, 'single-account');
     buildApp({}, { outdir: single }).app.synth();
-    // Listed registry accounts: the fixer's ECR policy then waits for a deploy-time condition (nested Fn::Or).
+    // Listed registry accounts: the fixer's ECR policy then waits for a deploy-time condition (nested Fn::Or). And
+    // sweeps that fix: the sweeper's own copy of the write and decision-event permissions.
     const listed = path.join(scratch, 'listed-registries');
     buildApp(
       {
         ...ORGANIZATION_CONFIG,
+        sweepAction: 'fix',
         registryAccounts: Array.from({ length: 12 }, (_, i) => String(300000000000 + i)),
       },
       { outdir: listed }

@@ -117,6 +117,7 @@ describe('cdk-nag AwsSolutions checks', () => {
     ['dry-run', { ...ORGANIZATION_CONFIG, mode: 'dry-run' }],
     ['listed registry accounts', { ...ORGANIZATION_CONFIG, registryAccounts: ['111122223333'] }],
     ['no organization', { notificationEmails: ['ops@example.com'] }],
+    ['sweeps that fix (and announce their fixes)', { ...ORGANIZATION_CONFIG, sweepAction: 'fix' }],
   ])('finds nothing unacknowledged with %s', (_what, input) => {
     // Arrange
     const { app } = buildApp(input);
