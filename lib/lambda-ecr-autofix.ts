@@ -200,7 +200,8 @@ export interface LambdaEcrAutofixProps {
    */
   readonly driftAction?: 'notify' | 'restore' | 'off';
   /**
-   * Put each decision worth telling (`notifyOn`) on the central bus as a `Lambda ECR Autofix Decision` event.
+   * Put each decision worth telling (`notifyOn`) on the central bus as a `Lambda ECR Autofix Decision` event: the
+   * fixer's, and with `sweepAction` `'fix'` the sweep's fixes (a report-only sweep puts none).
    * @default true
    */
   readonly decisionEvents?: boolean;
