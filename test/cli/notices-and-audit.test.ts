@@ -12,13 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import {
-  ECRClient,
-  GetRepositoryPolicyCommand,
-  ListTagsForResourceCommand,
-  RepositoryPolicyNotFoundException,
-  SetRepositoryPolicyCommand,
-} from '@aws-sdk/client-ecr';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { GetFunctionCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import {
   GetTopicAttributesCommand,
@@ -35,6 +29,7 @@ import { toItem } from '../../lambda/adapters/dynamodb-audit-log';
 import { FIXED_RECORD } from '../support/audit-records';
 import { EVENTS_DIR } from '../support/events';
 import { FakeDynamoDbTable } from '../support/fake-dynamodb';
+import { fakeEcrRepositories } from '../support/fake-ecr';
 import { runCli } from '../support/cli';
 
 const REGION = 'eu-west-1';
@@ -85,27 +80,12 @@ beforeEach(() => {
         Expiration: new Date(Date.now() + 3_600_000),
       },
     });
-  const key = (input: { repositoryName?: string }) => input.repositoryName ?? '?';
-  ecr
-    .on(GetRepositoryPolicyCommand)
-    .callsFake((input: { repositoryName?: string }) => {
-      const policyText = policies.get(key(input));
-      if (policyText === undefined) {
-        throw new RepositoryPolicyNotFoundException({
-          $metadata: {},
-          message: 'Repository policy does not exist',
-        });
-      }
-      return { policyText };
-    })
-    .on(SetRepositoryPolicyCommand)
-    .callsFake((input: { repositoryName?: string; policyText?: string }) => {
-      journal.push(`write ${key(input)}`);
-      policies.set(key(input), input.policyText ?? '');
-      return { policyText: input.policyText };
-    })
-    .on(ListTagsForResourceCommand)
-    .resolves({ tags: [] });
+  fakeEcrRepositories(ecr, {
+    policies,
+    tags: [],
+    key: (input) => input.repositoryName ?? '?',
+    onWrite: (repository) => journal.push(`write ${repository}`),
+  });
   sns
     .on(GetTopicAttributesCommand)
     .resolves({ Attributes: { TopicArn: TOPIC } })

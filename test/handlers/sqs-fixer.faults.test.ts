@@ -7,13 +7,7 @@
  * (test/support/fake-dynamodb.ts); SNS records what it would deliver, after the checks its query serializer makes.
  */
 import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import {
-  ECRClient,
-  GetRepositoryPolicyCommand,
-  ListTagsForResourceCommand,
-  RepositoryPolicyNotFoundException,
-  SetRepositoryPolicyCommand,
-} from '@aws-sdk/client-ecr';
+import { ECRClient, SetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
 import { InternalErrorException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { readFileSync } from 'node:fs';
@@ -24,6 +18,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 
 import { createHandler, defaultDependencies } from '../../lambda/handlers/sqs-fixer';
 import { FakeDynamoDbTable } from '../support/fake-dynamodb';
+import { fakeEcrRepositories } from '../support/fake-ecr';
 import { loadEvent } from '../support/events';
 
 const ENV = {
@@ -110,28 +105,11 @@ beforeEach(() => {
       Expiration: new Date(Date.now() + 3_600_000),
     },
   });
-  const key = (input: { registryId?: string; repositoryName?: string }) =>
-    `${input.registryId ?? '?'}/${input.repositoryName ?? '?'}`;
-  ecr
-    .on(GetRepositoryPolicyCommand)
-    .callsFake((input: { registryId?: string; repositoryName?: string }) => {
-      const policyText = policies.get(key(input));
-      if (policyText === undefined) {
-        throw new RepositoryPolicyNotFoundException({
-          $metadata: {},
-          message: 'Repository policy does not exist',
-        });
-      }
-      return { policyText };
-    })
-    .on(SetRepositoryPolicyCommand)
-    .callsFake((input: { registryId?: string; repositoryName?: string; policyText?: string }) => {
-      policies.set(key(input), input.policyText ?? '');
-      return { policyText: input.policyText };
-    })
-    .on(ListTagsForResourceCommand)
-    // The owner of platform/payments-worker shares it with the workload account (DESIGN.md, "Sharing and consent").
-    .resolves({ tags: [{ Key: 'lambda-ecr-autofix:share', Value: '222222222222' }] });
+  // The owner of platform/payments-worker shares it with the workload account (DESIGN.md, "Sharing and consent").
+  fakeEcrRepositories(ecr, {
+    policies,
+    tags: [{ Key: 'lambda-ecr-autofix:share', Value: '222222222222' }],
+  });
   sns.on(PublishCommand).callsFake((input: { Subject?: string; Message?: string }) => {
     const failure = publishFailures.shift();
     if (failure !== undefined) throw failure;

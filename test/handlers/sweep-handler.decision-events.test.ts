@@ -6,13 +6,7 @@
  * counted and never fails the sweep.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  ECRClient,
-  GetRepositoryPolicyCommand,
-  ListTagsForResourceCommand,
-  RepositoryPolicyNotFoundException,
-  SetRepositoryPolicyCommand,
-} from '@aws-sdk/client-ecr';
+import { ECRClient, SetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
 import {
   EventBridgeClient,
   InternalException,
@@ -32,6 +26,7 @@ import {
 } from '../../lambda/domain/decision-event';
 import { createSweepHandler, defaultSweepDependencies } from '../../lambda/handlers/sweep-handler';
 import { FakeDynamoDbTable } from '../support/fake-dynamodb';
+import { fakeEcrRepositories } from '../support/fake-ecr';
 
 const ACCOUNT = '222222222222';
 const REGISTRY = '111111111111';
@@ -170,28 +165,11 @@ beforeEach(() => {
         Code: { ImageUri: `${REGISTRY}.dkr.ecr.${REGION}.amazonaws.com/${fn.repository}:1` },
       };
     });
-  const key = (input: { registryId?: string; repositoryName?: string }) =>
-    `${input.registryId ?? '?'}/${input.repositoryName ?? '?'}`;
-  ecr
-    .on(GetRepositoryPolicyCommand)
-    .callsFake((input: { registryId?: string; repositoryName?: string }) => {
-      const policyText = policies.get(key(input));
-      if (policyText === undefined) {
-        throw new RepositoryPolicyNotFoundException({
-          $metadata: {},
-          message: 'Repository policy does not exist',
-        });
-      }
-      return { policyText };
-    })
-    .on(SetRepositoryPolicyCommand)
-    .callsFake((input: { registryId?: string; repositoryName?: string; policyText?: string }) => {
-      policies.set(key(input), input.policyText ?? '');
-      return { policyText: input.policyText };
-    })
-    // The registry's owner shares both repositories with the swept account.
-    .on(ListTagsForResourceCommand)
-    .resolves({ tags: [{ Key: 'lambda-ecr-autofix:share', Value: ACCOUNT }] });
+  // The registry's owner shares both repositories with the swept account.
+  fakeEcrRepositories(ecr, {
+    policies,
+    tags: [{ Key: 'lambda-ecr-autofix:share', Value: ACCOUNT }],
+  });
   sns.on(PublishCommand).callsFake((input: { Subject?: string }) => {
     delivered.push(input.Subject ?? '');
     return { MessageId: `sns-${delivered.length}` };

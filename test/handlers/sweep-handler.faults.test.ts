@@ -8,13 +8,7 @@
  * (test/support/fake-dynamodb.ts); SNS records what it would deliver.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  ECRClient,
-  GetRepositoryPolicyCommand,
-  ListTagsForResourceCommand,
-  RepositoryPolicyNotFoundException,
-  SetRepositoryPolicyCommand,
-} from '@aws-sdk/client-ecr';
+import { ECRClient, SetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
 import { GetFunctionCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import {
   InternalErrorException,
@@ -28,6 +22,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 
 import { createSweepHandler, defaultSweepDependencies } from '../../lambda/handlers/sweep-handler';
 import { FakeDynamoDbTable } from '../support/fake-dynamodb';
+import { fakeEcrRepositories } from '../support/fake-ecr';
 
 const ACCOUNT = '222222222222';
 const REGION = 'eu-west-1';
@@ -142,28 +137,11 @@ beforeEach(() => {
       },
       Code: { ImageUri: `111111111111.dkr.ecr.${REGION}.amazonaws.com/platform/app:1` },
     });
-  const key = (input: { registryId?: string; repositoryName?: string }) =>
-    `${input.registryId ?? '?'}/${input.repositoryName ?? '?'}`;
-  ecr
-    .on(GetRepositoryPolicyCommand)
-    .callsFake((input: { registryId?: string; repositoryName?: string }) => {
-      const policyText = policies.get(key(input));
-      if (policyText === undefined) {
-        throw new RepositoryPolicyNotFoundException({
-          $metadata: {},
-          message: 'Repository policy does not exist',
-        });
-      }
-      return { policyText };
-    })
-    .on(SetRepositoryPolicyCommand)
-    .callsFake((input: { registryId?: string; repositoryName?: string; policyText?: string }) => {
-      policies.set(key(input), input.policyText ?? '');
-      return { policyText: input.policyText };
-    })
-    // The owner of 111111111111's repository shares it with 222222222222.
-    .on(ListTagsForResourceCommand)
-    .resolves({ tags: [{ Key: 'lambda-ecr-autofix:share', Value: ACCOUNT }] });
+  // The owner of 111111111111's repository shares it with 222222222222.
+  fakeEcrRepositories(ecr, {
+    policies,
+    tags: [{ Key: 'lambda-ecr-autofix:share', Value: ACCOUNT }],
+  });
   sns.on(PublishCommand).callsFake((input: { Subject?: string; TopicArn?: string }) => {
     const subject = input.Subject ?? '';
     const at = failures.findIndex((failure) => failure.pattern.test(subject));
