@@ -16,7 +16,7 @@
 import type { Config } from '../domain/config';
 import { grantDecisionDetail } from '../domain/decision-event';
 import type { ConsumerDrift } from '../domain/drift';
-import { assessDrift, findDrift, respondToDrift } from '../domain/drift';
+import { assessDrift, findDrift, grantsOfDrift, respondToDrift } from '../domain/drift';
 import type { UndoContext } from '../domain/undo-instructions';
 import type { GrantDecision, PolicyCall } from '../domain/grant-decision';
 import type { DecisionEventPublisher } from './decision-events';
@@ -222,18 +222,7 @@ export class DriftGuard {
     const missingFor = (policyText: string | null): ConsumerDrift[] =>
       findDrift(
         policyText,
-        restoring.flatMap((drift) =>
-          drift.missing.flatMap((entry) =>
-            entry.values.map((value) => ({
-              sid: entry.sid,
-              value,
-              consumerAccount: drift.consumerAccount,
-              functionArn: drift.functionArn,
-              grantedBy: call.eventId,
-              reported: false,
-            }))
-          )
-        ),
+        restoring.flatMap((drift) => grantsOfDrift(drift, call.eventId)),
         call.repository,
         config.organizationId
       );

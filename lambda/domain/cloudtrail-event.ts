@@ -110,6 +110,18 @@ export const eventIdSchema = z
   .string({ error: 'must be a string' })
   .check(z.regex(EVENT_ID, { error: 'must be 1 to 128 printable characters without spaces' }));
 
+/** A CloudTrail record's `eventTime` (strict: the audit key is built from it). */
+export const eventTimeSchema = z.string({ error: 'must be a string' }).check(
+  z.refine(isEventTime, {
+    error: 'must be an ISO-8601 timestamp such as "2026-03-03T14:02:51Z"',
+  })
+);
+
+/** A CloudTrail record's `awsRegion`. */
+export const regionSchema = z
+  .string({ error: 'must be a string' })
+  .check(z.refine(isRegionName, { error: 'must be an AWS Region name such as "eu-west-1"' }));
+
 export const envelopeSchema = z.object({
   version: optionalText,
   id: eventIdSchema,
@@ -156,14 +168,8 @@ export const recordHeadSchema = z.object({ eventSource: requiredText, eventName:
 const deployRecordSchema = z.object({
   eventVersion: optionalText,
   eventID: eventIdSchema,
-  eventTime: z.string({ error: 'must be a string' }).check(
-    z.refine(isEventTime, {
-      error: 'must be an ISO-8601 timestamp such as "2026-03-03T14:02:51Z"',
-    })
-  ),
-  awsRegion: z
-    .string({ error: 'must be a string' })
-    .check(z.refine(isRegionName, { error: 'must be an AWS Region name such as "eu-west-1"' })),
+  eventTime: eventTimeSchema,
+  awsRegion: regionSchema,
   recipientAccountId: z.optional(accountId),
   errorCode: optionalText,
   errorMessage: optionalText,
@@ -306,7 +312,7 @@ function functionArnProblem(
 }
 
 /** A strict ISO-8601 timestamp naming a real day (no 30 February). */
-export function isEventTime(text: string): boolean {
+function isEventTime(text: string): boolean {
   const match = EVENT_TIME.exec(text);
   if (match === null) return false;
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];

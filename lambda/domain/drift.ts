@@ -132,6 +132,23 @@ export function findDrift(
   return drifts;
 }
 
+/**
+ * A drift's missing values as live grants (granted, for this check, by the call that lost them), to ask `findDrift`
+ * which of them a policy written to put them back still lacks.
+ */
+export function grantsOfDrift(drift: ConsumerDrift, grantedBy: string): LiveGrant[] {
+  return drift.missing.flatMap((entry) =>
+    entry.values.map((value) => ({
+      sid: entry.sid,
+      value,
+      consumerAccount: drift.consumerAccount,
+      functionArn: drift.functionArn,
+      grantedBy,
+      reported: false,
+    }))
+  );
+}
+
 /** Whether the policy still grants what one audited value granted. */
 function stillAllowed(
   statements: readonly JsonObject[],
@@ -294,16 +311,7 @@ function planRestore(
   }
   const left = findDrift(
     current,
-    drift.missing.flatMap((entry) =>
-      entry.values.map((value) => ({
-        sid: entry.sid,
-        value,
-        consumerAccount: drift.consumerAccount,
-        functionArn: drift.functionArn,
-        grantedBy: call.eventId,
-        reported: false,
-      }))
-    ),
+    grantsOfDrift(drift, call.eventId),
     call.repository,
     config.organizationId
   );

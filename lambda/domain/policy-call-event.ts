@@ -21,16 +21,17 @@ import {
   describeIssue,
   envelopeSchema,
   eventIdSchema,
-  isEventTime,
+  eventTimeSchema,
   isJsonObject,
   recordHeadSchema,
+  regionSchema,
   userIdentitySchema,
 } from './cloudtrail-event';
 import type { IgnoredReason } from './decision';
 import type { PolicyCall, PolicyCallName } from './grant-decision';
 import { POLICY_CALL_NAMES } from './grant-decision';
 import { REPOSITORY_NAME_SOURCE } from './image-uri';
-import { isRegionName, partitionOfRegion } from './partition';
+import { partitionOfRegion } from './partition';
 import { repositoryArnOf } from './repository-arn';
 
 export type ParsePolicyCallResult =
@@ -53,14 +54,8 @@ const optionalText = z.nullish(z.string({ error: 'must be a string' }));
 
 const recordSchema = z.object({
   eventID: eventIdSchema,
-  eventTime: z.string({ error: 'must be a string' }).check(
-    z.refine(isEventTime, {
-      error: 'must be an ISO-8601 timestamp such as "2026-03-03T14:02:51Z"',
-    })
-  ),
-  awsRegion: z
-    .string({ error: 'must be a string' })
-    .check(z.refine(isRegionName, { error: 'must be an AWS Region name such as "eu-west-1"' })),
+  eventTime: eventTimeSchema,
+  awsRegion: regionSchema,
   recipientAccountId: z.optional(
     z
       .string({ error: 'must be a 12-digit account id' })
