@@ -31,6 +31,7 @@ import { EVENTS_DIR } from '../support/events';
 import { FakeDynamoDbTable } from '../support/fake-dynamodb';
 import { fakeEcrRepositories } from '../support/fake-ecr';
 import { runCli } from '../support/cli';
+import { assumedRole } from '../support/fake-sts';
 
 const REGION = 'eu-west-1';
 const ACCOUNT = '222222222222';
@@ -72,14 +73,7 @@ beforeEach(() => {
     .on(GetCallerIdentityCommand)
     .resolves({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/alice` })
     .on(AssumeRoleCommand)
-    .resolves({
-      Credentials: {
-        AccessKeyId: 'ASIAEXAMPLE',
-        SecretAccessKey: 'secret',
-        SessionToken: 'token',
-        Expiration: new Date(Date.now() + 3_600_000),
-      },
-    });
+    .resolves(assumedRole());
   fakeEcrRepositories(ecr, {
     policies,
     tags: [],

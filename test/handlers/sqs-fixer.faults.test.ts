@@ -20,6 +20,7 @@ import { createHandler, defaultDependencies } from '../../lambda/handlers/sqs-fi
 import { FakeDynamoDbTable } from '../support/fake-dynamodb';
 import { fakeEcrRepositories } from '../support/fake-ecr';
 import { loadEvent } from '../support/events';
+import { assumedRole } from '../support/fake-sts';
 
 const ENV = {
   AWS_REGION: 'eu-west-1',
@@ -97,14 +98,7 @@ beforeEach(() => {
   policies = new Map();
   delivered = [];
   publishFailures = [];
-  sts.on(AssumeRoleCommand).resolves({
-    Credentials: {
-      AccessKeyId: 'ASIAEXAMPLE',
-      SecretAccessKey: 'secret',
-      SessionToken: 'token',
-      Expiration: new Date(Date.now() + 3_600_000),
-    },
-  });
+  sts.on(AssumeRoleCommand).resolves(assumedRole());
   // The owner of platform/payments-worker shares it with the workload account (DESIGN.md, "Sharing and consent").
   fakeEcrRepositories(ecr, {
     policies,

@@ -37,6 +37,7 @@ import { readEnvironment } from '../../lambda/handlers/environment';
 import type { HandlerDependencies } from '../../lambda/handlers/sqs-fixer';
 import { createHandler, defaultDependencies } from '../../lambda/handlers/sqs-fixer';
 import { loadEvent } from '../support/events';
+import { assumedRole } from '../support/fake-sts';
 
 const ENV = {
   AWS_REGION: 'eu-west-1',
@@ -243,14 +244,7 @@ describe('sqs-fixer handler with the real SDK clients (aws-sdk-client-mock)', ()
     savedEnv = process.env;
     process.env = { ...savedEnv, ...ENV };
     stdout = captureStdout();
-    sts.on(AssumeRoleCommand).resolves({
-      Credentials: {
-        AccessKeyId: 'ASIAEXAMPLE',
-        SecretAccessKey: 'secret',
-        SessionToken: 'token',
-        Expiration: new Date(Date.now() + 3_600_000),
-      },
-    });
+    sts.on(AssumeRoleCommand).resolves(assumedRole());
     dynamodb.on(PutItemCommand).resolves({});
     dynamodb.on(DeleteItemCommand).resolves({});
     dynamodb.on(TransactWriteItemsCommand).resolves({});

@@ -27,6 +27,7 @@ import {
 import { createSweepHandler, defaultSweepDependencies } from '../../lambda/handlers/sweep-handler';
 import { FakeDynamoDbTable } from '../support/fake-dynamodb';
 import { fakeEcrRepositories } from '../support/fake-ecr';
+import { assumedRole } from '../support/fake-sts';
 
 const ACCOUNT = '222222222222';
 const REGISTRY = '111111111111';
@@ -138,14 +139,7 @@ beforeEach(() => {
   new FakeDynamoDbTable().attach(dynamodb);
   policies = new Map();
   delivered = [];
-  sts.on(AssumeRoleCommand).resolves({
-    Credentials: {
-      AccessKeyId: 'ASIAEXAMPLE',
-      SecretAccessKey: 'secret',
-      SessionToken: 'token',
-      Expiration: new Date(Date.now() + 3_600_000),
-    },
-  });
+  sts.on(AssumeRoleCommand).resolves(assumedRole());
   lambda
     .on(ListFunctionsCommand)
     .resolves({

@@ -23,6 +23,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createSweepHandler, defaultSweepDependencies } from '../../lambda/handlers/sweep-handler';
 import { FakeDynamoDbTable } from '../support/fake-dynamodb';
 import { fakeEcrRepositories } from '../support/fake-ecr';
+import { assumedRole } from '../support/fake-sts';
 
 const ACCOUNT = '222222222222';
 const REGION = 'eu-west-1';
@@ -110,14 +111,7 @@ beforeEach(() => {
   policies = new Map();
   delivered = [];
   failures = [];
-  sts.on(AssumeRoleCommand).resolves({
-    Credentials: {
-      AccessKeyId: 'ASIAEXAMPLE',
-      SecretAccessKey: 'secret',
-      SessionToken: 'token',
-      Expiration: new Date(Date.now() + 3_600_000),
-    },
-  });
+  sts.on(AssumeRoleCommand).resolves(assumedRole());
   lambda
     .on(ListFunctionsCommand)
     .resolves({

@@ -23,6 +23,7 @@ import { Sweeper } from '../../lambda/application/sweep';
 import { parseConfig } from '../../lambda/domain/config';
 import { createSweepHandler, defaultSweepDependencies } from '../../lambda/handlers/sweep-handler';
 import { makeFunction } from '../support/scan';
+import { assumedRole } from '../support/fake-sts';
 
 const SWEEP_QUEUE = 'arn:aws:sqs:eu-west-1:333333333333:lambda-ecr-autofix-sweep';
 const ACCOUNT = '222222222222';
@@ -236,14 +237,7 @@ describe('defaultSweepDependencies over the SDK (aws-sdk-client-mock)', () => {
     savedEnv = process.env;
     process.env = { ...savedEnv, ...ENV };
     write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    sts.on(AssumeRoleCommand).resolves({
-      Credentials: {
-        AccessKeyId: 'ASIAEXAMPLE',
-        SecretAccessKey: 'secret',
-        SessionToken: 'token',
-        Expiration: new Date(Date.now() + 3_600_000),
-      },
-    });
+    sts.on(AssumeRoleCommand).resolves(assumedRole());
     lambda
       .on(ListFunctionsCommand, { MaxItems: 50, Marker: undefined })
       .resolves({
